@@ -1,0 +1,101 @@
+//! Shared helpers for the kernel tests in tests/*.rs.
+//!
+//! Artifacts are built by `tests/run.sh` before `cargo test` runs; if one is
+//! missing (a test run by hand), it is built here, once, under a lock.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+static BUILD_LOCK: Mutex<()> = Mutex::new(());
+
+/// Repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Which wire profile a library build speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// runc >= 1.4 (default features)
+    Current,
+    /// runc 1.1.x (`--features runc-1-1`)
+    Runc11,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Current => "current",
+            Profile::Runc11 => "runc-1-1",
+        }
+    }
+}
+
+/// Directory holding `libnsexec.a` for a profile, building it if needed.
+/// Current: target/release. 1.1: target/runc-1-1/release.
+pub fn lib_dir(p: Profile) -> PathBuf {
+    let _g = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = match p {
+        Profile::Current => root().join("target/release"),
+        Profile::Runc11 => root().join("target/runc-1-1/release"),
+    };
+    if !dir.join("libnsexec.a").exists() {
+        let mut c = Command::new(env!("CARGO"));
+        c.current_dir(root()).args(["build", "--release", "--lib"]);
+        if p == Profile::Runc11 {
+            c.args(["--no-default-features", "--features", "runc-1-1", "--target-dir"])
+                .arg(root().join("target/runc-1-1"));
+        }
+        let st = c.status().expect("cargo build");
+        assert!(st.success(), "building libnsexec.a ({}) failed", p.name());
+    }
+    dir
+}
+
+/// The nsrun binary (target/release/nsrun), building it if needed.
+pub fn nsrun_bin() -> PathBuf {
+    let _g = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let bin = root().join("target/release/nsrun");
+    if !bin.exists() {
+        let st = Command::new(env!("CARGO"))
+            .current_dir(root())
+            .args(["build", "--release", "--bin", "nsrun"])
+            .status()
+            .expect("cargo build");
+        assert!(st.success(), "building nsrun failed");
+    }
+    bin
+}
+
+/// A scratch directory under target/tests/<name>, emptied first.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = root().join("target/tests").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Print a skip line the CI log shows, and return true, when `cond` is false.
+pub fn skip_unless(cond: bool, why: &str) -> bool {
+    if !cond {
+        eprintln!("SKIP: {why}");
+    }
+    !cond
+}
+
+/// Whether a program is on PATH.
+pub fn have(prog: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {prog} >/dev/null")])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Owner uid of a path (used to check the host /dev/null stays root's).
+pub fn owner_uid(p: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).map(|m| m.uid()).unwrap_or(u32::MAX)
+}
