@@ -118,6 +118,7 @@ fn assert_passed(ok: bool, out: &str, tests: &[&str]) {
     for t in tests {
         assert!(out.contains(&format!("--- PASS: {t} ")), "{t} did not run/pass:\n{out}");
     }
+    eprintln!("{}", report_line(out, "tidcheck: "));
 }
 
 fn all_tests() -> Vec<&'static str> {
@@ -181,9 +182,9 @@ fn runc_c_nsexec_fails_the_cached_tid_check() {
     }
     assert!(out.contains("--- FAIL: TestCachedTidInStage2 "), "{out}");
     assert!(out.contains("stale glibc cached tid in stage-2"), "{out}");
-    eprintln!("control (runc's C nsexec): {}", stale_line(&out));
+    eprintln!("control (runc's C nsexec): {}", report_line(&out, "stale glibc cached tid"));
 }
 
-fn stale_line(out: &str) -> &str {
-    out.lines().find(|l| l.contains("stale glibc cached tid")).unwrap_or("").trim()
+fn report_line<'a>(out: &'a str, needle: &str) -> &'a str {
+    out.lines().find(|l| l.contains(needle)).unwrap_or("").trim()
 }
