@@ -176,11 +176,17 @@ fn assert_dev_null_root_owned() {
     assert_eq!(owner_uid(Path::new("/dev/null")), 0, "host /dev/null is no longer root's");
 }
 
-/// Run one bundle with both binaries and require the same outcome.
-fn compare_run(name: &str, args: &[&str], tweak: impl FnOnce(&mut Value)) -> Outcome {
+/// A scratch dir holding a busybox bundle running `args`; (dir, bundle).
+fn fixture(name: &str, args: &[&str], tweak: impl FnOnce(&mut Value)) -> (PathBuf, PathBuf) {
     let dir = scratch(&format!("go-dropin-{name}"));
     let rootfs = make_rootfs(&dir);
     let bundle = make_bundle(&dir, "bundle", &rootfs, args, tweak);
+    (dir, bundle)
+}
+
+/// Run one bundle with both binaries and require the same outcome.
+fn compare_run(name: &str, args: &[&str], tweak: impl FnOnce(&mut Value)) -> Outcome {
+    let (dir, bundle) = fixture(name, args, tweak);
     let (mut stock, mut ours) = pair(&dir);
     let want = stock.run(&bundle, name, &[]);
     let got = ours.run(&bundle, name, &[]);
@@ -253,9 +259,7 @@ fn exec_into_detached_matches_stock() {
     if !prerequisites() {
         return;
     }
-    let dir = scratch("go-dropin-exec");
-    let rootfs = make_rootfs(&dir);
-    let bundle = make_bundle(&dir, "bundle", &rootfs, &["sleep", "300"], |_| {});
+    let (dir, bundle) = fixture("exec", &["sleep", "300"], |_| {});
     let (mut stock, mut ours) = pair(&dir);
     let mut outcomes = Vec::new();
     for r in [&mut stock, &mut ours] {
@@ -287,9 +291,7 @@ fn debug_log_has_nsexec_lines() {
     if !prerequisites() {
         return;
     }
-    let dir = scratch("go-dropin-debug");
-    let rootfs = make_rootfs(&dir);
-    let bundle = make_bundle(&dir, "bundle", &rootfs, &["true"], |_| {});
+    let (dir, bundle) = fixture("debug", &["true"], |_| {});
     let (mut stock, mut ours) = pair(&dir);
     let mut logs = Vec::new();
     for r in [&mut stock, &mut ours] {

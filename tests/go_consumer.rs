@@ -127,24 +127,24 @@ fn all_tests() -> Vec<&'static str> {
     v
 }
 
-#[test]
-fn runc_1_1_profile_passes_debian_nsenter_tests() {
+/// Everything against one profile's archive.
+fn profile_suite(p: Profile, test: NsenterTest) {
     if !prerequisites() {
         return;
     }
-    let gopath = stage_gopath("go-consumer-runc-1-1", &lib_dir(Profile::Runc11), NsenterTest::Runc11);
+    let gopath = stage_gopath(&format!("go-consumer-{}", p.name()), &lib_dir(p), test);
     let (ok, out) = go_test(&gopath, &["nsenter", "escapetest", "tidcheck"]);
     assert_passed(ok, &out, &all_tests());
 }
 
 #[test]
+fn runc_1_1_profile_passes_debian_nsenter_tests() {
+    profile_suite(Profile::Runc11, NsenterTest::Runc11);
+}
+
+#[test]
 fn current_profile_passes_adapted_nsenter_tests() {
-    if !prerequisites() {
-        return;
-    }
-    let gopath = stage_gopath("go-consumer-current", &lib_dir(Profile::Current), NsenterTest::Current);
-    let (ok, out) = go_test(&gopath, &["nsenter", "escapetest", "tidcheck"]);
-    assert_passed(ok, &out, &all_tests());
+    profile_suite(Profile::Current, NsenterTest::Current);
 }
 
 /// The harness itself, against runc's C: the nsenter cases pass and the
