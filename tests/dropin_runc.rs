@@ -48,6 +48,13 @@ fn rebuilt_runc() -> &'static Path {
                 String::from_utf8_lossy(&o.stderr)
             );
         }
+        // The stage really is Rust's: runc's C would carry no std paths.
+        let bytes = fs::read(&out).unwrap();
+        assert!(
+            bytes.windows(15).any(|w| w == b"library/std/src"),
+            "{} does not contain libnsexec",
+            out.display()
+        );
         out
     })
 }
