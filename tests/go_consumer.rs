@@ -48,11 +48,7 @@ enum NsenterTest {
 fn prerequisites() -> bool {
     !(skip_unless(have("go"), "go not installed")
         || skip_unless(Path::new(RUNC_NSENTER).is_dir(), "runc 1.1.5 Go source not installed")
-        || skip_unless(nix_is_root(), "needs root (setns into a pid namespace)"))
-}
-
-fn nix_is_root() -> bool {
-    nix::unistd::geteuid().is_root()
+        || skip_unless(nix::unistd::geteuid().is_root(), "needs root (setns into a pid namespace)"))
 }
 
 /// Lay out `<scratch>/gopath/src/nsexectest/{nsenter,escapetest,tidcheck}`
