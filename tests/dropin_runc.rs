@@ -40,7 +40,12 @@ fn rebuilt_runc() -> &'static Path {
             .unwrap();
         if built <= newest_input {
             fs::create_dir_all(out.parent().unwrap()).unwrap();
-            let o = Command::new(&script).arg(&libdir).arg(&out).output().expect("build-runc.sh");
+            let o = Command::new(&script)
+                .arg(&libdir)
+                .arg(&out)
+                .env("GOCACHE", root().join("target/go-cache"))
+                .output()
+                .expect("build-runc.sh");
             assert!(
                 o.status.success(),
                 "build-runc.sh failed:\n{}{}",
