@@ -487,6 +487,40 @@ mod tests {
         assert!(c.rootless_euid);
     }
 
+    /// A cheap in-tree fuzz pass for CI (the deep one is fuzz/, cargo fuzz):
+    /// mutated valid messages and random bytes must never panic or hang.
+    #[test]
+    fn parser_survives_mutations() {
+        let base = MessageBuilder::new()
+            .int32(CLONE_FLAGS_ATTR, 0x7E02_0000)
+            .ns_paths(&[("net", "/proc/1/ns/net"), ("pid", "/proc/1/ns/pid")])
+            .unwrap()
+            .bytes(UIDMAP_ATTR, b"0 100000 65536\n")
+            .unwrap()
+            .boolean(SETGROUP_ATTR, true)
+            .finish(1);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..200_000 {
+            let mut m = base[16..].to_vec();
+            for _ in 0..(rnd() % 4 + 1) {
+                let i = (rnd() as usize) % m.len();
+                m[i] = rnd() as u8;
+            }
+            if rnd() % 8 == 0 {
+                m.truncate((rnd() as usize) % m.len());
+            }
+            let _ = Bootstrap::parse(&m).map(|c| c.ns_path_list().map(|l| l.map(|v| v.len())));
+            let junk: Vec<u8> = (0..(rnd() % 64)).map(|_| rnd() as u8).collect();
+            let _ = Bootstrap::parse(&junk);
+        }
+    }
+
     #[test]
     fn bytemsg_too_long() {
         let big = vec![b'x'; 65532];
