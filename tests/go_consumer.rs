@@ -87,12 +87,12 @@ fn stage_gopath(name: &str, libdir: &Path, test: NsenterTest) -> PathBuf {
     gopath
 }
 
-/// `go test -a -v` on packages under nsexectest/; (success, combined output).
-fn go_test(gopath: &Path, pkgs: &[&str]) -> (bool, String) {
+/// `go <args>` in GOPATH mode over `gopath` and Debian's tree; (success,
+/// combined output).
+fn go(gopath: &Path, args: &[&str]) -> (bool, String) {
     let _g = GO_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let out = Command::new("go")
-        .args(["test", "-a", "-count=1", "-v", "-timeout", "180s"])
-        .args(pkgs.iter().map(|p| format!("nsexectest/{p}")))
+        .args(args)
         .current_dir(gopath)
         .env("GO111MODULE", "off")
         .env("GOPATH", format!("{}:/usr/share/gocode", gopath.display()))
@@ -100,13 +100,21 @@ fn go_test(gopath: &Path, pkgs: &[&str]) -> (bool, String) {
         .env("GOFLAGS", "")
         .env("CGO_ENABLED", "1")
         .output()
-        .expect("running go test");
+        .expect("running go");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// `go test -a -v` on packages under nsexectest/.
+fn go_test(gopath: &Path, pkgs: &[&str]) -> (bool, String) {
+    let mut args = vec!["test", "-a", "-count=1", "-v", "-timeout", "180s"];
+    let pkgs: Vec<String> = pkgs.iter().map(|p| format!("nsexectest/{p}")).collect();
+    args.extend(pkgs.iter().map(String::as_str));
+    go(gopath, &args)
 }
 
 fn assert_passed(ok: bool, out: &str, tests: &[&str]) {
@@ -141,6 +149,36 @@ fn runc_1_1_profile_passes_debian_nsenter_tests() {
 #[test]
 fn current_profile_passes_adapted_nsenter_tests() {
     profile_suite(Profile::Current, NsenterTest::Current);
+}
+
+/// The README's static-build recipe: the same preamble minus -lgcc_s, linked
+/// with `-extldflags -static`, gives a static binary whose stage-2 passes the
+/// cached-tid check.
+#[test]
+fn static_build_without_gcc_s() {
+    if !prerequisites() || skip_unless(have("readelf"), "no readelf") {
+        return;
+    }
+    let gopath = stage_gopath("go-consumer-static", &lib_dir(Profile::Current), NsenterTest::Current);
+    let f = gopath.join("src/nsexectest/nsenter/nsenter.go");
+    let text = fs::read_to_string(&f).unwrap();
+    assert!(text.contains(" -lgcc_s"), "{}", f.display());
+    fs::write(&f, text.replace(" -lgcc_s", "")).unwrap();
+    let bin = gopath.join("tidcheck.test");
+    let (ok, out) = go(
+        &gopath,
+        &[
+            "test", "-c", "-a", "-o", bin.to_str().unwrap(), "-tags", "netgo osusergo",
+            "-ldflags", "-linkmode external -extldflags -static", "nsexectest/tidcheck",
+        ],
+    );
+    assert!(ok, "static build failed:\n{out}");
+    let headers = Command::new("readelf").arg("-lW").arg(&bin).output().unwrap();
+    let headers = String::from_utf8_lossy(&headers.stdout);
+    assert!(headers.contains("LOAD") && !headers.contains("INTERP"), "not static:\n{headers}");
+    let run = Command::new(&bin).arg("-test.v").output().unwrap();
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success() && out.contains("--- PASS: TestCachedTidInStage2 "), "{out}");
 }
 
 /// The harness itself, against runc's C: the nsenter cases pass and the
