@@ -30,7 +30,6 @@ pub enum ClonedBinaryError {
     Loop,
     Cmdline(Errno),
     Memfd(Errno),
-    Seal(Errno),
     Exec(Errno),
 }
 
@@ -42,7 +41,6 @@ impl core::fmt::Display for ClonedBinaryError {
             Self::Loop => write!(f, "re-executed as a cloned binary, but /proc/self/exe is still not sealed"),
             Self::Cmdline(_0) => write!(f, "reading /proc/self/cmdline: {}", _0.desc()),
             Self::Memfd(_0) => write!(f, "cloning the binary into a memfd: {}", _0.desc()),
-            Self::Seal(_0) => write!(f, "sealing the memfd: {}", _0.desc()),
             Self::Exec(_0) => write!(f, "fexecve of the cloned binary: {}", _0.desc()),
         }
     }
