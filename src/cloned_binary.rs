@@ -67,7 +67,7 @@ pub fn ensure(log: &Logger) -> Result<(), ClonedBinaryError> {
         Some(d) if d.starts_with(b"/") => d,
         _ => b"/tmp",
     };
-    let sealed = match exeseal::overlay_seal(dummy) {
+    let sealed = match exeseal::bind_seal(c"/proc/self/exe").or_else(|| exeseal::overlay_seal(dummy)) {
         Some(fd) => fd,
         None => exeseal::memfd_copy(&exe).map_err(ClonedBinaryError::Memfd)?,
     };

@@ -1,13 +1,13 @@
 //! Sealing our own binary against CVE-2019-5736: the container must never
 //! be able to write the runtime binary through `/proc/<pid>/exe`.
 //!
-//! First choice, zero-copy: a private, read-only, lower-only overlayfs made
-//! with fsopen()/fsmount() and never attached anywhere, with the binary's
-//! directory as the top layer; we exec the binary through it. An overlay
-//! without an upper layer cannot be written at all, and unlike a read-only
-//! bind mount there is no mount flag a privileged container could flip back
-//! (runc 1.2 moved to the same scheme, `libcontainer/exeseal`).
-//! Fallback (no overlayfs, or not privileged): a sealed memfd copy.
+//! Three ways, cheapest first, all but the last zero-copy:
+//! 1. [`bind_seal`]: a detached read-only bind mount of the binary alone
+//!    (open_tree + mount_setattr), about 20 µs to make;
+//! 2. [`overlay_seal`]: a detached read-only lower-only overlayfs over the
+//!    binary's directory (runc 1.2's choice), about 150 µs, up to a few ms;
+//! 3. [`memfd_copy`]: a sealed memfd copy (runc 1.1's), about 3 ms for a
+//!    10 MiB binary. The only one open to an unprivileged runtime.
 //!
 //! Used by the runc 1.1 profile's cloned-binary step and by nsrun itself.
 
@@ -103,6 +103,44 @@ pub fn overlay_seal(dummy_lower: &[u8]) -> Option<Fd> {
     }
 }
 
+/// The zero-copy seal: the binary alone, as a detached read-only bind
+/// mount (open_tree + mount_setattr), returned as the tree fd to exec.
+///
+/// Safe the way runc 1.1.0–1.1.14's bindfd was: the mount is never attached
+/// to any namespace; once this fd is closed (at exec, it is CLOEXEC) the
+/// kernel dissolves its anonymous namespace, after which mount_setattr can
+/// no longer touch it (EINVAL), so the read-only flag stays. Unlike bindfd
+/// it never mounts in the host namespace (no namespace_sem storm, the
+/// reason runc 1.1.15 dropped bindfd) and costs no superblock (unlike the
+/// overlay).
+pub fn bind_seal(path: &core::ffi::CStr) -> Option<Fd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    const OPEN_TREE_CLOEXEC: libc::c_uint = libc::O_CLOEXEC as libc::c_uint;
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const MOUNT_ATTR_NOSUID: u64 = 0x2;
+    const MOUNT_ATTR_NODEV: u64 = 0x4;
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    // SAFETY: open_tree with a NUL-terminated path; the fd is wrapped at once.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a fresh fd.
+    let fd = unsafe { Fd::from_raw(fd as RawFd) };
+    let attr = MountAttr { attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    // SAFETY: mount_setattr on our detached tree with a properly sized attr.
+    let r = unsafe {
+        libc::syscall(libc::SYS_mount_setattr, fd.raw(), c"".as_ptr(), libc::AT_EMPTY_PATH, &attr as *const MountAttr, core::mem::size_of::<MountAttr>())
+    };
+    (r == 0).then_some(fd)
+}
+
 /// The fallback: a copy of the binary in a memfd, sealed against any
 /// change (runc 1.1's way; costs a copy of the whole binary).
 pub fn memfd_copy(exe: &Fd) -> Result<Fd, Errno> {
@@ -126,14 +164,15 @@ pub fn memfd_copy(exe: &Fd) -> Result<Fd, Errno> {
     if unsafe { libc::fstat(exe.raw(), &mut st) } < 0 {
         return Err(Errno::last());
     }
-    let mut left = st.st_size as usize;
-    while left > 0 {
-        // SAFETY: in-kernel copy between two fds we own; NULL offset uses
-        // and advances the file position.
-        let n = unsafe { libc::sendfile(mem.raw(), exe.raw(), core::ptr::null_mut(), left) };
+    let size = st.st_size as usize;
+    let mut off: libc::off_t = 0;
+    while (off as usize) < size {
+        // SAFETY: in-kernel copy between two fds we own, from an explicit
+        // offset (the fd's own position is left alone).
+        let n = unsafe { libc::sendfile(mem.raw(), exe.raw(), &mut off, size - off as usize) };
         match n {
-            n if n > 0 => left -= n as usize,
-            0 => return Err(Errno::EIO), // file shrank
+            n if n > 0 => {}
+            0 => return Err(Errno::EIO), // the file shrank under us
             _ if Errno::last() == Errno::EINTR => continue,
             _ => return Err(Errno::last()),
         }
@@ -169,6 +208,39 @@ mod tests {
         // SAFETY: writing a local buffer to our fd; F_SEAL_WRITE refuses it.
         let r = unsafe { libc::pwrite(mem.raw(), b"x".as_ptr().cast(), 1, 0) };
         assert_eq!(r, -1);
+    }
+
+    #[test]
+    fn bind_seal_is_read_only_and_frozen() {
+        // A file nobody executes: a running binary would say ETXTBSY first.
+        let file = std::env::temp_dir().join(format!("exeseal-bind-{}", std::process::id()));
+        std::fs::write(&file, b"#!/bin/true\n").unwrap();
+        let c = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+        let sealed = bind_seal(&c);
+        let _ = std::fs::remove_file(&file);
+        let Some(fd) = sealed else {
+            eprintln!("SKIP: open_tree/mount_setattr are refused here");
+            return;
+        };
+        let path = format!("/proc/self/fd/{}", fd.raw());
+        let e = std::fs::OpenOptions::new().write(true).open(&path).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EROFS), "{e}");
+        assert!(on_read_only_mount(fd.raw()));
+        // Once the tree fd is gone the mount is dissolved: a process holding
+        // only an O_PATH handle (what a container gets from /proc/<pid>/exe)
+        // can no longer clear the read-only flag.
+        let handle = std::fs::File::open(&path).unwrap();
+        drop(fd);
+        #[repr(C)]
+        struct MountAttr(u64, u64, u64, u64);
+        let attr = MountAttr(0, 1 /* clear MOUNT_ATTR_RDONLY */, 0, 0);
+        use std::os::fd::AsRawFd;
+        // SAFETY: mount_setattr with a sized attr on our own fd.
+        let r = unsafe {
+            libc::syscall(libc::SYS_mount_setattr, handle.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, &attr, 32usize)
+        };
+        assert_eq!(r, -1, "the read-only flag of a dissolved mount could be cleared");
+        assert!(on_read_only_mount(handle.as_raw_fd()));
     }
 
     #[test]
