@@ -1,3 +1,5 @@
+mod rootfs;
+
 fn main() {
     nsexec::nsexec();
 }
