@@ -109,29 +109,52 @@ impl Root {
 
     /// mkdir -p inside the root; returns an O_PATH handle on the final directory.
     /// Missing components are created with mkdirat on the resolved parent, then
-    /// re-opened without following symlinks, so a racing swap is refused.
+    /// re-opened without following symlinks, so a racing swap is refused. A
+    /// dangling symlink is followed inside the root, as securejoin does.
     pub fn mkdir_all(&self, p: &str, mode: u32) -> Result<OwnedFd> {
+        self.mkdir_all_depth(p, mode, 0)
+    }
+
+    fn mkdir_all_depth(&self, p: &str, mode: u32, depth: usize) -> Result<OwnedFd> {
         let p = clean_abs(p);
         let dir = libc::O_PATH | libc::O_DIRECTORY;
         let mut cur = self.open_in("/", dir, 0)?;
         let mut walked = String::new();
         for c in p.split('/').filter(|c| !c.is_empty()) {
+            let parent = if walked.is_empty() { "/".to_string() } else { walked.clone() };
             walked.push('/');
             walked.push_str(c);
             cur = match self.open_in(&walked, dir, 0) {
                 Ok(fd) => fd,
                 Err(e) if e.errno() == Some(Errno::ENOENT) => {
-                    match sys::mkdirat(cur.as_fd(), c, mode) {
-                        Ok(()) | Err(Errno::EEXIST) => {}
-                        Err(e) => return Err(RootfsError::path("mkdir", self.display(&walked), e)),
+                    if self.follow_dangling(cur.as_fd(), &parent, c, depth)? {
+                        self.open_in(&walked, dir, 0)?
+                    } else {
+                        match sys::mkdirat(cur.as_fd(), c, mode) {
+                            Ok(()) | Err(Errno::EEXIST) => {}
+                            Err(e) => return Err(RootfsError::path("mkdir", self.display(&walked), e)),
+                        }
+                        let beneath = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+                        sys::openat2(Some(cur.as_fd()), c, dir | libc::O_NOFOLLOW, 0, beneath)
+                            .map_err(|e| RootfsError::path("open", self.display(&walked), e))?
                     }
-                    sys::openat2(Some(cur.as_fd()), c, dir | libc::O_NOFOLLOW, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
-                        .map_err(|e| RootfsError::path("open", self.display(&walked), e))?
                 }
                 Err(e) => return Err(e),
             };
         }
         Ok(cur)
+    }
+
+    /// If `name` in `pfd` is a symlink whose target is missing, create that
+    /// target (as a directory, inside the root) and say so.
+    fn follow_dangling(&self, pfd: BorrowedFd<'_>, parent: &str, name: &str, depth: usize) -> Result<bool> {
+        let Ok(target) = sys::readlinkat(pfd, name) else { return Ok(false) };
+        if depth >= 40 {
+            return Err(RootfsError::path("open", self.display(&format!("{parent}/{name}")), Errno::ELOOP));
+        }
+        let t = if target.starts_with('/') { target } else { format!("{parent}/{target}") };
+        self.mkdir_all_depth(&t, 0o755, depth + 1)?;
+        Ok(true)
     }
 
     /// Make sure `p` exists (as a file unless `dir`), creating parents; returns an O_PATH handle.
@@ -147,13 +170,27 @@ impl Root {
         let p = clean_abs(p);
         let (parent, name) = split_last(&p);
         let pfd = self.mkdir_all(parent, 0o755)?;
-        let beneath = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-        match sys::openat2(Some(pfd.as_fd()), name, libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, 0o755, beneath) {
-            Ok(_) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(RootfsError::path("open", self.display(&p), e)),
+        if let Ok(target) = sys::readlinkat(pfd.as_fd(), name) {
+            // A dangling symlink as the last component: create its target inside the root.
+            let t = if target.starts_with('/') { target } else { format!("{parent}/{target}") };
+            let t = clean_abs(&t);
+            let (tp, tn) = split_last(&t);
+            let tpfd = self.mkdir_all(tp, 0o755)?;
+            self.create_at(tpfd.as_fd(), tp, tn)?;
+            return self.resolve(&p);
         }
-        sys::openat2(Some(pfd.as_fd()), name, libc::O_PATH | libc::O_NOFOLLOW, 0, beneath)
-            .map_err(|e| RootfsError::path("open", self.display(&p), e))
+        self.create_at(pfd.as_fd(), parent, name)
+    }
+
+    fn create_at(&self, pfd: BorrowedFd<'_>, parent: &str, name: &str) -> Result<OwnedFd> {
+        let shown = self.display(&format!("{parent}/{name}"));
+        let beneath = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+        let flags = libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+        match sys::openat2(Some(pfd), name, flags, 0o755, beneath) {
+            Ok(_) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(RootfsError::path("open", shown, e)),
+        }
+        sys::openat2(Some(pfd), name, libc::O_PATH | libc::O_NOFOLLOW, 0, beneath).map_err(|e| RootfsError::path("open", shown, e))
     }
 }
 
@@ -195,9 +232,16 @@ mod tests {
         let fd = r.create("/up/tmp/f", false).unwrap();
         assert_eq!(r.container_path(fd.as_fd()).unwrap(), "/tmp/f");
         assert!(root.join("tmp/f").is_file());
-        // A dangling symlink as a path component is refused, not followed out.
-        std::os::unix::fs::symlink("/nonexistent", root.join("dangle")).unwrap();
-        assert!(r.mkdir_all("/dangle/z", 0o755).is_err());
+        // A dangling symlink is followed inside the root, never out of it.
+        std::os::unix::fs::symlink("../../../../nonexistent", root.join("dangle")).unwrap();
+        let fd = r.mkdir_all("/dangle/z", 0o755).unwrap();
+        assert_eq!(r.container_path(fd.as_fd()).unwrap(), "/nonexistent/z");
+        std::os::unix::fs::symlink("/made/file", root.join("flink")).unwrap();
+        let fd = r.create("/flink", false).unwrap();
+        assert_eq!(r.container_path(fd.as_fd()).unwrap(), "/made/file");
+        // A self-referencing link loops out with an error, not a stack overflow.
+        std::os::unix::fs::symlink("/loop/x", root.join("loop")).unwrap();
+        assert!(r.mkdir_all("/loop/y", 0o755).is_err());
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

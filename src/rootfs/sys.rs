@@ -250,3 +250,14 @@ pub fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> nix::Result<()> {
     // SAFETY: valid fd opened for reading (not O_PATH).
     Errno::result(unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) }).map(drop)
 }
+
+/// readlinkat(dir, name): the target of a symlink (EINVAL if not one).
+pub fn readlinkat(dir: BorrowedFd<'_>, name: &str) -> nix::Result<String> {
+    let n = cstr(name)?;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: buf is writable for its length; the kernel does not NUL-terminate.
+    let r = unsafe { libc::readlinkat(dir.as_raw_fd(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let len = Errno::result(r)? as usize;
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|_| Errno::EINVAL)
+}
