@@ -4,7 +4,6 @@
 //! from inside and reports back through a pipe and its exit code.
 
 #[path = "../src/rootfs/mod.rs"]
-#[allow(dead_code, unused_imports)]
 mod rootfs;
 
 mod common;
@@ -34,6 +33,11 @@ fn is_root() -> bool {
 /// Run `f` in a forked child inside new namespaces (`flags` for unshare).
 /// With CLONE_NEWPID the check runs in a grandchild, pid 1 of the new pid ns.
 fn in_child(flags: libc::c_int, f: impl FnOnce() -> Check) -> Check {
+    in_child_out(flags, || f().map(|()| String::new())).map(drop)
+}
+
+/// in_child, returning what the child reported on success too.
+fn in_child_out(flags: libc::c_int, f: impl FnOnce() -> Result<String, String>) -> Result<String, String> {
     let mut fds = [0; 2];
     // SAFETY: fds is a valid out array.
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
@@ -44,16 +48,13 @@ fn in_child(flags: libc::c_int, f: impl FnOnce() -> Check) -> Check {
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
         drop(rd);
-        let report = |r: Check| -> ! {
-            let code = match r {
-                Ok(()) => 0,
-                Err(msg) => {
-                    let b = msg.as_bytes();
-                    // SAFETY: writing a local buffer to our pipe end.
-                    unsafe { libc::write(wr.as_raw_fd(), b.as_ptr().cast(), b.len()) };
-                    1
-                }
+        let report = |r: Result<String, String>| -> ! {
+            let (code, msg) = match r {
+                Ok(msg) => (0, msg),
+                Err(msg) => (1, msg),
             };
+            // SAFETY: writing a local buffer to our pipe end.
+            unsafe { libc::write(wr.as_raw_fd(), msg.as_ptr().cast(), msg.len()) };
             // SAFETY: _exit skips the harness's atexit work, as a forked child must.
             unsafe { libc::_exit(code) }
         };
@@ -82,7 +83,7 @@ fn in_child(flags: libc::c_int, f: impl FnOnce() -> Check) -> Check {
     // SAFETY: waiting for our own child.
     unsafe { libc::waitpid(pid, &mut st, 0) };
     if libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0 {
-        Ok(())
+        Ok(msg)
     } else {
         Err(format!("child status {st:#x}: {msg}"))
     }
@@ -170,13 +171,9 @@ fn link_is(p: &str, target: &str) -> Check {
     ensure(t == Path::new(target), format!("{p} -> {t:?}, want {target}"))
 }
 
-#[test]
-fn full_container_layout() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
-    let bundle = busybox_bundle("layout");
+/// The full runc-like layout: std mounts, cgroup, binds, ro tmpfs, masked and readonly paths, ro root.
+fn layout_plan(name: &str) -> (PathBuf, PathBuf, RootfsPlan) {
+    let bundle = busybox_bundle(name);
     let data = bundle.join("data");
     fs::create_dir_all(&data).unwrap();
     fs::write(data.join("in"), "hello").unwrap();
@@ -197,6 +194,54 @@ fn full_container_layout() {
         "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o600, "uid": 0, "gid": 0}],
     });
     let plan = RootfsPlan::from_spec(&spec(mounts, linux, true), &bundle, false).unwrap();
+    (bundle, rw, plan)
+}
+
+/// Write a line to the real stderr (the harness captures print macros, and a forked child's capture is lost).
+fn report_line(s: &str) {
+    let line = format!("{s}\n");
+    // SAFETY: writing a local buffer to fd 2.
+    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+}
+
+#[test]
+fn bench_prepare_finalize() {
+    if common::skip_unless(is_root(), "needs root") {
+        return;
+    }
+    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let (_, _, plan) = layout_plan("bench");
+    const N: u32 = 20;
+    let (mut total, mut inner) = (std::time::Duration::ZERO, Vec::new());
+    for _ in 0..N {
+        let t = std::time::Instant::now();
+        let us = in_child_out(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
+            let t = std::time::Instant::now();
+            rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
+            rootfs::finalize(&plan).map_err(|e| format!("finalize: {e}"))?;
+            Ok(t.elapsed().as_micros().to_string())
+        })
+        .unwrap();
+        total += t.elapsed();
+        inner.push(us.parse::<u64>().unwrap());
+    }
+    inner.sort();
+    report_line(&format!(
+        "rootfs: prepare+finalize of the full layout: median {} us, min {} us; with fork+unshare+exit: mean {} us (n={N})",
+        inner[inner.len() / 2],
+        inner[0],
+        (total / N).as_micros()
+    ));
+    assert_host_dev_null();
+}
+
+#[test]
+fn full_container_layout() {
+    if common::skip_unless(is_root(), "needs root") {
+        return;
+    }
+    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let (bundle, rw, plan) = layout_plan("layout");
 
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
         rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;

@@ -15,6 +15,8 @@
 
 // Until init wires the API in, most of it is only reached from tests.
 #![allow(dead_code, unused_imports)]
+// MS_* are c_ulong: the u64 casts are no-ops on x86_64 only.
+#![allow(clippy::unnecessary_cast)]
 
 mod cgroup;
 mod dev;
@@ -52,7 +54,8 @@ pub fn mount_rootfs(plan: &RootfsPlan, console: Option<BorrowedFd<'_>>) -> Resul
     if let Some(slave) = console {
         dev::mount_console(&root, slave)?;
     }
-    Ok(())
+    // Mounts were made by fchdir into their targets; hooks and the pivot expect the rootfs as cwd.
+    sys::chdir(&plan.rootfs).map_err(|e| RootfsError::path("chdir", &plan.rootfs, e))
 }
 
 /// pivot_root (or MS_MOVE + chroot with no_pivot), re-point stdio at the

@@ -122,7 +122,7 @@ fn after_mount(root: &Root, fd: BorrowedFd<'_>, m: &MountPlan) -> Result<()> {
         let attr = MountAttr { propagation: p & !MS_REC, ..Default::default() };
         sys::mount_setattr(fd, p & MS_REC != 0, &attr)
             .map_err(|e| RootfsError::mount("mount", "", &root.display(&m.destination), p, "", e))
-            .ctx(|| "change mount propagation through procfd".into())?;
+            .ctx(|| "change mount propagation".into())?;
     }
     if let Some(attr) = m.options.rec_attr() {
         sys::mount_setattr(fd, true, &attr)

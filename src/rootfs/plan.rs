@@ -218,6 +218,9 @@ fn mount_plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan> 
     let bad = |why: String| RootfsError::InvalidMount { dest: dest_raw.clone(), why };
     let words = m.options().clone().unwrap_or_default();
     let options = options::parse(&words).map_err(|why| if why.contains("null byte") { RootfsError::NullByte } else { bad(why) })?;
+    if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+        return Err(bad("idmapped mounts are not supported".into()));
+    }
     let typ = m.typ().clone().unwrap_or_default();
     if typ.contains('\0') {
         return Err(RootfsError::NullByte);
@@ -327,6 +330,8 @@ mod tests {
         assert!(err(r#"{"destination":"/proc","type":"tmpfs","source":"t"}"#).contains("not of type proc"));
         assert!(err(r#"{"destination":"/proc/sys","type":"tmpfs","source":"t"}"#).contains("inside /proc"));
         assert!(err(r#"{"destination":"/x","source":"t"}"#).contains("type is empty"));
+        assert!(err(r#"{"destination":"/x","type":"none","source":"/tmp","options":["rbind"],"uidMappings":[{"containerID":0,"hostID":1000,"size":1}]}"#)
+            .contains("idmapped mounts are not supported"));
         assert!(err(r#"{"destination":"/x","type":"bind","source":"/tmp"}"#).contains("needs a \"bind\""));
         assert_eq!(err(r#"{"destination":"/x","type":"tmpfs","source":"t","options":["a\u0000b"]}"#), "mount field contains null byte");
         // lxcfs-style entries under /proc are allowed.

@@ -194,12 +194,6 @@ impl Root {
     }
 }
 
-/// "/proc/self/fd/N" for an fd: what runc calls the procfd of a mount target.
-pub fn procfd(fd: BorrowedFd<'_>) -> String {
-    use std::os::fd::AsRawFd;
-    format!("/proc/self/fd/{}", fd.as_raw_fd())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
