@@ -89,6 +89,20 @@ fn in_child_out(flags: libc::c_int, f: impl FnOnce() -> Result<String, String>) 
     }
 }
 
+/// Skip unless root; else hold the kernel-test lock for the whole case.
+fn kernel_case() -> Option<std::sync::MutexGuard<'static, ()>> {
+    if common::skip_unless(is_root(), "needs root") {
+        return None;
+    }
+    Some(KERNEL.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Every case ends here: the host's /dev/null is checked first, whatever the child reported.
+fn finish(r: Check) {
+    assert_host_dev_null();
+    r.unwrap();
+}
+
 /// The host's /dev/null must stay root:root 0666 char 1:3 whatever a test did.
 fn assert_host_dev_null() {
     let m = fs::metadata("/dev/null").unwrap();
@@ -206,10 +220,7 @@ fn report_line(s: &str) {
 
 #[test]
 fn bench_prepare_finalize() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = kernel_case() else { return };
     let (_, _, plan) = layout_plan("bench");
     const N: u32 = 20;
     let (mut total, mut inner) = (std::time::Duration::ZERO, Vec::new());
@@ -237,10 +248,7 @@ fn bench_prepare_finalize() {
 
 #[test]
 fn full_container_layout() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = kernel_case() else { return };
     let (bundle, rw, plan) = layout_plan("layout");
     // Host facts, taken before the fork (the child no longer sees the host after pivot_root).
     let has_acpi = Path::new("/proc/acpi").is_dir();
@@ -318,8 +326,7 @@ fn full_container_layout() {
         ensure(!Path::new("/sys/fs/cgroup/unified").exists(), "runc 1.1 does not expose the hybrid unified mount")?;
         Ok(())
     });
-    assert_host_dev_null();
-    r.unwrap();
+    finish(r);
     assert_eq!(fs::read_to_string(rw.join("out")).unwrap(), "from-container");
     assert!(!bundle.join("rootfs/newfile").exists());
     assert!(!mountinfo().contains(bundle.to_str().unwrap()), "a mount leaked to the host namespace");
@@ -327,10 +334,7 @@ fn full_container_layout() {
 
 #[test]
 fn no_pivot_moves_and_chroots() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = kernel_case() else { return };
     let bundle = busybox_bundle("nopivot");
     let plan = RootfsPlan::from_spec(&spec(std_mounts(), json!({"maskedPaths": ["/proc/timer_list"]}), false), &bundle, true).unwrap();
     assert!(plan.no_pivot);
@@ -345,16 +349,12 @@ fn no_pivot_moves_and_chroots() {
         ensure(procs == 1, format!("{procs} proc mounts visible"))?;
         fs::write("/tmp/w", "x").map_err(|e| format!("rw root: {e}"))
     });
-    assert_host_dev_null();
-    r.unwrap();
+    finish(r);
 }
 
 #[test]
 fn symlinked_destination_is_contained() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = kernel_case() else { return };
     let bundle = busybox_bundle("escape");
     let host = bundle.join("host");
     fs::create_dir_all(&host).unwrap();
@@ -382,8 +382,7 @@ fn symlinked_destination_is_contained() {
         ensure(mi.contains(&format!("{}/rootfs/tmp/x ", bundle.to_str().unwrap())), "absolute symlink not contained")?;
         ensure(!mi.contains(&format!(" {}/evil ", host.to_str().unwrap())), "escaped to the host")
     });
-    assert_host_dev_null();
-    r.unwrap();
+    finish(r);
     assert!(!host.join("evil").exists() && !host.join("bound").exists(), "created outside the rootfs");
 
     // procfs through a symlink is refused outright (runc: "must be mounted on ordinary directory").
@@ -423,16 +422,12 @@ fn expect_refusal(plan: &RootfsPlan, needle: &str, console: bool) {
             other => Err(format!("want an error containing {needle:?}, got {other:?}")),
         }
     });
-    assert_host_dev_null();
-    r.unwrap();
+    finish(r);
 }
 
 #[test]
 fn masked_paths_refuse_a_fake_dev_null() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = kernel_case() else { return };
     // CVE-2025-31133: /dev/null a symlink to a procfs file...
     let (_, plan) = evil_dev_bundle("fakenull-link", |d| std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", d.join("null")).unwrap());
     expect_refusal(&plan, "unsafe /dev/null", false);
@@ -443,10 +438,7 @@ fn masked_paths_refuse_a_fake_dev_null() {
 
 #[test]
 fn masked_path_through_symlink_is_refused() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = kernel_case() else { return };
     let bundle = busybox_bundle("masklink");
     std::os::unix::fs::symlink("/proc/sys/kernel", bundle.join("rootfs/evil")).unwrap();
     let linux = json!({"maskedPaths": ["/evil/core_pattern"]});
@@ -458,8 +450,7 @@ fn masked_path_through_symlink_is_refused() {
             other => Err(format!("want refusal, got {other:?}")),
         }
     });
-    assert_host_dev_null();
-    r.unwrap();
+    finish(r);
 }
 
 /// A pty slave from the host's /dev/ptmx.
@@ -483,10 +474,7 @@ fn open_pty_slave() -> Result<OwnedFd, String> {
 
 #[test]
 fn console_is_bound_and_a_swapped_target_refused() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = kernel_case() else { return };
     let bundle = busybox_bundle("console");
     let plan = RootfsPlan::from_spec(&spec(std_mounts(), json!({}), false), &bundle, false).unwrap();
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
@@ -496,8 +484,7 @@ fn console_is_bound_and_a_swapped_target_refused() {
         let got = fs::metadata("/dev/console").map_err(|e| e.to_string())?;
         ensure(got.file_type().is_char_device() && got.rdev() == want, "/dev/console is not the pty slave")
     });
-    assert_host_dev_null();
-    r.unwrap();
+    finish(r);
     // CVE-2025-52565: /dev/console planted as a symlink to a procfs file.
     let (_, plan) = evil_dev_bundle("console-link", |d| {
         fs::File::create(d.join("null")).unwrap();
@@ -508,10 +495,7 @@ fn console_is_bound_and_a_swapped_target_refused() {
 
 #[test]
 fn sysctl_writes_only_reach_a_verified_procfs() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = kernel_case() else { return };
     let bundle = busybox_bundle("procfs");
     let plan = RootfsPlan::from_spec(&spec(std_mounts(), json!({}), false), &bundle, false).unwrap();
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS, || {
@@ -535,16 +519,12 @@ fn sysctl_writes_only_reach_a_verified_procfs() {
             other => Err(format!("fake /proc accepted: {other:?}")),
         }
     });
-    assert_host_dev_null();
-    r.unwrap();
+    finish(r);
 }
 
 #[test]
 fn user_namespace_binds_devices_from_the_host() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = kernel_case() else { return };
     let bundle = busybox_bundle("userns");
     let mounts = json!([
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
@@ -568,16 +548,12 @@ fn user_namespace_binds_devices_from_the_host() {
         ensure(dev != null, "/dev/null was mknod'ed, not bind-mounted")?;
         link_is("/dev/ptmx", "pts/ptmx")
     });
-    assert_host_dev_null();
-    r.unwrap();
+    finish(r);
 }
 
 #[test]
 fn missing_bind_source_reports_like_runc() {
-    if common::skip_unless(is_root(), "needs root") {
-        return;
-    }
-    let _g = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_g) = kernel_case() else { return };
     let bundle = busybox_bundle("nosrc");
     let mounts = json!([{"destination": "/x", "type": "bind", "source": "/nonexistent-rootfs-src", "options": ["bind"]}]);
     let plan = RootfsPlan::from_spec(&spec(mounts, json!({}), false), &bundle, false).unwrap();
@@ -589,7 +565,6 @@ fn missing_bind_source_reports_like_runc() {
         }
         other => Err(format!("{other:?}")),
     });
-    assert_host_dev_null();
-    r.unwrap();
+    finish(r);
     assert!(!bundle.join("rootfs/x").exists(), "destination created before the source was checked");
 }
