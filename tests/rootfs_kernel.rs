@@ -485,6 +485,19 @@ fn console_is_bound_and_a_swapped_target_refused() {
         ensure(got.file_type().is_char_device() && got.rdev() == want, "/dev/console is not the pty slave")
     });
     finish(r);
+    // runc's order: the pty comes from the container's own devpts, after the pivot.
+    let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
+        rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
+        let pty = open_pty_slave()?;
+        let want = fs::metadata(format!("/proc/self/fd/{}", pty.as_raw_fd())).map_err(|e| e.to_string())?.rdev();
+        rootfs::mount_console(pty.as_fd()).map_err(|e| format!("mount_console: {e}"))?;
+        rootfs::finalize(&plan).map_err(|e| format!("finalize: {e}"))?;
+        let got = fs::metadata("/dev/console").map_err(|e| e.to_string())?;
+        ensure(got.rdev() == want, "/dev/console is not the container pty slave")?;
+        let pts0 = fs::metadata("/dev/pts/0").map_err(|e| format!("container devpts: {e}"))?;
+        ensure(pts0.rdev() == want, "the pty did not come from the container's devpts instance")
+    });
+    finish(r);
     // CVE-2025-52565: /dev/console planted as a symlink to a procfs file.
     let (_, plan) = evil_dev_bundle("console-link", |d| {
         fs::File::create(d.join("null")).unwrap();
@@ -507,10 +520,19 @@ fn sysctl_writes_only_reach_a_verified_procfs() {
         let st = std::process::Command::new("/bin/mount").args(["--bind", "/tmp/fake", "/proc/sys/kernel/domainname"]).status();
         ensure(st.map(|s| s.success()).unwrap_or(false), "planting the bind failed")?;
         match rootfs::procfs::write_sysctl("kernel.domainname", "x") {
-            Err(e) if e.to_string().contains("/proc/sys/kernel/domainname") => {}
+            Err(e) if e.errno() == Some(nix::errno::Errno::EXDEV) => {}
             other => return Err(format!("write through a bind-mount was not refused: {other:?}")),
         }
         ensure(fs::read_to_string("/tmp/fake").map(|s| s.is_empty()).unwrap_or(false), "fake file written")?;
+        // a procfs file bound over another one passes fstatfs; the mount crossing is what gives it away
+        let sh = "umount /proc/sys/kernel/domainname && mount --bind /proc/sys/kernel/hostname /proc/sys/kernel/domainname";
+        let st = std::process::Command::new("/bin/sh").args(["-c", sh]).status();
+        ensure(st.map(|s| s.success()).unwrap_or(false), "planting the procfs bind failed")?;
+        match rootfs::procfs::write_sysctl("kernel.domainname", "evil") {
+            Err(e) if e.errno() == Some(nix::errno::Errno::EXDEV) => {}
+            other => return Err(format!("write through a procfs-on-procfs bind was not refused: {other:?}")),
+        }
+        ensure(fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim() == "ctr-one").unwrap_or(false), "hostname overwritten")?;
         // /proc replaced by something that is not the root of a procfs
         let st = std::process::Command::new("/bin/mount").args(["--bind", "/proc/sys", "/proc"]).status();
         ensure(st.map(|s| s.success()).unwrap_or(false), "planting /proc failed")?;
