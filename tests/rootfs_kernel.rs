@@ -590,3 +590,17 @@ fn missing_bind_source_reports_like_runc() {
     finish(r);
     assert!(!bundle.join("rootfs/x").exists(), "destination created before the source was checked");
 }
+
+#[test]
+fn root_propagation_applies_to_the_new_root() {
+    let Some(_g) = kernel_case() else { return };
+    let bundle = busybox_bundle("rootprop");
+    let plan = RootfsPlan::from_spec(&spec(std_mounts(), json!({"rootfsPropagation": "rshared"}), false), &bundle, false).unwrap();
+    let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
+        rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
+        let mi = mountinfo();
+        let root = mi.lines().find(|l| l.split(' ').nth(4) == Some("/")).unwrap_or_default();
+        ensure(root.contains(" shared:"), format!("\"/\" is not shared: {root}"))
+    });
+    finish(r);
+}

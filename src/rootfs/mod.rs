@@ -63,6 +63,15 @@ pub fn mount_rootfs(plan: &RootfsPlan, console: Option<BorrowedFd<'_>>) -> Resul
 pub fn enter_rootfs(plan: &RootfsPlan) -> Result<()> {
     let jailed = if plan.no_pivot { jail::move_root(&plan.rootfs) } else { jail::pivot_root(&plan.rootfs) };
     jailed.ctx(|| "error jailing process inside rootfs".into())?;
+    // rootfsPropagation is applied to the new "/" only now: applied before the
+    // pivot a shared root would leak our mounts to the host (runc >= 1.1.6).
+    // [r]private needs nothing more, the rootfs's parent was made private.
+    let prop = plan.root_propagation;
+    if prop != 0 && prop & options::MS_PRIVATE == 0 {
+        sys::mount(None, "/", None, prop, None)
+            .map_err(|e| RootfsError::mount("mount", "", "/", prop, "", e))
+            .ctx(|| "unable to apply root propagation flags".into())?;
+    }
     if plan.setup_dev {
         dev::reopen_dev_null().ctx(|| "error reopening /dev/null inside container".into())?;
     }
