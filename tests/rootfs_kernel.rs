@@ -604,3 +604,36 @@ fn root_propagation_applies_to_the_new_root() {
     });
     finish(r);
 }
+
+#[test]
+fn tmpcopyup_fills_the_tmpfs_with_what_it_covers() {
+    let Some(_g) = kernel_case() else { return };
+    let bundle = busybox_bundle("copyup");
+    let etc = bundle.join("rootfs/etc");
+    fs::create_dir_all(etc.join("sub/deeper")).unwrap();
+    fs::write(etc.join("sub/secret"), "s3cret").unwrap();
+    fs::set_permissions(etc.join("sub/secret"), fs::Permissions::from_mode(0o4750)).unwrap();
+    std::os::unix::fs::chown(etc.join("sub/secret"), Some(1000), Some(1001)).unwrap();
+    fs::set_permissions(etc.join("sub/secret"), fs::Permissions::from_mode(0o4750)).unwrap();
+    fs::set_permissions(etc.join("sub/deeper"), fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink("../hostname", etc.join("sub/link")).unwrap();
+    let mut mounts = std_mounts();
+    mounts.as_array_mut().unwrap().push(json!(
+        {"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid", "mode=755"]}
+    ));
+    let plan = RootfsPlan::from_spec(&spec(mounts, json!({}), false), &bundle, false).unwrap();
+    let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
+        rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
+        rootfs::finalize(&plan).map_err(|e| format!("finalize: {e}"))?;
+        ensure(mount_at("/etc").is_some_and(|(f, o)| f == "tmpfs" && o.contains("nosuid")), "/etc is not a nosuid tmpfs")?;
+        ensure(fs::read_to_string("/etc/hostname").is_ok_and(|s| s == "rootfs-test\n"), "hostname not copied")?;
+        let m = fs::metadata("/etc/sub/secret").map_err(|e| e.to_string())?;
+        ensure((m.uid(), m.gid(), m.permissions().mode() & 0o7777) == (1000, 1001, 0o4750), format!("secret: {:o} {}:{}", m.permissions().mode(), m.uid(), m.gid()))?;
+        ensure(fs::read_to_string("/etc/sub/secret").is_ok_and(|s| s == "s3cret"), "secret content")?;
+        ensure(fs::metadata("/etc/sub/deeper").is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o7777 == 0o700), "deeper dir mode")?;
+        link_is("/etc/sub/link", "../hostname")?;
+        fs::write("/etc/new", "x").map_err(|e| format!("tmpfs not writable: {e}"))
+    });
+    finish(r);
+    assert!(!bundle.join("rootfs/etc/new").exists(), "write went to the rootfs, not the tmpfs");
+}

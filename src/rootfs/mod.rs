@@ -19,6 +19,7 @@
 #![allow(clippy::unnecessary_cast)]
 
 mod cgroup;
+mod copyup;
 mod dev;
 mod error;
 mod jail;

@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 
-use super::cgroup;
+use super::{cgroup, copyup};
 use super::error::{Ctx, Result, RootfsError};
 use super::options::{MS_RDONLY, MS_REC};
 use super::plan::{check_proc_dest, MountKind, MountPlan, RootfsPlan};
@@ -69,11 +69,19 @@ fn fs_mount(root: &Root, target: OwnedFd, m: &MountPlan, keep_mode: bool) -> Res
     let fstype = m.kind.fstype();
     let source = if m.source.is_empty() { fstype } else { m.source.as_str() };
     let data = m.options.data_string();
-    sys::fchdir(target.as_fd()).map_err(|e| RootfsError::path("fchdir", root.display(&m.destination), e))?;
-    sys::mount(Some(source), ".", Some(fstype), flags, Some(&data))
-        .map_err(|e| RootfsError::mount("mount", source, &root.display(&m.destination), flags, &data, e))?;
-    // The new mount's root, reached through the same contained resolution.
-    let new = root.open_in(&m.destination, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    let shown = root.display(&m.destination);
+    let new = if m.options.copyup {
+        let covered = root.open_in(&m.destination, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        let mnt = copyup::tmpfs_copy(covered.as_fd(), &m.options, &shown)?;
+        sys::move_mount(mnt.as_fd(), target.as_fd()).map_err(|e| RootfsError::mount("mount", source, &shown, flags, &data, e))?;
+        mnt
+    } else {
+        sys::fchdir(target.as_fd()).map_err(|e| RootfsError::path("fchdir", &shown, e))?;
+        sys::mount(Some(source), ".", Some(fstype), flags, Some(&data))
+            .map_err(|e| RootfsError::mount("mount", source, &shown, flags, &data, e))?;
+        // The new mount's root, reached through the same contained resolution.
+        root.open_in(&m.destination, libc::O_PATH | libc::O_DIRECTORY, 0)?
+    };
     if let Some(mode) = mode {
         // runc chmods a tmpfs to the mode of the directory it covers.
         let dir = root.open_in(&m.destination, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;

@@ -113,6 +113,8 @@ pub struct MountOptions {
     pub rec_clr: u64,
     /// Unknown words: filesystem data, joined with ','.
     pub data: Vec<String>,
+    /// runc's "tmpcopyup" extension: fill a tmpfs with what it covers.
+    pub copyup: bool,
 }
 
 impl MountOptions {
@@ -156,7 +158,8 @@ fn per_mount_mask() -> u64 {
     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | MS_NOSYMFOLLOW
 }
 
-fn ms_to_attr(ms: u64) -> u64 {
+/// MS_* per-mount flags -> MOUNT_ATTR_* bits.
+pub fn ms_to_attr(ms: u64) -> u64 {
     [
         (MS_RDONLY, MOUNT_ATTR_RDONLY),
         (MS_NOSUID, MOUNT_ATTR_NOSUID),
@@ -200,7 +203,7 @@ pub fn parse(words: &[String]) -> Result<MountOptions, String> {
                 }
             }
         } else if w == "tmpcopyup" {
-            return Err("option \"tmpcopyup\" is not supported".into());
+            o.copyup = true;
         } else if w.is_empty() {
             return Err("empty mount option".into());
         } else {
@@ -302,7 +305,7 @@ mod tests {
     #[test]
     fn bad_words_are_refused() {
         assert!(parse(&["ro\0x".to_string()]).unwrap_err().contains("null byte"));
-        assert!(parse(&["tmpcopyup".to_string()]).unwrap_err().contains("tmpcopyup"));
+        assert!(parse(&["tmpcopyup".to_string()]).unwrap().copyup);
         assert!(parse(&[String::new()]).is_err());
     }
 }

@@ -236,6 +236,9 @@ fn mount_plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan> 
         if let Some(w) = options.data.first() {
             return Err(bad(format!("unknown mount option {w:?} for a bind mount")));
         }
+        if options.copyup {
+            return Err(bad("\"tmpcopyup\" is only for tmpfs".into()));
+        }
         if source.is_empty() {
             return Err(bad("bind mount without a source".into()));
         }
@@ -254,6 +257,9 @@ fn mount_plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan> 
         "" => return Err(bad("mount type is empty and it is not a bind mount".into())),
         t => MountKind::Other(t.to_string()),
     };
+    if options.copyup && kind != MountKind::Tmpfs {
+        return Err(bad("\"tmpcopyup\" is only for tmpfs".into()));
+    }
     check_proc_dest(&destination, &kind).map_err(|e| bad(e.to_string()))?;
     Ok(MountPlan { kind, source, destination, options })
 }
@@ -326,7 +332,7 @@ mod tests {
     fn bad_mounts_are_refused_at_plan_time() {
         assert!(err(r#"{"destination":"/x","type":"none","source":"/tmp","options":["bind","noexce"]}"#)
             .contains("unknown mount option \"noexce\""));
-        assert!(err(r#"{"destination":"/x","type":"tmpfs","source":"t","options":["tmpcopyup"]}"#).contains("tmpcopyup"));
+        assert!(err(r#"{"destination":"/x","type":"proc","source":"p","options":["tmpcopyup"]}"#).contains("only for tmpfs"));
         assert!(err(r#"{"destination":"/proc","type":"tmpfs","source":"t"}"#).contains("not of type proc"));
         assert!(err(r#"{"destination":"/proc/sys","type":"tmpfs","source":"t"}"#).contains("inside /proc"));
         assert!(err(r#"{"destination":"/x","source":"t"}"#).contains("type is empty"));

@@ -261,3 +261,55 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &str) -> nix::Result<String> {
     buf.truncate(len);
     String::from_utf8(buf).map_err(|_| Errno::EINVAL)
 }
+
+const FSOPEN_CLOEXEC: u32 = 1;
+const FSCONFIG_SET_FLAG: u32 = 0;
+const FSCONFIG_SET_STRING: u32 = 1;
+const FSCONFIG_CMD_CREATE: u32 = 6;
+const FSMOUNT_CLOEXEC: u32 = 1;
+
+/// fsopen + fsconfig (one call per data word) + create + fsmount: a new
+/// filesystem as a detached mount, attached later with move_mount.
+pub fn new_fs(fstype: &str, data: &[String], attr_flags: u64) -> nix::Result<OwnedFd> {
+    let t = cstr(fstype)?;
+    // SAFETY: NUL-terminated fs name.
+    let r = unsafe { libc::syscall(libc::SYS_fsopen, t.as_ptr(), FSOPEN_CLOEXEC) };
+    // SAFETY: fresh fd from the kernel.
+    let fsfd = Errno::result(r).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })?;
+    for word in data {
+        let (k, v) = match word.split_once('=') {
+            Some((k, v)) => (cstr(k)?, Some(cstr(v)?)),
+            None => (cstr(word)?, None),
+        };
+        let (cmd, vp) = match &v {
+            Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
+            None => (FSCONFIG_SET_FLAG, std::ptr::null()),
+        };
+        // SAFETY: valid fs context fd, NUL-terminated key and value (or NULL for a flag).
+        let r = unsafe { libc::syscall(libc::SYS_fsconfig, fsfd.as_raw_fd(), cmd, k.as_ptr(), vp, 0) };
+        Errno::result(r)?;
+    }
+    // SAFETY: no pointers for CMD_CREATE.
+    Errno::result(unsafe { libc::syscall(libc::SYS_fsconfig, fsfd.as_raw_fd(), FSCONFIG_CMD_CREATE, 0, 0, 0) })?;
+    // SAFETY: valid configured fs context.
+    let r = unsafe { libc::syscall(libc::SYS_fsmount, fsfd.as_raw_fd(), FSMOUNT_CLOEXEC, attr_flags) };
+    // SAFETY: fresh fd from the kernel.
+    Errno::result(r).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// fstatat(dir, name, AT_SYMLINK_NOFOLLOW).
+pub fn lstatat(dir: BorrowedFd<'_>, name: &str) -> nix::Result<libc::stat> {
+    let n = cstr(name)?;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: valid out-pointer, fd and NUL-terminated name.
+    let r = unsafe { libc::fstatat(dir.as_raw_fd(), n.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    // SAFETY: initialised on success.
+    Errno::result(r).map(|_| unsafe { st.assume_init() })
+}
+
+/// fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW): never follows a link out.
+pub fn lchownat(dir: BorrowedFd<'_>, name: &str, uid: u32, gid: u32) -> nix::Result<()> {
+    let n = cstr(name)?;
+    // SAFETY: valid fd and NUL-terminated name.
+    Errno::result(unsafe { libc::fchownat(dir.as_raw_fd(), n.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
+}
