@@ -367,6 +367,22 @@ mod tests {
     }
 
     #[test]
+    fn bad_devices_are_refused() {
+        let s = BASE.replace(r#""type":"c","major":10"#, r#""type":"a","major":10"#);
+        assert_eq!(
+            RootfsPlan::from_spec(&spec(&s), &bundle(), false).unwrap_err().to_string(),
+            "a is not a valid device type for device /dev/fuse"
+        );
+        let s = BASE.replace(r#""major":10"#, r#""major":-1"#);
+        assert!(RootfsPlan::from_spec(&spec(&s), &bundle(), false).is_err());
+        // a spec device replaces the default one of the same path
+        let s = BASE.replace(r#""path":"/dev/fuse","type":"c","major":10,"minor":229"#, r#""path":"/dev/null","type":"c","major":1,"minor":3,"fileMode":438,"uid":5"#);
+        let p = RootfsPlan::from_spec(&spec(&s), &bundle(), false).unwrap();
+        assert_eq!(p.devices.iter().filter(|d| d.path == "/dev/null").count(), 1);
+        assert_eq!(p.devices[0].uid, 5);
+    }
+
+    #[test]
     fn dev_bind_disables_default_dev_setup() {
         let s = BASE.replace(r#""type":"proc","source":"proc"}"#, r#""type":"proc","source":"proc"},{"destination":"/dev","type":"bind","source":"/dev","options":["rbind"]}"#);
         assert!(!RootfsPlan::from_spec(&spec(&s), &bundle(), false).unwrap().setup_dev);
