@@ -637,3 +637,31 @@ fn tmpcopyup_fills_the_tmpfs_with_what_it_covers() {
     finish(r);
     assert!(!bundle.join("rootfs/etc/new").exists(), "write went to the rootfs, not the tmpfs");
 }
+
+#[test]
+fn cgroup_namespace_mounts_the_v1_hierarchies_themselves() {
+    let Some(_g) = kernel_case() else { return };
+    if common::skip_unless(Path::new("/sys/fs/cgroup/memory/tasks").exists(), "no cgroup v1 memory hierarchy") {
+        return;
+    }
+    let bundle = busybox_bundle("cgroupns");
+    let mut mounts = std_mounts();
+    mounts.as_array_mut().unwrap().push(json!(
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+    ));
+    let linux = json!({"namespaces": [{"type": "mount"}, {"type": "pid"}, {"type": "cgroup"}]});
+    let plan = RootfsPlan::from_spec(&spec(mounts, linux, false), &bundle, false).unwrap();
+    assert!(plan.cgroup_ns);
+    let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWCGROUP, || {
+        rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
+        rootfs::finalize(&plan).map_err(|e| format!("finalize: {e}"))?;
+        let mi = mountinfo();
+        let memory = mi.lines().find(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup/memory")).unwrap_or_default().to_string();
+        // the hierarchy as the namespace sees it (root "/"), read-only
+        ensure(memory.split(' ').nth(3) == Some("/") && memory.contains(" - cgroup ") && memory.contains(" ro,"), format!("memory: {memory}"))?;
+        ensure(Path::new("/sys/fs/cgroup/memory/tasks").exists(), "memory hierarchy empty")?;
+        ensure(Path::new("/sys/fs/cgroup/systemd/tasks").exists() || !Path::new("/sys/fs/cgroup/systemd").exists(), "systemd hierarchy")?;
+        ensure(fs::create_dir("/sys/fs/cgroup/memory/x").is_err(), "cgroup writable")
+    });
+    finish(r);
+}
