@@ -1,3 +1,29 @@
+//! nsrun: an OCI runtime with runc's command line, on top of libnsexec.
+
+#[cfg(not(feature = "runtime"))]
+compile_error!("the nsrun binary needs the `runtime` feature");
+
+use nsexec::bootstrap;
+
+mod cli;
+mod codec;
+mod container;
+mod init;
+mod process;
+mod spec;
+
+/// The stage's profile, for the bootstrap message builder.
+const RUNC_1_1: bool = nsexec::RUNC_1_1;
+
 fn main() {
+    // First, always: in `nsrun init` this runs the nsexec stage (it already
+    // ran from .init_array and runs at most once) and returns only in
+    // stage-2, inside the container's namespaces. Elsewhere it is inert.
     nsexec::nsexec();
+    // Fast path for init: no clap, no allocation-heavy parsing.
+    let mut args = std::env::args_os();
+    if args.nth(1).is_some_and(|a| a == "init") {
+        init::run();
+    }
+    cli::main();
 }
