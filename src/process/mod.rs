@@ -9,7 +9,7 @@ pub mod sys;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -191,7 +191,9 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
 
     let pid = sys::fork().map_err(ProcessError::Fork)?;
     if pid == 0 {
-        // Child: only async-signal-safe calls from here on.
+        // Child: only async-signal-safe calls from here on. Every source fd
+        // (and the binary's) may sit on a target number: move them up first.
+        let exe_fd = sys::dup_above(exe.as_raw_fd(), above).unwrap_or_else(|_| sys::exit_now(127));
         let mut tmp = [0 as RawFd; 8];
         for (i, fd) in sources.iter().enumerate() {
             tmp[i] = sys::dup_above(*fd, above).unwrap_or_else(|_| sys::exit_now(127));
@@ -215,7 +217,8 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
                 sys::exit_now(127);
             }
         }
-        sys::execveat_fd(exe.as_fd(), &argv_p, &envp_p);
+        // SAFETY: exe_fd is our own copy, alive until execveat.
+        sys::execveat_fd(unsafe { BorrowedFd::borrow_raw(exe_fd) }, &argv_p, &envp_p);
         sys::exit_now(127);
     }
     drop(child);
