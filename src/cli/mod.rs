@@ -273,8 +273,7 @@ fn dispatch(cli: &Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Cmd::Kill { all, id, signal } => {
-            let sig = container::signal::parse(signal).map_err(|e| fail(1, e))?;
-            plain(container::kill(&root, id, sig, *all))
+            plain(container::kill(&root, id, signal, *all))
         }
         Cmd::Delete { force, id } => plain(container::delete(&root, id, *force)),
         Cmd::List { format, quiet } => list(&root, format, *quiet),

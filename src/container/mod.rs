@@ -315,8 +315,10 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), ContainerError> 
 }
 
 /// `kill <id> [signal]`.
-pub fn kill(root: &Root, id: &str, sig: i32, _all: bool) -> Result<(), ContainerError> {
+pub fn kill(root: &Root, id: &str, sig: &str, _all: bool) -> Result<(), ContainerError> {
+    // runc looks the container up before it parses the signal.
     let s = root.load(id)?;
+    let sig = signal::parse(sig).map_err(ContainerError::Usage)?;
     if s.status(&root.dir(id)) == Status::Stopped {
         return Err(ContainerError::NotRunning);
     }

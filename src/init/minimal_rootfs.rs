@@ -322,7 +322,9 @@ impl RootfsPlan {
             ("/proc/self/fd/2", "stderr"),
             ("pts/ptmx", "ptmx"),
         ];
-        for (to, name) in links {
+        // runc adds /dev/core only where the kernel has /proc/kcore.
+        let core = Path::new("/proc/kcore").exists().then_some(("/proc/kcore", "core"));
+        for (to, name) in links.into_iter().chain(core) {
             let at = dev.join(name);
             match symlink(to, &at) {
                 Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(op("symlink", &at, e)),
