@@ -282,3 +282,20 @@ fn unsupported_spec_version_is_refused() {
     assert!(err(&o).contains("unsupported spec version"), "{}", err(&o));
     assert!(!nsrun_root().join("rt-conf-ver").exists());
 }
+
+#[test]
+fn no_pivot_moves_the_root() {
+    let mut cfg = base_config(&["/payload", "mounts", "cwd"]);
+    normalise(&mut cfg);
+    let b = Bundle::new("rt-conf-nopivot", &cfg);
+    let n = nsrun(&["run", "--no-pivot", "-b", path_str(&b.dir), "rt-conf-nopivot"]);
+    assert_eq!(code(&n), 0, "{}", err(&n));
+    let o = out(&n);
+    assert!(o.lines().any(|l| l.starts_with("mount=/ ")), "{o}");
+    assert!(o.contains("cwd=/\n"));
+    if !common::skip_unless(common::have("runc"), "runc not installed") {
+        let r = runc(&["run", "--no-pivot", "-b", path_str(&b.dir), "rt-conf-nopivot"]);
+        assert_eq!(code(&r), 0, "{}", err(&r));
+        assert_eq!(compared(&o, &["mount", "cwd"]), compared(&out(&r), &["mount", "cwd"]));
+    }
+}

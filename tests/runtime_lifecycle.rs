@@ -355,3 +355,112 @@ fn spec_and_features() {
     let v = out(&nsrun(&["--version"]));
     assert!(v.starts_with("runc version "), "go-runc parses this line: {v}");
 }
+
+/// Receive one SCM_RIGHTS message: (payload, fds).
+fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (Vec<u8>, Vec<i32>) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let mut buf = [0u8; 64];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).unwrap();
+    let mut fds = Vec::new();
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(f) = c {
+            fds.extend(f);
+        }
+    }
+    let n = msg.bytes;
+    (buf[..n].to_vec(), fds)
+}
+
+/// One runtime's console-socket round trip; returns what the payload printed on the tty.
+fn console_round_trip(runc: bool, b: &Bundle, id: &str) -> String {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let sock = b.dir.join(format!("console-{runc}.sock"));
+    let _ = std::fs::remove_file(&sock);
+    let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let mut child = Command::new(bin)
+        .arg("--root")
+        .arg(root)
+        .args(["create", "-b", path_str(&b.dir), "--console-socket", path_str(&sock), id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(b.dir.join("console.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let (conn, _) = l.accept().unwrap();
+    let (payload, fds) = recv_fd(&conn);
+    assert_eq!(payload, b"/dev/ptmx", "console payload ({runc})");
+    assert_eq!(fds.len(), 1, "exactly one fd ({runc})");
+    let mut rest = Vec::new();
+    let _ = (&conn).read_to_end(&mut rest);
+    assert!(rest.is_empty(), "the connection is closed after the one message");
+    assert!(child.wait().unwrap().success(), "create: {}", std::fs::read_to_string(b.dir.join("console.err")).unwrap());
+    // SAFETY: the fd was just received and is owned by nobody else.
+    let mut master = unsafe { File::from_raw_fd(fds[0]) };
+    let o = if runc { bundle::runc(&["start", id]) } else { nsrun(&["start", id]) };
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 1024];
+    // The payload exits after printing; EIO marks the closed slave.
+    while let Ok(n) = master.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&chunk[..n]);
+    }
+    let _ = if runc { bundle::runc(&["delete", "-f", id]) } else { nsrun(&["delete", "-f", id]) };
+    String::from_utf8_lossy(&text).replace('\r', "")
+}
+
+#[test]
+fn console_socket_protocol_matches_runc() {
+    let mut cfg = base_config(&["/payload", "tty", "fds", "cat:/proc/self/mountinfo"]);
+    cfg["process"]["terminal"] = json!(true);
+    cfg["process"]["consoleSize"] = json!({"height": 40, "width": 100});
+    let b = Bundle::new("rt-console", &cfg);
+    let ours = console_round_trip(false, &b, "rt-console");
+    assert!(ours.contains("tty=/dev/pts/0\n"), "{ours}");
+    assert!(ours.lines().any(|l| l.contains(" /dev/console ")), "/dev/console is not the pty: {ours}");
+    if !common::skip_unless(common::have("runc"), "runc not installed") {
+        let theirs = console_round_trip(true, &b, "rt-console");
+        let pick = |s: &str| s.lines().filter(|l| l.starts_with("tty=") || l.starts_with("fd=")).map(String::from).collect::<Vec<_>>();
+        assert_eq!(pick(&ours), pick(&theirs));
+    }
+}
+
+#[test]
+fn preserve_fds_passes_exactly_n_fds() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let b = Bundle::new("rt-preserve", &base_config(&["/payload", "fds"]));
+    let f = File::open("/dev/null").unwrap();
+    let g = File::open("/dev/zero").unwrap();
+    let (fr, gr) = (f.as_raw_fd(), g.as_raw_fd());
+    let run = |bin: std::path::PathBuf, root: std::path::PathBuf| {
+        let mut c = Command::new(bin);
+        c.arg("--root").arg(root).args(["run", "--preserve-fds", "1", "-b", path_str(&b.dir), "rt-preserve"]);
+        c.stdin(Stdio::null());
+        // SAFETY: dup2 only, between fork and exec.
+        unsafe {
+            c.pre_exec(move || {
+                if libc::dup2(fr, 3) < 0 || libc::dup2(gr, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        c.output().unwrap()
+    };
+    let n = run(common::nsrun_bin(), nsrun_root());
+    assert_eq!(code(&n), 0, "{}", err(&n));
+    assert_eq!(lines(&out(&n), "fd"), ["fd=0", "fd=1", "fd=2", "fd=3"], "fd 3 passed, fd 4 not");
+    if common::have("runc") {
+        let r = run("runc".into(), runc_root());
+        assert_eq!(code(&r), 0, "{}", err(&r));
+        assert_eq!(lines(&out(&r), "fd"), lines(&out(&n), "fd"));
+    }
+}
