@@ -137,6 +137,21 @@ fn exec_detached_with_process_json_and_pid_file() {
     let env: Vec<&[u8]> = env.split(|c| *c == 0).collect();
     assert!(env.contains(&&b"A=1"[..]));
     assert!(!env.iter().any(|e| e.starts_with(b"_LIBCONTAINER")), "internal env leaked into the process");
+    let init: i32 = std::fs::read_to_string(b.dir.join("rt-exec-d-false.pid")).unwrap().parse().unwrap();
+    // SIGTERM reaches init only (which, as pid 1 without a handler, ignores it);
+    // with --all it reaches the exec'd process too.
+    assert_eq!(code(&nsrun(&["kill", "rt-exec-d", "TERM"])), 0);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(alive(pid), "kill without --all reached a non-init process");
+    assert_eq!(code(&nsrun(&["kill", "--all", "rt-exec-d", "TERM"])), 0);
+    for _ in 0..100 {
+        if !alive(pid) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!alive(pid), "kill --all missed the exec'd process");
+    assert!(alive(init), "init must survive SIGTERM");
     let o = nsrun(&["delete", "-f", "rt-exec-d"]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     // The pid namespace died with init, and with it the exec'd process.

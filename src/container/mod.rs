@@ -314,8 +314,8 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), ContainerError> 
     destroy(root, id)
 }
 
-/// `kill <id> [signal]`.
-pub fn kill(root: &Root, id: &str, sig: &str, _all: bool) -> Result<(), ContainerError> {
+/// `kill <id> [signal]`; `--all` signals every process of the container.
+pub fn kill(root: &Root, id: &str, sig: &str, all: bool) -> Result<(), ContainerError> {
     // runc looks the container up before it parses the signal.
     let s = root.load(id)?;
     let sig = signal::parse(sig).map_err(ContainerError::Usage)?;
@@ -323,12 +323,34 @@ pub fn kill(root: &Root, id: &str, sig: &str, _all: bool) -> Result<(), Containe
         return Err(ContainerError::NotRunning);
     }
     // A pidfd pins the process: no signal can reach a recycled pid once the
-    // start time was checked. (--all: the cgroup manager will add the rest.)
+    // start time was checked.
     let pidfd = process::sys::pidfd_open(s.init_pid).map_err(|_| ContainerError::NotRunning)?;
     if !s.init_alive() {
         return Err(ContainerError::NotRunning);
     }
+    if all {
+        // runc uses the cgroup's member list; until the cgroup manager lands,
+        // the container's pid namespace names the same processes.
+        for pid in pid_ns_members(s.init_pid) {
+            if let Ok(fd) = process::sys::pidfd_open(pid) {
+                let _ = process::sys::pidfd_signal(fd.as_fd(), sig);
+            }
+        }
+    }
     process::sys::pidfd_signal(pidfd.as_fd(), sig).map_err(io("kill container"))
+}
+
+/// Host pids of the processes in `init`'s pid namespace, init excluded.
+fn pid_ns_members(init: i32) -> Vec<i32> {
+    let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok();
+    let Some(want) = ns(&init.to_string()) else { return Vec::new() };
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|p| *p != init && ns(&p.to_string()).as_ref() == Some(&want))
+        .collect()
 }
 
 /// `state <id>`: runc's indented JSON, no trailing newline.
