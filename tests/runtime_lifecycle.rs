@@ -464,3 +464,28 @@ fn preserve_fds_passes_exactly_n_fds() {
         assert_eq!(lines(&out(&r), "fd"), lines(&out(&n), "fd"));
     }
 }
+
+#[test]
+fn run_keep_and_force_delete() {
+    let b = Bundle::new("rt-keep", &base_config(&["/payload", "exit:5"]));
+    let o = nsrun(&["run", "--keep", "-b", path_str(&b.dir), "rt-keep"]);
+    assert_eq!(code(&o), 5, "{}", err(&o));
+    let (c, s) = state(false, "rt-keep");
+    assert_eq!(c, 0);
+    assert_eq!((s["status"].as_str(), s["pid"].as_i64()), (Some("stopped"), Some(0)));
+    assert_eq!(code(&nsrun(&["delete", "rt-keep"])), 0);
+    assert!(!nsrun_root().join("rt-keep").exists());
+
+    // delete --force of a running container kills it and cleans up.
+    let b = Bundle::new("rt-force", &base_config(&["/payload", "sleep:60"]));
+    let pidf = b.dir.join("pid");
+    let (c, _, e) = detached(false, &b.dir, &["run", "-d", "-b", path_str(&b.dir), "--pid-file", path_str(&pidf), "rt-force"]);
+    assert_eq!(c, 0, "{e}");
+    let pid: i32 = std::fs::read_to_string(&pidf).unwrap().parse().unwrap();
+    assert_eq!(state(false, "rt-force").1["status"], "running");
+    let o = nsrun(&["delete", "--force", "rt-force"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(!alive(pid), "init survived delete --force");
+    assert!(!nsrun_root().join("rt-force").exists());
+    assert_dev_null_intact();
+}
