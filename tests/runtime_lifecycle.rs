@@ -489,3 +489,66 @@ fn run_keep_and_force_delete() {
     assert!(!nsrun_root().join("rt-force").exists());
     assert_dev_null_intact();
 }
+
+/// `run` in the foreground with `terminal: true` on a pty we own; returns
+/// (exit code, what the terminal showed).
+fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = File::from(pty.slave);
+    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let mut c = Command::new(bin);
+    c.arg("--root").arg(root).args(["run", "-b", path_str(&b.dir), id]);
+    c.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave);
+    // SAFETY: setsid only, between fork and exec: a session of its own.
+    unsafe {
+        c.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = c.spawn().unwrap();
+    drop(c);
+    let mut master = File::from(pty.master);
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while let Ok(n @ 1..) = master.read(&mut chunk) {
+        text.extend_from_slice(&chunk[..n]);
+        if String::from_utf8_lossy(&text).contains("tty=") {
+            break;
+        }
+    }
+    let st = child.wait().unwrap();
+    (st.code().unwrap_or(-1), String::from_utf8_lossy(&text).replace('\r', ""))
+}
+
+#[test]
+fn foreground_terminal_is_relayed_like_runc() {
+    let mut cfg = base_config(&["/payload", "tty", "exit:4"]);
+    cfg["process"]["terminal"] = json!(true);
+    let b = Bundle::new("rt-fgtty", &cfg);
+    let (c, text) = foreground_tty_run(false, &b, "rt-fgtty");
+    assert_eq!(c, 4, "{text}");
+    assert!(text.contains("tty=/dev/pts/0"), "{text}");
+    if !common::skip_unless(common::have("runc"), "runc not installed") {
+        let (rc, rtext) = foreground_tty_run(true, &b, "rt-fgtty");
+        assert_eq!((rc, rtext.contains("tty=/dev/pts/0")), (c, true), "{rtext}");
+    }
+    // Without any terminal: runc's words, and nothing left behind.
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(common::nsrun_bin());
+    cmd.arg("--root").arg(nsrun_root()).args(["run", "-b", path_str(&b.dir), "rt-fgtty"]);
+    cmd.stdin(Stdio::null());
+    // SAFETY: setsid only: no controlling terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("open /dev/tty: no such device or address"), "{}", err(&o));
+    assert!(!nsrun_root().join("rt-fgtty").exists());
+}

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod signal;
 pub mod state;
+pub mod tty;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -49,8 +50,6 @@ pub enum ContainerError {
     TtyNeedsSocket,
     #[error("cannot use console socket if runc will not detach or allocate tty")]
     SocketNeedsTty,
-    #[error("a terminal for a foreground process is not supported yet: use --console-socket with --detach")]
-    ForegroundTty,
     #[error("{0}")]
     Spec(#[from] SpecError),
     #[error("{0}")]
@@ -109,10 +108,25 @@ fn check_console(terminal: bool, socket: bool, detach: bool) -> Result<(), Conta
     if terminal && detach && !socket {
         return Err(ContainerError::TtyNeedsSocket);
     }
-    if terminal && !detach {
-        return Err(ContainerError::ForegroundTty);
-    }
     Ok(())
+}
+
+/// A pty relayed by nsrun itself (foreground, terminal, no console socket).
+pub type Relay = (tty::Terminal, OwnedFd);
+
+/// The console fd init gets, and for a foreground terminal our end of it.
+/// Our own terminal is looked up first, so a missing one fails early.
+fn console_for(
+    terminal: bool,
+    detach: bool,
+    socket: &Option<PathBuf>,
+) -> Result<(Option<OwnedFd>, Option<(tty::Terminal, UnixStream)>), ContainerError> {
+    if terminal && !detach && socket.is_none() {
+        let term = tty::ours()?;
+        let (init_end, ours) = tty::socket_pair()?;
+        return Ok((Some(init_end), Some((term, ours))));
+    }
+    Ok((connect_console(socket)?, None))
 }
 
 fn connect_console(p: &Option<PathBuf>) -> Result<Option<OwnedFd>, ContainerError> {
@@ -139,7 +153,8 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
 
 /// `create`: everything up to init blocked on the exec fifo. On error,
 /// nothing is left: no process, no state dir, no fd.
-pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<Saved, ContainerError> {
+/// Returns the saved state and, for a foreground terminal, what to relay.
+pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(Saved, Option<Relay>), ContainerError> {
     state::validate_id(id)?;
     let mut plan = spec::load(&o.bundle)?;
     check_console(plan.init.process.terminal, o.console_socket.is_some(), o.detach)?;
@@ -166,7 +181,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<Sa
         .open(&fifo_path)
         .map_err(io("open exec fifo"))?
         .into();
-    let console = connect_console(&o.console_socket)?;
+    let (console, relay) = console_for(plan.init.process.terminal, o.detach, &o.console_socket)?;
 
     let mut extra = vec![fifo.as_fd()];
     if let Some(c) = &console {
@@ -186,6 +201,10 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<Sa
     let pid = init.pid;
     let init = undo.init.insert(init);
     init.run_plan(&plan.init, sink)?;
+    let relay = match relay {
+        Some((term, sock)) => Some((term, tty::recv_master(&sock)?)),
+        None => None,
+    };
 
     let saved = Saved {
         id: id.to_string(),
@@ -205,7 +224,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<Sa
     }
     undo.init = None;
     undo.dir = None;
-    Ok(saved)
+    Ok((saved, relay))
 }
 
 /// `start`: release init from the exec fifo.
@@ -256,14 +275,17 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
 /// `run`: create + start, then (foreground) wait and forward signals.
 /// Returns the exit code for the CLI.
 pub fn run(root: &Root, id: &str, o: &CreateOpts, keep: bool, sink: LogSink) -> Result<i32, ContainerError> {
-    let s = create(root, id, o, sink)?;
+    let (s, relay) = create(root, id, o, sink)?;
     let set = (!o.detach).then(signal::block);
     if let Err(e) = start(root, id) {
         let _ = delete(root, id, true);
         return Err(e);
     }
     let Some(set) = set else { return Ok(0) };
-    let code = signal::forward_until_exit(s.init_pid, &set);
+    let code = match relay {
+        Some((term, master)) => term.relay(master, s.init_pid, &set).unwrap_or(255),
+        None => signal::forward_until_exit(s.init_pid, &set),
+    };
     if !keep {
         let _ = delete(root, id, true);
     }
@@ -465,7 +487,7 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
     }
     let process = exec_process(&s, o)?;
     check_console(process.terminal, o.console_socket.is_some(), o.detach)?;
-    let console = connect_console(&o.console_socket)?;
+    let (console, relay) = console_for(process.terminal, o.detach, &o.console_socket)?;
     let extra: Vec<_> = console.iter().map(|c| c.as_fd()).collect();
     let spawn = Spawn {
         bootstrap: process::exec_bootstrap(s.init_pid, &s.namespaces, s.oom_score_adj).map_err(ProcessError::from)?,
@@ -488,14 +510,22 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
         init.kill();
         return Err(e.into());
     }
+    let relay = match relay.map(|(term, sock)| tty::recv_master(&sock).map(|m| (term, m))).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            init.kill();
+            return Err(e);
+        }
+    };
     if let Some(p) = &o.pid_file {
         if let Err(e) = write_pid_file(p, init.pid) {
             init.kill();
             return Err(e);
         }
     }
-    match set {
-        None => Ok(0),
-        Some(set) => Ok(signal::forward_until_exit(init.pid, &set)),
+    match (set, relay) {
+        (None, _) => Ok(0),
+        (Some(set), Some((term, master))) => term.relay(master, init.pid, &set),
+        (Some(set), None) => Ok(signal::forward_until_exit(init.pid, &set)),
     }
 }
