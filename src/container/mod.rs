@@ -114,13 +114,16 @@ fn check_console(terminal: bool, socket: bool, detach: bool) -> Result<(), Conta
 /// A pty relayed by nsrun itself (foreground, terminal, no console socket).
 pub type Relay = (tty::Terminal, OwnedFd);
 
+/// Our terminal and our end of the internal console socket.
+type PendingRelay = (tty::Terminal, UnixStream);
+
 /// The console fd init gets, and for a foreground terminal our end of it.
 /// Our own terminal is looked up first, so a missing one fails early.
 fn console_for(
     terminal: bool,
     detach: bool,
     socket: &Option<PathBuf>,
-) -> Result<(Option<OwnedFd>, Option<(tty::Terminal, UnixStream)>), ContainerError> {
+) -> Result<(Option<OwnedFd>, Option<PendingRelay>), ContainerError> {
     if terminal && !detach && socket.is_none() {
         let term = tty::ours()?;
         let (init_end, ours) = tty::socket_pair()?;

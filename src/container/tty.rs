@@ -130,11 +130,8 @@ impl Terminal {
                 }
             }
             if tty_in {
-                match self.tty.read(&mut buf) {
-                    Ok(n @ 1..) => {
-                        let _ = m.write_all(&buf[..n]);
-                    }
-                    _ => {}
+                if let Ok(n @ 1..) = self.tty.read(&mut buf) {
+                    let _ = m.write_all(&buf[..n]);
                 }
             }
             if m_in {
