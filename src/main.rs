@@ -1,3 +1,4 @@
+mod cgroups;
 fn main() {
     nsexec::nsexec();
 }
