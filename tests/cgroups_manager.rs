@@ -192,6 +192,12 @@ fn ps_lists_the_cgroup_pids() {
     cg.mgr.apply(p.pid()).unwrap();
     p.go();
     assert_eq!(p.line(), "started");
+    // The forked shells exec sleep a moment later.
+    let end = Instant::now() + Duration::from_secs(5);
+    let comm = |q: &i32| std::fs::read_to_string(format!("/proc/{q}/comm")).unwrap_or_default();
+    while cg.mgr.pids().unwrap().iter().filter(|q| comm(q).trim() == "sleep").count() < 2 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let pids = cg.mgr.pids().unwrap();
     assert_eq!(pids.len(), 3, "{pids:?}");
     assert!(pids.contains(&p.pid()));
