@@ -171,6 +171,7 @@ fn pause_and_resume_stop_and_restart_the_processes() {
     }
     // A frozen spinner uses no CPU.
     let t0 = cg.mgr.stats().unwrap().cpu.usage.total;
+    assert!(t0 > 0, "the spinner ran before the freeze");
     std::thread::sleep(Duration::from_millis(200));
     let t1 = cg.mgr.stats().unwrap().cpu.usage.total;
     assert_eq!(t0, t1, "cpu usage moved while frozen");

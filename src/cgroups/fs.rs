@@ -48,8 +48,9 @@ impl FsManager {
         let v2 = || {
             self.dirs.iter().find(|(i, _)| {
                 let h = self.hier(*i);
-                // devices (eBPF) and freezer (cgroup.freeze) are core in v2.
-                h.version == Version::V2 && (h.has(v2::v2_name(ctrl)) || matches!(ctrl, "devices" | "freezer"))
+                // devices (eBPF), freezer (cgroup.freeze) and cpu usage
+                // (cpu.stat) are core in v2: no controller to enable.
+                h.version == Version::V2 && (h.has(v2::v2_name(ctrl)) || matches!(ctrl, "devices" | "freezer" | "cpuacct"))
             })
         };
         v1.or_else(v2).map(|(i, d)| (self.hier(*i), d.as_path()))
