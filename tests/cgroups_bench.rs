@@ -5,7 +5,6 @@
 //! Run with --nocapture to see the numbers.
 
 #[path = "../src/cgroups/mod.rs"]
-#[allow(dead_code)]
 mod cgroups;
 mod cgroups_support;
 mod common;
@@ -33,7 +32,11 @@ fn one(i: usize, r: &cgroups::Resources) -> Sample {
     let t3 = Instant::now();
     drop(p);
     mgr.destroy().unwrap();
-    Sample { apply: t2 - t1, set: t3 - t2, total: t3 - t0 }
+    Sample {
+        apply: t2 - t1,
+        set: t3 - t2,
+        total: t3 - t0,
+    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -63,10 +66,19 @@ fn cgroup_step_cost() {
     let t = Instant::now();
     let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let host = cgroups::probe::parse_mountinfo(&text, |m| {
-        std::fs::read_to_string(m.join("cgroup.controllers")).unwrap_or_default().split_whitespace().map(String::from).collect()
+        std::fs::read_to_string(m.join("cgroup.controllers"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(String::from)
+            .collect()
     })
     .unwrap();
-    eprintln!("probe: {:.3} ms, layout {:?}, {} hierarchies", t.elapsed().as_secs_f64() * 1e3, host.layout, host.hierarchies.len());
+    eprintln!(
+        "probe: {:.3} ms, layout {:?}, {} hierarchies",
+        t.elapsed().as_secs_f64() * 1e3,
+        host.layout,
+        host.hierarchies.len()
+    );
     let r = resources(serde_json::json!({
         "memory": {"limit": 64 << 20},
         "cpu": {"shares": 512, "quota": 20000, "period": 100000},
@@ -83,6 +95,9 @@ fn cgroup_step_cost() {
     let b = report("back to back", &back);
     let i = report("isolated (300 ms apart)", &isolated);
     // Sanity bounds only; the numbers go to the report.
-    assert!(b < Duration::from_millis(200) && i < Duration::from_millis(300), "cgroup step is far too slow: {b:?} / {i:?}");
+    assert!(
+        b < Duration::from_millis(200) && i < Duration::from_millis(300),
+        "cgroup step is far too slow: {b:?} / {i:?}"
+    );
     assert!(nothing_left(&name("bench0")).is_empty());
 }

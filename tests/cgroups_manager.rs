@@ -3,7 +3,6 @@
 //! nothing left behind, also after the owner was SIGKILLed.
 
 #[path = "../src/cgroups/mod.rs"]
-#[allow(dead_code)]
 mod cgroups;
 mod cgroups_support;
 mod common;
@@ -18,7 +17,10 @@ use cgroups_support::*;
 fn v1_dir(cg: &Cg, ctrl: &str) -> Option<std::path::PathBuf> {
     let host = cgroups::probe::host().unwrap();
     let p = cg.mgr.path(ctrl)?;
-    host.hierarchies.iter().find(|h| h.version == Version::V1 && h.has(ctrl) && p.starts_with(&h.mount)).map(|_| p)
+    host.hierarchies
+        .iter()
+        .find(|h| h.version == Version::V1 && h.has(ctrl) && p.starts_with(&h.mount))
+        .map(|_| p)
 }
 
 #[test]
@@ -46,9 +48,18 @@ fn limits_are_in_the_files_then_update_changes_them() {
     let host = cgroups::probe::host().unwrap();
     if host.layout != Layout::V2 {
         let mem = v1_dir(&cg, "memory").expect("memory on v1");
-        assert_eq!(read(&mem, "memory.limit_in_bytes"), (64u64 << 20).to_string());
-        assert_eq!(read(&mem, "memory.memsw.limit_in_bytes"), (128u64 << 20).to_string());
-        assert_eq!(read(&mem, "memory.soft_limit_in_bytes"), (32u64 << 20).to_string());
+        assert_eq!(
+            read(&mem, "memory.limit_in_bytes"),
+            (64u64 << 20).to_string()
+        );
+        assert_eq!(
+            read(&mem, "memory.memsw.limit_in_bytes"),
+            (128u64 << 20).to_string()
+        );
+        assert_eq!(
+            read(&mem, "memory.soft_limit_in_bytes"),
+            (32u64 << 20).to_string()
+        );
         let cpu = v1_dir(&cg, "cpu").unwrap();
         assert_eq!(read(&cpu, "cpu.shares"), "512");
         assert_eq!(read(&cpu, "cpu.cfs_quota_us"), "20000");
@@ -71,8 +82,14 @@ fn limits_are_in_the_files_then_update_changes_them() {
     commands::update(cg.mgr.as_ref(), &mut cfg, &args, &mut std::io::empty()).unwrap();
     if host.layout != Layout::V2 {
         let mem = v1_dir(&cg, "memory").unwrap();
-        assert_eq!(read(&mem, "memory.limit_in_bytes"), (32u64 << 20).to_string());
-        assert_eq!(read(&mem, "memory.memsw.limit_in_bytes"), (48u64 << 20).to_string());
+        assert_eq!(
+            read(&mem, "memory.limit_in_bytes"),
+            (32u64 << 20).to_string()
+        );
+        assert_eq!(
+            read(&mem, "memory.memsw.limit_in_bytes"),
+            (48u64 << 20).to_string()
+        );
         assert_eq!(read(&v1_dir(&cg, "pids").unwrap(), "pids.max"), "8");
         let cpu = v1_dir(&cg, "cpu").unwrap();
         assert_eq!(read(&cpu, "cpu.cfs_quota_us"), "10000");
@@ -80,23 +97,41 @@ fn limits_are_in_the_files_then_update_changes_them() {
     }
     // The saved config keeps what update did not touch.
     let m = cfg.resources.memory.as_ref().unwrap();
-    assert_eq!((m.limit, m.swap, m.reservation), (Some(32 << 20), Some(48 << 20), Some(32 << 20)));
+    assert_eq!(
+        (m.limit, m.swap, m.reservation),
+        (Some(32 << 20), Some(48 << 20), Some(32 << 20))
+    );
     assert_eq!(cfg.resources.cpu.as_ref().unwrap().period, Some(100000));
     // Growing memory above the current memsw works too (memsw first).
-    let grow = UpdateArgs { memory: Some("256m".into()), memory_swap: Some("512m".into()), id: "x".into(), ..Default::default() };
+    let grow = UpdateArgs {
+        memory: Some("256m".into()),
+        memory_swap: Some("512m".into()),
+        id: "x".into(),
+        ..Default::default()
+    };
     commands::update(cg.mgr.as_ref(), &mut cfg, &grow, &mut std::io::empty()).unwrap();
     if host.layout != Layout::V2 {
-        assert_eq!(read(&v1_dir(&cg, "memory").unwrap(), "memory.limit_in_bytes"), (256u64 << 20).to_string());
+        assert_eq!(
+            read(&v1_dir(&cg, "memory").unwrap(), "memory.limit_in_bytes"),
+            (256u64 << 20).to_string()
+        );
     }
     // Bad input: a clear error, nothing changed.
-    let bad = UpdateArgs { memory: Some("lots".into()), id: "x".into(), ..Default::default() };
+    let bad = UpdateArgs {
+        memory: Some("lots".into()),
+        id: "x".into(),
+        ..Default::default()
+    };
     let e = commands::update(cg.mgr.as_ref(), &mut cfg, &bad, &mut std::io::empty()).unwrap_err();
     assert!(e.to_string().contains("invalid value for memory"), "{e}");
 
     let dirs = cg.dirs();
     assert!(dirs.iter().all(|d| d.exists()));
     cg.mgr.destroy().unwrap();
-    assert!(p.wait_timeout(Duration::from_secs(5)).is_some(), "destroy kills what is left");
+    assert!(
+        p.wait_timeout(Duration::from_secs(5)).is_some(),
+        "destroy kills what is left"
+    );
     assert_eq!(nothing_left(&nm), Vec::<std::path::PathBuf>::new());
     // destroy twice is fine (delete --force after a delete).
     cg.mgr.destroy().unwrap();
@@ -118,17 +153,25 @@ fn limit_for_a_missing_controller_is_a_clear_error() {
         return;
     }
     let host = cgroups::probe::host().unwrap();
-    if common::skip_unless(host.hierarchies.iter().all(|h| !h.has("rdma")), "rdma is mounted") {
+    if common::skip_unless(
+        host.hierarchies.iter().all(|h| !h.has("rdma")),
+        "rdma is mounted",
+    ) {
         return;
     }
     let cg = Cg::new("badsize", resources(serde_json::json!({})));
-    let e = cg.mgr.set(&resources(serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]})));
+    let e = cg.mgr.set(&resources(
+        serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}),
+    ));
     // hugetlb sits on the v2 side here: it works there (no error) or, if the
     // host has none at all, the error is runc's.
     if let Err(e) = e {
         assert!(e.to_string().contains("hugetlb"), "{e}");
     }
-    assert!(cgroups::Resources::from_json_value(serde_json::json!({"memory": {"swappiness": 200}})).is_err());
+    assert!(cgroups::Resources::from_json_value(
+        serde_json::json!({"memory": {"swappiness": 200}})
+    )
+    .is_err());
 }
 
 #[test]
@@ -141,7 +184,8 @@ fn hugetlb_on_the_v2_side_of_a_hybrid_host() {
     if common::skip_unless(on_v2, "hugetlb is not on the v2 side of a hybrid host") {
         return;
     }
-    let r = resources(serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}));
+    let r =
+        resources(serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}));
     let cg = Cg::new("hugetlb", r.clone());
     let p = Proc::sh("read x; exec sleep 1000");
     cg.mgr.apply(p.pid()).unwrap();
@@ -180,7 +224,10 @@ fn pause_and_resume_stop_and_restart_the_processes() {
     assert_eq!(cg.mgr.freezer_state().unwrap(), FreezerState::Thawed);
     std::thread::sleep(Duration::from_millis(200));
     let t2 = cg.mgr.stats().unwrap().cpu.usage.total;
-    assert!(t2 > t1 + 20_000_000, "thawed spinner got no cpu: {t1} -> {t2}");
+    assert!(
+        t2 > t1 + 20_000_000,
+        "thawed spinner got no cpu: {t1} -> {t2}"
+    );
 }
 
 #[test]
@@ -196,7 +243,16 @@ fn ps_lists_the_cgroup_pids() {
     // The forked shells exec sleep a moment later.
     let end = Instant::now() + Duration::from_secs(5);
     let comm = |q: &i32| std::fs::read_to_string(format!("/proc/{q}/comm")).unwrap_or_default();
-    while cg.mgr.pids().unwrap().iter().filter(|q| comm(q).trim() == "sleep").count() < 2 && Instant::now() < end {
+    while cg
+        .mgr
+        .pids()
+        .unwrap()
+        .iter()
+        .filter(|q| comm(q).trim() == "sleep")
+        .count()
+        < 2
+        && Instant::now() < end
+    {
         std::thread::sleep(Duration::from_millis(5));
     }
     let pids = cg.mgr.pids().unwrap();
@@ -207,19 +263,59 @@ fn ps_lists_the_cgroup_pids() {
         assert!(cgf.contains(&name("ps")));
     }
     let mut out = Vec::new();
-    commands::ps(cg.mgr.as_ref(), &PsArgs { format: "json".into(), id: "x".into(), ps_args: vec![] }, &mut out).unwrap();
+    commands::ps(
+        cg.mgr.as_ref(),
+        &PsArgs {
+            format: "json".into(),
+            id: "x".into(),
+            ps_args: vec![],
+        },
+        &mut out,
+    )
+    .unwrap();
     let got: Vec<i32> = serde_json::from_slice(&out).unwrap();
     assert_eq!(got, pids);
     let mut out = Vec::new();
-    commands::ps(cg.mgr.as_ref(), &PsArgs { format: "table".into(), id: "x".into(), ps_args: vec![] }, &mut out).unwrap();
+    commands::ps(
+        cg.mgr.as_ref(),
+        &PsArgs {
+            format: "table".into(),
+            id: "x".into(),
+            ps_args: vec![],
+        },
+        &mut out,
+    )
+    .unwrap();
     let t = String::from_utf8(out).unwrap();
     assert!(t.lines().next().unwrap().contains("PID"));
     assert_eq!(t.lines().count(), 4, "{t}");
-    assert_eq!(t.lines().filter(|l| l.ends_with(" sleep 1000")).count(), 2, "{t}");
+    assert_eq!(
+        t.lines().filter(|l| l.ends_with(" sleep 1000")).count(),
+        2,
+        "{t}"
+    );
     let mut out = Vec::new();
-    commands::ps(cg.mgr.as_ref(), &PsArgs { format: "table".into(), id: "x".into(), ps_args: vec!["-o".into(), "pid,comm".into()] }, &mut out).unwrap();
+    commands::ps(
+        cg.mgr.as_ref(),
+        &PsArgs {
+            format: "table".into(),
+            id: "x".into(),
+            ps_args: vec!["-o".into(), "pid,comm".into()],
+        },
+        &mut out,
+    )
+    .unwrap();
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 4);
-    let e = commands::ps(cg.mgr.as_ref(), &PsArgs { format: "yaml".into(), id: "x".into(), ps_args: vec![] }, &mut Vec::new()).unwrap_err();
+    let e = commands::ps(
+        cg.mgr.as_ref(),
+        &PsArgs {
+            format: "yaml".into(),
+            id: "x".into(),
+            ps_args: vec![],
+        },
+        &mut Vec::new(),
+    )
+    .unwrap_err();
     assert_eq!(e.to_string(), "ps: invalid format option");
 }
 
@@ -228,9 +324,14 @@ fn stats_move_with_load() {
     if !can_run() {
         return;
     }
-    let cg = Cg::new("stats", resources(serde_json::json!({"pids": {"limit": 50}, "memory": {"limit": 256 << 20}})));
+    let cg = Cg::new(
+        "stats",
+        resources(serde_json::json!({"pids": {"limit": 50}, "memory": {"limit": 256 << 20}})),
+    );
     let mut spin = Proc::sh("read x; while :; do :; done");
-    let mut mem = Proc::sh("read x; exec perl -e '$x = \"a\" x (48 << 20); print \"allocated\\n\"; $|=1; sleep 1000'");
+    let mut mem = Proc::sh(
+        "read x; exec perl -e '$x = \"a\" x (48 << 20); print \"allocated\\n\"; $|=1; sleep 1000'",
+    );
     cg.mgr.apply(spin.pid()).unwrap();
     cg.mgr.apply(mem.pid()).unwrap();
     cg.mgr.set(&cg.cfg.resources).unwrap();
@@ -240,15 +341,35 @@ fn stats_move_with_load() {
     assert_eq!(mem.line(), "allocated");
     std::thread::sleep(Duration::from_millis(300));
     let s1 = cg.mgr.stats().unwrap();
-    assert!(s1.cpu.usage.total > s0.cpu.usage.total + 100_000_000, "cpu {} -> {}", s0.cpu.usage.total, s1.cpu.usage.total);
+    assert!(
+        s1.cpu.usage.total > s0.cpu.usage.total + 100_000_000,
+        "cpu {} -> {}",
+        s0.cpu.usage.total,
+        s1.cpu.usage.total
+    );
     assert!(s1.cpu.usage.user + s1.cpu.usage.kernel > 0);
-    assert!(s1.memory.usage.usage > s0.memory.usage.usage + (40 << 20), "mem {} -> {}", s0.memory.usage.usage, s1.memory.usage.usage);
+    assert!(
+        s1.memory.usage.usage > s0.memory.usage.usage + (40 << 20),
+        "mem {} -> {}",
+        s0.memory.usage.usage,
+        s1.memory.usage.usage
+    );
     assert_eq!(s1.memory.usage.limit, 256 << 20);
     assert_eq!(s1.pids.current, 2);
     assert_eq!(s1.pids.limit, 50);
     // The JSON line is runc's shape.
     let mut out = Vec::new();
-    commands::events(cg.mgr.as_ref(), "ctr", &EventsArgs { interval: Duration::from_secs(5), stats: true, id: "ctr".into() }, &mut out).unwrap();
+    commands::events(
+        cg.mgr.as_ref(),
+        "ctr",
+        &EventsArgs {
+            interval: Duration::from_secs(5),
+            stats: true,
+            id: "ctr".into(),
+        },
+        &mut out,
+    )
+    .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["type"], "stats");
     assert_eq!(v["id"], "ctr");
@@ -274,15 +395,31 @@ fn oom_is_reported() {
     let t = std::thread::spawn(move || {
         let mgr = cgroups::manager(&cfg, false).unwrap();
         let mut w = ChanWriter(tx);
-        commands::events(mgr.as_ref(), "ctr", &EventsArgs { interval: Duration::from_secs(60), stats: false, id: "ctr".into() }, &mut w)
+        commands::events(
+            mgr.as_ref(),
+            "ctr",
+            &EventsArgs {
+                interval: Duration::from_secs(60),
+                stats: false,
+                id: "ctr".into(),
+            },
+            &mut w,
+        )
     });
     std::thread::sleep(Duration::from_millis(200)); // the watcher is registered
     p.go();
-    let st = p.wait_timeout(Duration::from_secs(10)).expect("the allocating child was not OOM-killed");
+    let st = p
+        .wait_timeout(Duration::from_secs(10))
+        .expect("the allocating child was not OOM-killed");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(st.signal(), Some(libc::SIGKILL), "{st:?}");
-    let line = rx.recv_timeout(Duration::from_secs(5)).expect("no oom event");
-    assert_eq!(String::from_utf8(line).unwrap(), "{\"type\":\"oom\",\"id\":\"ctr\"}\n");
+    let line = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("no oom event");
+    assert_eq!(
+        String::from_utf8(line).unwrap(),
+        "{\"type\":\"oom\",\"id\":\"ctr\"}\n"
+    );
     // The stream ends when the cgroup goes away.
     cg.mgr.destroy().unwrap();
     let end = Instant::now() + Duration::from_secs(5);
@@ -308,12 +445,18 @@ impl std::io::Write for ChanWriter {
 /// stand-in for a `create` that gets SIGKILLed): it creates the cgroup, puts
 /// a sleeper and itself in it, says "ready" and waits to be killed.
 #[test]
+#[allow(clippy::zombie_processes)] // the owner is SIGKILLed with its child still running
 fn owner_role() {
-    let Ok(tag) = std::env::var("NSRUN_CGTEST_OWNER") else { return };
+    let Ok(tag) = std::env::var("NSRUN_CGTEST_OWNER") else {
+        return;
+    };
     let r = resources(serde_json::json!({"pids": {"limit": 10}}));
     let cfg = cgroups::CgroupConfig::new(Some(&tag), "x", r.clone(), false).unwrap();
     let mgr = cgroups::manager(&cfg, false).unwrap();
-    let child = std::process::Command::new("sleep").arg("1000").spawn().unwrap();
+    let child = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
     mgr.apply(child.id() as i32).unwrap();
     mgr.apply(std::process::id() as i32).unwrap();
     mgr.set(&r).unwrap();
@@ -333,7 +476,11 @@ fn destroy_from_the_config_after_the_owner_was_killed() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut owner = Proc { child: owner, stdin: None, stdout: None };
+    let mut owner = Proc {
+        child: owner,
+        stdin: None,
+        stdout: None,
+    };
     let mut out = std::io::BufReader::new(owner.child.stdout.take().unwrap());
     let mut line = String::new();
     use std::io::BufRead;
@@ -351,9 +498,16 @@ fn destroy_from_the_config_after_the_owner_was_killed() {
     assert!(std::path::Path::new(&format!("/proc/{sleeper}")).exists());
     assert!(!nothing_left(&tag).is_empty());
     // delete --force: a new process, the saved config alone.
-    let cfg = cgroups::CgroupConfig::new(Some(&tag), "x", resources(serde_json::json!({"pids": {"limit": 10}})), false).unwrap();
+    let cfg = cgroups::CgroupConfig::new(
+        Some(&tag),
+        "x",
+        resources(serde_json::json!({"pids": {"limit": 10}})),
+        false,
+    )
+    .unwrap();
     let saved = bincode::encode_to_vec(&cfg, bincode::config::standard()).unwrap();
-    let (cfg, _): (cgroups::CgroupConfig, _) = bincode::decode_from_slice(&saved, bincode::config::standard()).unwrap();
+    let (cfg, _): (cgroups::CgroupConfig, _) =
+        bincode::decode_from_slice(&saved, bincode::config::standard()).unwrap();
     let mgr = cgroups::manager(&cfg, false).unwrap();
     assert_eq!(mgr.pids().unwrap(), vec![sleeper]);
     mgr.destroy().unwrap();
@@ -367,9 +521,13 @@ fn systemd_driver_without_systemd_is_a_clear_error() {
     if common::skip_unless(!cgroups::systemd::running(), "systemd is running here") {
         return;
     }
-    let cfg = cgroups::CgroupConfig::new(None, "ctr", resources(serde_json::json!({})), true).unwrap();
+    let cfg =
+        cgroups::CgroupConfig::new(None, "ctr", resources(serde_json::json!({})), true).unwrap();
     let e = cgroups::manager(&cfg, false).err().expect("must fail");
-    assert_eq!(e.to_string(), "systemd cgroup driver requested but systemd is not running");
+    assert_eq!(
+        e.to_string(),
+        "systemd cgroup driver requested but systemd is not running"
+    );
 }
 
 #[test]
@@ -378,12 +536,21 @@ fn relative_path_is_under_our_own_cgroup() {
         return;
     }
     let rel = format!("nsrun-cgtest-{}-rel", std::process::id());
-    let cfg = cgroups::CgroupConfig::new(Some(&rel), "x", resources(serde_json::json!({})), false).unwrap();
+    let cfg = cgroups::CgroupConfig::new(Some(&rel), "x", resources(serde_json::json!({})), false)
+        .unwrap();
     let mgr = cgroups::manager(&cfg, false).unwrap();
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let mem_parent = own.lines().find_map(|l| l.split_once(":memory:").map(|x| x.1.to_owned()));
+    let mem_parent = own
+        .lines()
+        .find_map(|l| l.split_once(":memory:").map(|x| x.1.to_owned()));
     if let (Some(parent), Some(d)) = (mem_parent, mgr.path("memory")) {
-        assert!(d.ends_with(format!("{}/{rel}", parent.trim_start_matches('/')).trim_start_matches('/')), "{}", d.display());
+        assert!(
+            d.ends_with(
+                format!("{}/{rel}", parent.trim_start_matches('/')).trim_start_matches('/')
+            ),
+            "{}",
+            d.display()
+        );
     }
     let p = Proc::sh("read x; exec sleep 1000");
     mgr.apply(p.pid()).unwrap();

@@ -3,7 +3,6 @@
 //! the same files as `runc update`.
 
 #[path = "../src/cgroups/mod.rs"]
-#[allow(dead_code)]
 mod cgroups;
 mod cgroups_support;
 mod common;
@@ -24,11 +23,21 @@ struct Runc {
 
 impl Runc {
     fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("runc").arg("--root").arg(&self.root).args(args).stdin(Stdio::null()).output().expect("runc")
+        Command::new("runc")
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runc")
     }
     fn ok(&self, args: &[&str]) -> String {
         let o = self.cmd(args);
-        assert!(o.status.success(), "runc {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "runc {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8(o.stdout).unwrap()
     }
 }
@@ -47,21 +56,37 @@ fn busybox_bundle(dir: &Path, cg_path: &str, resources: serde_json::Value) {
     for app in ["sh", "sleep"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(app)).unwrap();
     }
-    let o = Command::new("runc").arg("spec").current_dir(dir).output().unwrap();
-    assert!(o.status.success(), "runc spec: {}", String::from_utf8_lossy(&o.stderr));
-    let mut spec: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let o = Command::new("runc")
+        .arg("spec")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "runc spec: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
     spec["process"]["args"] = serde_json::json!(["sleep", "1000"]);
     spec["process"]["terminal"] = false.into();
     spec["linux"]["cgroupsPath"] = cg_path.into();
     for (k, v) in resources.as_object().unwrap() {
         spec["linux"]["resources"][k] = v.clone();
     }
-    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec_pretty(&spec).unwrap(),
+    )
+    .unwrap();
 }
 
 fn v1(ctrl: &str, cg_path: &str) -> Option<PathBuf> {
     let host = cgroups::probe::host().ok()?;
-    let h = host.hierarchies.iter().find(|h| h.version == Version::V1 && h.has(ctrl))?;
+    let h = host
+        .hierarchies
+        .iter()
+        .find(|h| h.version == Version::V1 && h.has(ctrl))?;
     Some(h.mount.join(cg_path.trim_start_matches('/')))
 }
 
@@ -85,11 +110,21 @@ fn snapshot(cg_path: &str) -> Vec<(String, String)> {
 
 #[test]
 fn same_files_states_pids_and_stats_as_runc() {
-    if !can_run() || common::skip_unless(common::have("runc") && Path::new("/bin/busybox").exists(), "needs runc and /bin/busybox") {
+    if !can_run()
+        || common::skip_unless(
+            common::have("runc") && Path::new("/bin/busybox").exists(),
+            "needs runc and /bin/busybox",
+        )
+    {
         return;
     }
     let host = cgroups::probe::host().unwrap();
-    if common::skip_unless(host.hierarchies.iter().any(|h| h.version == Version::V1 && h.has("memory")), "compares v1 files") {
+    if common::skip_unless(
+        host.hierarchies
+            .iter()
+            .any(|h| h.version == Version::V1 && h.has("memory")),
+        "compares v1 files",
+    ) {
         return;
     }
     let dir = common::scratch(&format!("cgroups-runc-{}", std::process::id()));
@@ -100,7 +135,11 @@ fn same_files_states_pids_and_stats_as_runc() {
     });
     let runc_path = name("runc");
     busybox_bundle(&dir, &runc_path, resources.clone());
-    let runc = Runc { root: dir.join("state"), bundle: dir.clone(), id: format!("nsrun-cgtest-{}", std::process::id()) };
+    let runc = Runc {
+        root: dir.join("state"),
+        bundle: dir.clone(),
+        id: format!("nsrun-cgtest-{}", std::process::id()),
+    };
     // The detached container inherits runc's stdio: a file, not a pipe
     // that would stay open as long as the container runs.
     let log = dir.join("run.err");
@@ -115,17 +154,36 @@ fn same_files_states_pids_and_stats_as_runc() {
         .stderr(std::fs::File::create(&log).unwrap())
         .status()
         .unwrap();
-    assert!(st.success(), "runc run: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert!(
+        st.success(),
+        "runc run: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 
     // Ours, same resources, on a forked sleeper.
     let ours = Cg::new("ours", resources_of(&resources));
     let p = Proc::sh("read x; exec sleep 1000");
     ours.mgr.apply(p.pid()).unwrap();
     ours.mgr.set(&ours.cfg.resources).unwrap();
-    assert_eq!(snapshot(&name("ours")), snapshot(&runc_path), "files after create");
+    assert_eq!(
+        snapshot(&name("ours")),
+        snapshot(&runc_path),
+        "files after create"
+    );
 
     // The same update on both.
-    let flags = ["--memory", "32m", "--memory-swap", "48m", "--pids-limit", "8", "--cpu-quota", "10000", "--cpu-share", "256"];
+    let flags = [
+        "--memory",
+        "32m",
+        "--memory-swap",
+        "48m",
+        "--pids-limit",
+        "8",
+        "--cpu-quota",
+        "10000",
+        "--cpu-share",
+        "256",
+    ];
     runc.ok(&[&["update"][..], &flags[..], &[runc.id.as_str()][..]].concat());
     let args = UpdateArgs {
         memory: Some("32m".into()),
@@ -138,12 +196,18 @@ fn same_files_states_pids_and_stats_as_runc() {
     };
     let mut cfg = ours.cfg.clone();
     commands::update(ours.mgr.as_ref(), &mut cfg, &args, &mut std::io::empty()).unwrap();
-    assert_eq!(snapshot(&name("ours")), snapshot(&runc_path), "files after update");
+    assert_eq!(
+        snapshot(&name("ours")),
+        snapshot(&runc_path),
+        "files after update"
+    );
 
     // Our manager on runc's cgroup: the pids runc ps reports.
-    let theirs_cfg = CgroupConfig::new(Some(&runc_path), &runc.id, Default::default(), false).unwrap();
+    let theirs_cfg =
+        CgroupConfig::new(Some(&runc_path), &runc.id, Default::default(), false).unwrap();
     let theirs = cgroups::manager(&theirs_cfg, false).unwrap();
-    let runc_pids: Vec<i32> = serde_json::from_str(&runc.ok(&["ps", "-f", "json", &runc.id])).unwrap();
+    let runc_pids: Vec<i32> =
+        serde_json::from_str(&runc.ok(&["ps", "-f", "json", &runc.id])).unwrap();
     assert_eq!(theirs.pids().unwrap(), runc_pids);
 
     // runc pause is what our freezer sees, and our pause is what runc sees.
@@ -159,29 +223,58 @@ fn same_files_states_pids_and_stats_as_runc() {
     assert_eq!(st["status"], "running");
 
     // events --stats: same shape, same limits and pid counts.
-    let theirs_ev: serde_json::Value = serde_json::from_str(&runc.ok(&["events", "--stats", &runc.id])).unwrap();
+    let theirs_ev: serde_json::Value =
+        serde_json::from_str(&runc.ok(&["events", "--stats", &runc.id])).unwrap();
     let mut out = Vec::new();
-    let args = cgroups::cli_args::EventsArgs { interval: std::time::Duration::from_secs(5), stats: true, id: runc.id.clone() };
+    let args = cgroups::cli_args::EventsArgs {
+        interval: std::time::Duration::from_secs(5),
+        stats: true,
+        id: runc.id.clone(),
+    };
     commands::events(theirs.as_ref(), &runc.id, &args, &mut out).unwrap();
     let ours_ev: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let keys = |v: &serde_json::Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    let keys = |v: &serde_json::Value| {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
     assert_eq!(keys(&ours_ev), keys(&theirs_ev));
     assert_eq!(keys(&ours_ev["data"]), keys(&theirs_ev["data"]));
     for k in ["usage", "swap", "kernel", "kernelTCP"] {
-        assert!(theirs_ev["data"]["memory"].get(k).is_some() == ours_ev["data"]["memory"].get(k).is_some(), "memory.{k}");
+        assert!(
+            theirs_ev["data"]["memory"].get(k).is_some()
+                == ours_ev["data"]["memory"].get(k).is_some(),
+            "memory.{k}"
+        );
     }
-    assert_eq!(keys(&ours_ev["data"]["cpuset"]), keys(&theirs_ev["data"]["cpuset"]));
-    assert_eq!(ours_ev["data"]["memory"]["usage"]["limit"], theirs_ev["data"]["memory"]["usage"]["limit"]);
-    assert_eq!(ours_ev["data"]["memory"]["swap"]["limit"], theirs_ev["data"]["memory"]["swap"]["limit"]);
+    assert_eq!(
+        keys(&ours_ev["data"]["cpuset"]),
+        keys(&theirs_ev["data"]["cpuset"])
+    );
+    assert_eq!(
+        ours_ev["data"]["memory"]["usage"]["limit"],
+        theirs_ev["data"]["memory"]["usage"]["limit"]
+    );
+    assert_eq!(
+        ours_ev["data"]["memory"]["swap"]["limit"],
+        theirs_ev["data"]["memory"]["swap"]["limit"]
+    );
     assert_eq!(ours_ev["data"]["pids"], theirs_ev["data"]["pids"]);
-    assert_eq!(keys(&ours_ev["data"]["memory"]["raw"]), keys(&theirs_ev["data"]["memory"]["raw"]));
+    assert_eq!(
+        keys(&ours_ev["data"]["memory"]["raw"]),
+        keys(&theirs_ev["data"]["memory"]["raw"])
+    );
 
     // runc delete removes its cgroup; ours removes ours.
     runc.ok(&["delete", "-f", &runc.id]);
     ours.mgr.destroy().unwrap();
     assert!(nothing_left(&runc_path).is_empty());
     assert!(nothing_left(&name("ours")).is_empty());
-    assert_eq!(common::owner_uid(Path::new("/dev/null")), 0, "/dev/null must stay root's");
+    assert_eq!(
+        common::owner_uid(Path::new("/dev/null")),
+        0,
+        "/dev/null must stay root's"
+    );
 }
 
 fn resources_of(v: &serde_json::Value) -> cgroups::Resources {

@@ -4,7 +4,6 @@
 //! cgroup.kill on destroy, and clone3(CLONE_INTO_CGROUP) with the dir fd.
 
 #[path = "../src/cgroups/mod.rs"]
-#[allow(dead_code)]
 mod cgroups;
 mod cgroups_support;
 mod common;
@@ -23,7 +22,10 @@ fn v2_host() -> Option<&'static Host> {
     let real = cgroups::probe::host().ok()?;
     let h = real.v2()?.clone();
     assert_eq!(h.version, Version::V2);
-    Some(Box::leak(Box::new(Host { layout: Layout::V2, hierarchies: vec![h] })))
+    Some(Box::leak(Box::new(Host {
+        layout: Layout::V2,
+        hierarchies: vec![h],
+    })))
 }
 
 struct V2Cg(Box<dyn Manager>);
@@ -47,7 +49,9 @@ fn v2_manager(tag: &str, r: serde_json::Value) -> Option<V2Cg> {
 
 #[test]
 fn device_filter_is_enforced_and_replaced() {
-    let Some(cg) = v2_manager("bpf", serde_json::json!({})) else { return };
+    let Some(cg) = v2_manager("bpf", serde_json::json!({})) else {
+        return;
+    };
     let mut p = Proc::sh(
         "while read x; do head -c 4 /dev/zero >/dev/null 2>&1 && echo zero-ok || echo zero-denied; \
          echo >/dev/null && echo null-ok || echo null-denied; done",
@@ -57,14 +61,19 @@ fn device_filter_is_enforced_and_replaced() {
     assert_eq!((p.line(), p.line()), ("zero-ok".into(), "null-ok".into()));
 
     // Deny /dev/zero (c 1:5) only.
-    let deny_zero = resources(serde_json::json!({"devices": [{"allow": false, "type": "c", "major": 1, "minor": 5, "access": "rwm"}]}));
+    let deny_zero = resources(
+        serde_json::json!({"devices": [{"allow": false, "type": "c", "major": 1, "minor": 5, "access": "rwm"}]}),
+    );
     cg.0.set(&deny_zero).unwrap();
     let dir = cg.0.path("").unwrap();
     let fd = cgroups::fs::open_dir(&dir).unwrap();
     use std::os::fd::AsFd;
     assert_eq!(bpf::attached(fd.as_fd()).unwrap().len(), 1);
     p.go();
-    assert_eq!((p.line(), p.line()), ("zero-denied".into(), "null-ok".into()));
+    assert_eq!(
+        (p.line(), p.line()),
+        ("zero-denied".into(), "null-ok".into())
+    );
 
     // runc's default allowlist: deny all, allow null and zero. Replaces the
     // first program rather than stacking a second one.
@@ -87,14 +96,22 @@ fn program_that_the_verifier_refuses_is_a_clear_error() {
         return;
     }
     // A program that falls off the end without exit.
-    let bad = vec![bpf::Insn { code: 0xb4, dst: 0, src: 0, off: 0, imm: 1 }];
+    let bad = vec![bpf::Insn {
+        code: 0xb4,
+        dst: 0,
+        src: 0,
+        off: 0,
+        imm: 1,
+    }];
     let e = bpf::load(&bad).unwrap_err().to_string();
     assert!(e.starts_with("bpf: load program"), "{e}");
 }
 
 #[test]
 fn cgroup_freeze_and_kill() {
-    let Some(cg) = v2_manager("freeze", serde_json::json!({})) else { return };
+    let Some(cg) = v2_manager("freeze", serde_json::json!({})) else {
+        return;
+    };
     let mut p = Proc::sh("read x; while :; do :; done");
     cg.0.apply(p.pid()).unwrap();
     p.go();
@@ -110,7 +127,11 @@ fn cgroup_freeze_and_kill() {
     assert!(read(&dir, "cgroup.events").contains("frozen 0"));
     std::thread::sleep(Duration::from_millis(200));
     let t1 = cg.0.stats().unwrap().cpu.usage.total;
-    assert!(t1 > t0 + 20_000_000, "thawed spinner got no cpu: {t0} -> {t1}, {}", read(&dir, "cpu.stat"));
+    assert!(
+        t1 > t0 + 20_000_000,
+        "thawed spinner got no cpu: {t0} -> {t1}, {}",
+        read(&dir, "cpu.stat")
+    );
     // destroy kills through cgroup.kill, even frozen.
     cg.0.freeze(FreezerState::Frozen).unwrap();
     cg.0.destroy().unwrap();
@@ -136,10 +157,21 @@ fn clone_into(cgroup_fd: i32) -> std::io::Result<i32> {
         cgroup: u64,
     }
     const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-    let args = CloneArgs { flags: CLONE_INTO_CGROUP, exit_signal: libc::SIGCHLD as u64, cgroup: cgroup_fd as u64, ..Default::default() };
+    let args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup_fd as u64,
+        ..Default::default()
+    };
     // SAFETY: fork-like clone3 (no stack given); the child only calls
     // async-signal-safe pause() and _exit().
-    let r = unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, std::mem::size_of::<CloneArgs>()) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
     match r {
         0 => unsafe {
             libc::pause();
@@ -152,11 +184,16 @@ fn clone_into(cgroup_fd: i32) -> std::io::Result<i32> {
 
 #[test]
 fn clone_into_cgroup_with_the_dir_fd() {
-    let Some(cg) = v2_manager("clone3", serde_json::json!({})) else { return };
+    let Some(cg) = v2_manager("clone3", serde_json::json!({})) else {
+        return;
+    };
     // The cgroup must exist first: apply() with a throwaway child creates it.
     let holder = Proc::sh("read x; exec sleep 1000");
     cg.0.apply(holder.pid()).unwrap();
-    let fd = cg.0.v2_dir_fd().unwrap().expect("a pure v2 host gives the dir fd");
+    let fd =
+        cg.0.v2_dir_fd()
+            .unwrap()
+            .expect("a pure v2 host gives the dir fd");
     let pid = match clone_into(fd.as_raw_fd()) {
         Ok(p) => p,
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
@@ -171,11 +208,24 @@ fn clone_into_cgroup_with_the_dir_fd() {
         libc::kill(pid, libc::SIGKILL);
         libc::waitpid(pid, std::ptr::null_mut(), 0);
     }
-    assert!(own.lines().any(|l| l == format!("0::{}", name("clone3"))), "{own}");
+    assert!(
+        own.lines().any(|l| l == format!("0::{}", name("clone3"))),
+        "{own}"
+    );
     // The real (hybrid) host gives no fd: its v1 controllers need cgroup.procs.
     let real = cgroups::probe::host().unwrap();
     if real.layout == Layout::Hybrid {
-        let cfg = CgroupConfig::new(Some(&name("clone3-hybrid")), "x", resources(serde_json::json!({})), false).unwrap();
-        assert!(cgroups::manager(&cfg, false).unwrap().v2_dir_fd().unwrap().is_none());
+        let cfg = CgroupConfig::new(
+            Some(&name("clone3-hybrid")),
+            "x",
+            resources(serde_json::json!({})),
+            false,
+        )
+        .unwrap();
+        assert!(cgroups::manager(&cfg, false)
+            .unwrap()
+            .v2_dir_fd()
+            .unwrap()
+            .is_none());
     }
 }

@@ -39,18 +39,24 @@ const DEVCG_DEV_BLOCK: i32 = 1;
 const DEVCG_DEV_CHAR: i32 = 2;
 
 fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    Insn { code, dst, src, off, imm }
+    Insn {
+        code,
+        dst,
+        src,
+        off,
+        imm,
+    }
 }
 
 /// Assemble the filter for `rules` (in spec order).
 pub fn program(rules: &[Rule]) -> Vec<Insn> {
     let mut p = vec![
-        ins(LDX_MEM_W, 2, 1, 0, 0),       // r2 = ctx->access_type
+        ins(LDX_MEM_W, 2, 1, 0, 0),        // r2 = ctx->access_type
         ins(ALU32_AND_K, 2, 0, 0, 0xffff), // r2 &= 0xffff  (device type)
-        ins(LDX_MEM_W, 3, 1, 0, 0),       // r3 = ctx->access_type
-        ins(ALU32_RSH_K, 3, 0, 0, 16),    // r3 >>= 16     (access)
-        ins(LDX_MEM_W, 4, 1, 4, 0),       // r4 = ctx->major
-        ins(LDX_MEM_W, 5, 1, 8, 0),       // r5 = ctx->minor
+        ins(LDX_MEM_W, 3, 1, 0, 0),        // r3 = ctx->access_type
+        ins(ALU32_RSH_K, 3, 0, 0, 16),     // r3 >>= 16     (access)
+        ins(LDX_MEM_W, 4, 1, 4, 0),        // r4 = ctx->major
+        ins(LDX_MEM_W, 5, 1, 8, 0),        // r5 = ctx->minor
     ];
     for r in rules.iter().rev() {
         // Conditions jump to the next block; their offsets are patched once
@@ -173,7 +179,14 @@ impl Attr {
 fn bpf(cmd: libc::c_int, attr: &mut Attr) -> std::io::Result<libc::c_long> {
     // SAFETY: attr is a zero-padded bpf_attr of the size passed; pointers in
     // it refer to buffers the caller keeps alive across the call.
-    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut Attr, std::mem::size_of::<Attr>()) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *mut Attr,
+            std::mem::size_of::<Attr>(),
+        )
+    };
     if r < 0 {
         Err(std::io::Error::last_os_error())
     } else {
@@ -200,9 +213,13 @@ pub fn load(p: &[Insn]) -> Result<OwnedFd> {
         Ok(fd) => Ok(fd_from(fd)),
         Err(e) => {
             // Retry with the log on, only to explain the failure.
-            a.u32(24, 1).u32(28, log.len() as u32).u64(32, log.as_mut_ptr() as u64);
+            a.u32(24, 1)
+                .u32(28, log.len() as u32)
+                .u64(32, log.as_mut_ptr() as u64);
             let _ = bpf(BPF_PROG_LOAD, &mut a);
-            let msg = String::from_utf8_lossy(&log[..log.iter().position(|&b| b == 0).unwrap_or(0)]).into_owned();
+            let msg =
+                String::from_utf8_lossy(&log[..log.iter().position(|&b| b == 0).unwrap_or(0)])
+                    .into_owned();
             Err(Error::Bpf(format!("load program: {e}: {}", msg.trim())))
         }
     }
@@ -212,7 +229,10 @@ pub fn load(p: &[Insn]) -> Result<OwnedFd> {
 pub fn attached(dir: BorrowedFd<'_>) -> Result<Vec<u32>> {
     let mut ids = [0u32; 64];
     let mut a = Attr::new();
-    a.u32(0, dir.as_raw_fd() as u32).u32(4, BPF_CGROUP_DEVICE).u64(16, ids.as_mut_ptr() as u64).u32(24, ids.len() as u32);
+    a.u32(0, dir.as_raw_fd() as u32)
+        .u32(4, BPF_CGROUP_DEVICE)
+        .u64(16, ids.as_mut_ptr() as u64)
+        .u32(24, ids.len() as u32);
     bpf(BPF_PROG_QUERY, &mut a).map_err(|e| Error::Bpf(format!("query programs: {e}")))?;
     let n = (a.get_u32(24) as usize).min(ids.len());
     Ok(ids[..n].to_vec())
@@ -225,15 +245,23 @@ pub fn apply(dir: BorrowedFd<'_>, rules: &[Rule]) -> Result<()> {
     let old = attached(dir)?;
     let prog = load(&program(rules))?;
     let mut a = Attr::new();
-    a.u32(0, dir.as_raw_fd() as u32).u32(4, prog.as_raw_fd() as u32).u32(8, BPF_CGROUP_DEVICE).u32(12, BPF_F_ALLOW_MULTI);
+    a.u32(0, dir.as_raw_fd() as u32)
+        .u32(4, prog.as_raw_fd() as u32)
+        .u32(8, BPF_CGROUP_DEVICE)
+        .u32(12, BPF_F_ALLOW_MULTI);
     bpf(BPF_PROG_ATTACH, &mut a).map_err(|e| Error::Bpf(format!("attach program: {e}")))?;
     for id in old {
         let mut g = Attr::new();
         g.u32(0, id);
-        let Ok(fd) = bpf(BPF_PROG_GET_FD_BY_ID, &mut g).map(fd_from) else { continue };
+        let Ok(fd) = bpf(BPF_PROG_GET_FD_BY_ID, &mut g).map(fd_from) else {
+            continue;
+        };
         let mut d = Attr::new();
-        d.u32(0, dir.as_raw_fd() as u32).u32(4, fd.as_raw_fd() as u32).u32(8, BPF_CGROUP_DEVICE);
-        bpf(BPF_PROG_DETACH, &mut d).map_err(|e| Error::Bpf(format!("detach old program {id}: {e}")))?;
+        d.u32(0, dir.as_raw_fd() as u32)
+            .u32(4, fd.as_raw_fd() as u32)
+            .u32(8, BPF_CGROUP_DEVICE);
+        bpf(BPF_PROG_DETACH, &mut d)
+            .map_err(|e| Error::Bpf(format!("detach old program {id}: {e}")))?;
     }
     Ok(())
 }

@@ -107,10 +107,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(bad());
     }
     while !rest.is_empty() {
-        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
         let num: f64 = rest[..n].parse().map_err(|_| bad())?;
         rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let mult = match &rest[..u] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -130,7 +134,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn parse_ram(s: &str) -> Result<i64, String> {
     let bad = || format!("invalid size: {s:?}");
     let t = s.trim();
-    let n = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let n = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let num: f64 = t[..n].parse().map_err(|_| bad())?;
     let unit = t[n..].trim_start().to_ascii_lowercase();
     let unit = unit.trim_end_matches('b').trim_end_matches('i');
@@ -157,6 +163,7 @@ mod tests {
         c: C,
     }
     #[derive(clap::Subcommand)]
+    #[allow(clippy::large_enum_variant)]
     enum C {
         Ps(PsArgs),
         Events(EventsArgs),
@@ -188,9 +195,23 @@ mod tests {
         let C::Ps(p) = t.c else { panic!() };
         assert_eq!((p.format.as_str(), p.id.as_str()), ("json", "c1"));
         assert_eq!(p.ps_args, ["-eo", "pid,comm"]);
-        let t = T::try_parse_from(["x", "update", "--memory", "64m", "--cpu-share", "512", "--pids-limit", "-1", "c1"]).unwrap();
+        let t = T::try_parse_from([
+            "x",
+            "update",
+            "--memory",
+            "64m",
+            "--cpu-share",
+            "512",
+            "--pids-limit",
+            "-1",
+            "c1",
+        ])
+        .unwrap();
         let C::Update(u) = t.c else { panic!() };
-        assert_eq!((u.memory.as_deref(), u.cpu_share.as_deref(), u.pids_limit), (Some("64m"), Some("512"), Some(-1)));
+        assert_eq!(
+            (u.memory.as_deref(), u.cpu_share.as_deref(), u.pids_limit),
+            (Some("64m"), Some("512"), Some(-1))
+        );
         let t = T::try_parse_from(["x", "events", "--interval", "1s", "c1"]).unwrap();
         let C::Events(e) = t.c else { panic!() };
         assert_eq!(e.interval, Duration::from_secs(1));

@@ -15,14 +15,21 @@ use super::stats::Event;
 use super::{Error, FreezerState, Manager, Result};
 
 fn out_err(e: std::io::Error) -> Error {
-    Error::Io { op: "write", path: "stdout".into(), source: e }
+    Error::Io {
+        op: "write",
+        path: "stdout".into(),
+        source: e,
+    }
 }
 
 /// One JSON line, as Go's json.Encoder writes it.
 pub fn emit<T: Serialize>(out: &mut dyn Write, typ: &str, id: &str, data: Option<T>) -> Result<()> {
-    let mut line = serde_json::to_vec(&Event { typ, id, data }).map_err(|e| Error::Config(e.to_string()))?;
+    let mut line =
+        serde_json::to_vec(&Event { typ, id, data }).map_err(|e| Error::Config(e.to_string()))?;
     line.push(b'\n');
-    out.write_all(&line).and_then(|_| out.flush()).map_err(out_err)
+    out.write_all(&line)
+        .and_then(|_| out.flush())
+        .map_err(out_err)
 }
 
 /// `ps`: json is the pid list; table runs ps(1) (default `-ef`) and keeps
@@ -38,10 +45,22 @@ pub fn ps(mgr: &dyn Manager, args: &PsArgs, out: &mut dyn Write) -> Result<()> {
         "table" => {}
         _ => return Err(Error::Ps("invalid format option".into())),
     }
-    let ps_args: Vec<&str> = if args.ps_args.is_empty() { vec!["-ef"] } else { args.ps_args.iter().map(String::as_str).collect() };
-    let o = std::process::Command::new("ps").args(&ps_args).output().map_err(|e| Error::Ps(format!("exec ps: {e}")))?;
+    let ps_args: Vec<&str> = if args.ps_args.is_empty() {
+        vec!["-ef"]
+    } else {
+        args.ps_args.iter().map(String::as_str).collect()
+    };
+    let o = std::process::Command::new("ps")
+        .args(&ps_args)
+        .output()
+        .map_err(|e| Error::Ps(format!("exec ps: {e}")))?;
     if !o.status.success() {
-        return Err(Error::Ps(format!("{}: {}{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))));
+        return Err(Error::Ps(format!(
+            "{}: {}{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )));
     }
     let text = String::from_utf8_lossy(&o.stdout);
     let table = filter_ps(&text, &pids)?;
@@ -59,7 +78,9 @@ pub fn filter_ps(text: &str, pids: &[i32]) -> Result<String> {
     let mut s = format!("{header}\n");
     for l in lines.filter(|l| !l.is_empty()) {
         let f = l.split_whitespace().nth(idx).unwrap_or("");
-        let p: i32 = f.parse().map_err(|_| Error::Ps(format!("unable to parse pid: {f:?}")))?;
+        let p: i32 = f
+            .parse()
+            .map_err(|_| Error::Ps(format!("unable to parse pid: {f:?}")))?;
         if pids.contains(&p) {
             s.push_str(l);
             s.push('\n');
@@ -72,7 +93,9 @@ pub fn filter_ps(text: &str, pids: &[i32]) -> Result<String> {
 /// interval and an `oom` event per OOM, until the cgroup is gone.
 pub fn events(mgr: &dyn Manager, id: &str, args: &EventsArgs, out: &mut dyn Write) -> Result<()> {
     if args.interval.is_zero() {
-        return Err(Error::Config("duration interval must be greater than 0".into()));
+        return Err(Error::Config(
+            "duration interval must be greater than 0".into(),
+        ));
     }
     if args.stats {
         return emit(out, "stats", id, Some(mgr.stats()?));
@@ -115,9 +138,16 @@ pub fn resume(mgr: &dyn Manager) -> Result<()> {
 
 /// `update`: build the change from `-r` JSON or the flags, write it, and
 /// merge it into `cfg.resources` for the caller to save.
-pub fn update(mgr: &dyn Manager, cfg: &mut CgroupConfig, args: &UpdateArgs, stdin: &mut dyn Read) -> Result<()> {
+pub fn update(
+    mgr: &dyn Manager,
+    cfg: &mut CgroupConfig,
+    args: &UpdateArgs,
+    stdin: &mut dyn Read,
+) -> Result<()> {
     if args.l3_cache_schema.is_some() || args.mem_bw_schema.is_some() {
-        return Err(Error::Config("Intel RDT/CAT: l3 cache schema is not enabled".into()));
+        return Err(Error::Config(
+            "Intel RDT/CAT: l3 cache schema is not enabled".into(),
+        ));
     }
     let delta = update_resources(args, stdin)?;
     let mut merged = cfg.resources.clone();
@@ -139,22 +169,44 @@ pub fn update_resources(args: &UpdateArgs, stdin: &mut dyn Read) -> Result<Resou
     if let Some(src) = &args.resources {
         let mut text = String::new();
         if src == "-" {
-            stdin.read_to_string(&mut text).map_err(|e| Error::Io { op: "read", path: "stdin".into(), source: e })?;
+            stdin.read_to_string(&mut text).map_err(|e| Error::Io {
+                op: "read",
+                path: "stdin".into(),
+                source: e,
+            })?;
         } else {
-            text = std::fs::read_to_string(src).map_err(|e| Error::Io { op: "open", path: src.into(), source: e })?;
+            text = std::fs::read_to_string(src).map_err(|e| Error::Io {
+                op: "open",
+                path: src.into(),
+                source: e,
+            })?;
         }
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::InvalidResources(e.to_string()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::InvalidResources(e.to_string()))?;
         return Resources::from_json_value(v).map(drop_zeros);
     }
-    let inv = |opt: &str, e: String| Error::InvalidResources(format!("invalid value for {opt}: {e}"));
+    let inv =
+        |opt: &str, e: String| Error::InvalidResources(format!("invalid value for {opt}: {e}"));
     let u = |opt: &str, v: &Option<String>| -> Result<Option<u64>> {
-        v.as_deref().map(|s| s.parse::<u64>().map_err(|e| inv(opt, e.to_string()))).transpose()
+        v.as_deref()
+            .map(|s| s.parse::<u64>().map_err(|e| inv(opt, e.to_string())))
+            .transpose()
     };
     let i = |opt: &str, v: &Option<String>| -> Result<Option<i64>> {
-        v.as_deref().map(|s| s.parse::<i64>().map_err(|e| inv(opt, e.to_string()))).transpose()
+        v.as_deref()
+            .map(|s| s.parse::<i64>().map_err(|e| inv(opt, e.to_string())))
+            .transpose()
     };
     let ram = |opt: &str, v: &Option<String>| -> Result<Option<i64>> {
-        v.as_deref().map(|s| if s == "-1" { Ok(-1) } else { parse_ram(s).map_err(|e| inv(opt, e)) }).transpose()
+        v.as_deref()
+            .map(|s| {
+                if s == "-1" {
+                    Ok(-1)
+                } else {
+                    parse_ram(s).map_err(|e| inv(opt, e))
+                }
+            })
+            .transpose()
     };
     if args.kernel_memory.is_some() || args.kernel_memory_tcp.is_some() {
         eprintln!("Kernel memory settings are ignored and will be removed");
@@ -177,7 +229,10 @@ pub fn update_resources(args: &UpdateArgs, stdin: &mut dyn Read) -> Result<Resou
             ..Default::default()
         }),
         pids: args.pids_limit.map(|limit| Pids { limit }),
-        block_io: args.blkio_weight.map(|w| BlockIo { weight: Some(w), ..Default::default() }),
+        block_io: args.blkio_weight.map(|w| BlockIo {
+            weight: Some(w),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     r.validate()?;
@@ -187,7 +242,13 @@ pub fn update_resources(args: &UpdateArgs, stdin: &mut dyn Read) -> Result<Resou
 /// runc's update treats 0 and "" as "not given".
 fn drop_zeros(mut r: Resources) -> Resources {
     if let Some(m) = &mut r.memory {
-        for f in [&mut m.limit, &mut m.reservation, &mut m.swap, &mut m.kernel, &mut m.kernel_tcp] {
+        for f in [
+            &mut m.limit,
+            &mut m.reservation,
+            &mut m.swap,
+            &mut m.kernel,
+            &mut m.kernel_tcp,
+        ] {
             if *f == Some(0) {
                 *f = None;
             }
@@ -228,26 +289,45 @@ mod tests {
     #[test]
     fn ps_filtering() {
         let t = "UID  PID  PPID C STIME TTY TIME CMD\nroot 1 0 0 10:00 ? 00:00:01 init\nroot 42 1 0 10:00 ? 00:00:00 sleep 9\n";
-        assert_eq!(filter_ps(t, &[42]).unwrap(), "UID  PID  PPID C STIME TTY TIME CMD\nroot 42 1 0 10:00 ? 00:00:00 sleep 9\n");
+        assert_eq!(
+            filter_ps(t, &[42]).unwrap(),
+            "UID  PID  PPID C STIME TTY TIME CMD\nroot 42 1 0 10:00 ? 00:00:00 sleep 9\n"
+        );
         assert!(filter_ps("A B\n1 2\n", &[1]).is_err());
     }
 
     #[test]
     fn update_flags() {
-        let a = UpdateArgs { memory: Some("64m".into()), pids_limit: Some(20), cpu_quota: Some("5000".into()), id: "c".into(), ..Default::default() };
+        let a = UpdateArgs {
+            memory: Some("64m".into()),
+            pids_limit: Some(20),
+            cpu_quota: Some("5000".into()),
+            id: "c".into(),
+            ..Default::default()
+        };
         let r = update_resources(&a, &mut std::io::empty()).unwrap();
         assert_eq!(r.memory.as_ref().unwrap().limit, Some(64 << 20));
         assert_eq!(r.memory.as_ref().unwrap().swap, None);
         assert_eq!(r.cpu.as_ref().unwrap().quota, Some(5000));
         assert_eq!(r.pids.as_ref().unwrap().limit, 20);
-        let bad = UpdateArgs { cpu_share: Some("x".into()), ..Default::default() };
-        assert!(update_resources(&bad, &mut std::io::empty()).unwrap_err().to_string().contains("invalid value for cpu-share"));
+        let bad = UpdateArgs {
+            cpu_share: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(update_resources(&bad, &mut std::io::empty())
+            .unwrap_err()
+            .to_string()
+            .contains("invalid value for cpu-share"));
     }
 
     #[test]
     fn update_json_from_stdin() {
-        let a = UpdateArgs { resources: Some("-".into()), ..Default::default() };
-        let mut input = br#"{"memory": {"limit": 1048576, "swap": 0}, "pids": {"limit": 9}}"#.as_slice();
+        let a = UpdateArgs {
+            resources: Some("-".into()),
+            ..Default::default()
+        };
+        let mut input =
+            br#"{"memory": {"limit": 1048576, "swap": 0}, "pids": {"limit": 9}}"#.as_slice();
         let r = update_resources(&a, &mut input).unwrap();
         assert_eq!(r.memory.as_ref().unwrap().limit, Some(1 << 20));
         assert_eq!(r.memory.as_ref().unwrap().swap, None);

@@ -18,7 +18,10 @@ pub enum CgroupPath {
     /// Relative to the creating process's own cgroup; the parents are read
     /// from /proc/self/cgroup at config time (hierarchy key -> own path), so
     /// any later process resolves the same directories.
-    Relative { inner: String, parents: BTreeMap<String, String> },
+    Relative {
+        inner: String,
+        parents: BTreeMap<String, String>,
+    },
     /// systemd's "slice:prefix:name" (only with the systemd driver).
     Systemd(String),
 }
@@ -39,10 +42,13 @@ impl CgroupConfig {
     /// (`/<id>` for cgroupfs, `system.slice:runc:<id>` for systemd).
     pub fn from_spec(spec: &oci_spec::runtime::Spec, id: &str, systemd: bool) -> Result<Self> {
         let linux = spec.linux().as_ref();
-        let path = linux.and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
+        let path = linux
+            .and_then(|l| l.cgroups_path().as_ref())
+            .map(|p| p.to_string_lossy().into_owned());
         let resources = match linux.and_then(|l| l.resources().as_ref()) {
             Some(r) => {
-                let v = serde_json::to_value(r).map_err(|e| Error::InvalidResources(e.to_string()))?;
+                let v =
+                    serde_json::to_value(r).map_err(|e| Error::InvalidResources(e.to_string()))?;
                 Resources::from_json_value(v)?
             }
             None => Resources::default(),
@@ -63,15 +69,25 @@ impl CgroupConfig {
                     // runc: a systemd-style path without --systemd-cgroup is an error.
                     return Err(Error::Config(format!("cgroupsPath {p:?} looks like a systemd path, but --systemd-cgroup is not set")));
                 }
-                CgroupPath::Relative { inner: clean_path(p).trim_start_matches('/').to_owned(), parents: own_cgroups() }
+                CgroupPath::Relative {
+                    inner: clean_path(p).trim_start_matches('/').to_owned(),
+                    parents: own_cgroups(),
+                }
             }
         };
         if let CgroupPath::Absolute(p) = &path {
             if p == "/" {
-                return Err(Error::Config("cgroupsPath must not be the root cgroup".into()));
+                return Err(Error::Config(
+                    "cgroupsPath must not be the root cgroup".into(),
+                ));
             }
         }
-        Ok(CgroupConfig { path, resources, systemd, explicit })
+        Ok(CgroupConfig {
+            path,
+            resources,
+            systemd,
+            explicit,
+        })
     }
 }
 
@@ -220,7 +236,8 @@ pub struct HugepageLimit {
 
 impl Resources {
     pub fn from_json_value(v: serde_json::Value) -> Result<Self> {
-        let r: Resources = serde_json::from_value(v).map_err(|e| Error::InvalidResources(e.to_string()))?;
+        let r: Resources =
+            serde_json::from_value(v).map_err(|e| Error::InvalidResources(e.to_string()))?;
         r.validate()?;
         Ok(r)
     }
@@ -231,12 +248,17 @@ impl Resources {
         if let Some(m) = &self.memory {
             if let (Some(l), Some(s)) = (m.limit, m.swap) {
                 if l > 0 && s > 0 && s < l {
-                    return bad("minimum memoryswap limit should be larger than memory limit, see usage.".into());
+                    return bad(
+                        "minimum memoryswap limit should be larger than memory limit, see usage."
+                            .into(),
+                    );
                 }
             }
             if let Some(s) = m.swappiness {
                 if s > 100 {
-                    return bad(format!("invalid value:{s}. valid memory swappiness range is 0-100"));
+                    return bad(format!(
+                        "invalid value:{s}. valid memory swappiness range is 0-100"
+                    ));
                 }
             }
         }
@@ -277,12 +299,32 @@ impl Resources {
         if let Some(um) = &u.memory {
             let m = self.memory.get_or_insert_with(Default::default);
             macro_rules! take { ($($f:ident),*) => { $( if um.$f.is_some() { m.$f = um.$f; } )* } }
-            take!(limit, reservation, swap, kernel, kernel_tcp, swappiness, disable_oom_killer, use_hierarchy, check_before_update);
+            take!(
+                limit,
+                reservation,
+                swap,
+                kernel,
+                kernel_tcp,
+                swappiness,
+                disable_oom_killer,
+                use_hierarchy,
+                check_before_update
+            );
         }
         if let Some(uc) = &u.cpu {
             let c = self.cpu.get_or_insert_with(Default::default);
             macro_rules! take { ($($f:ident),*) => { $( if uc.$f.is_some() { c.$f = uc.$f.clone(); } )* } }
-            take!(shares, quota, burst, period, realtime_runtime, realtime_period, cpus, mems, idle);
+            take!(
+                shares,
+                quota,
+                burst,
+                period,
+                realtime_runtime,
+                realtime_period,
+                cpus,
+                mems,
+                idle
+            );
         }
         if u.pids.is_some() {
             self.pids = u.pids.clone();
@@ -296,10 +338,22 @@ impl Resources {
                 b.leaf_weight = ub.leaf_weight;
             }
             for (dst, src) in [
-                (&mut b.throttle_read_bps_device, &ub.throttle_read_bps_device),
-                (&mut b.throttle_write_bps_device, &ub.throttle_write_bps_device),
-                (&mut b.throttle_read_iops_device, &ub.throttle_read_iops_device),
-                (&mut b.throttle_write_iops_device, &ub.throttle_write_iops_device),
+                (
+                    &mut b.throttle_read_bps_device,
+                    &ub.throttle_read_bps_device,
+                ),
+                (
+                    &mut b.throttle_write_bps_device,
+                    &ub.throttle_write_bps_device,
+                ),
+                (
+                    &mut b.throttle_read_iops_device,
+                    &ub.throttle_read_iops_device,
+                ),
+                (
+                    &mut b.throttle_write_iops_device,
+                    &ub.throttle_write_iops_device,
+                ),
             ] {
                 if !src.is_empty() {
                     *dst = src.clone();
@@ -355,7 +409,10 @@ mod tests {
         });
         let r = Resources::from_json_value(v).unwrap();
         assert_eq!(r.memory.as_ref().unwrap().limit, Some(8 << 20));
-        assert_eq!(r.block_io.as_ref().unwrap().throttle_read_bps_device[0].rate, 1 << 20);
+        assert_eq!(
+            r.block_io.as_ref().unwrap().throttle_read_bps_device[0].rate,
+            1 << 20
+        );
         assert_eq!(r.devices.len(), 2);
         let bad = serde_json::json!({"memory": {"limit": 100, "swap": 50}});
         assert!(Resources::from_json_value(bad).is_err());
@@ -367,7 +424,10 @@ mod tests {
 
     #[test]
     fn merge_keeps_unset_fields() {
-        let mut a = Resources::from_json_value(serde_json::json!({"memory": {"limit": 100, "reservation": 50}, "pids": {"limit": 5}})).unwrap();
+        let mut a = Resources::from_json_value(
+            serde_json::json!({"memory": {"limit": 100, "reservation": 50}, "pids": {"limit": 5}}),
+        )
+        .unwrap();
         let b = Resources::from_json_value(serde_json::json!({"memory": {"limit": 200}})).unwrap();
         a.merge(&b);
         let m = a.memory.unwrap();
@@ -377,7 +437,13 @@ mod tests {
 
     #[test]
     fn bincode_round_trip() {
-        let c = CgroupConfig::new(Some("/x/y"), "id", Resources::from_json_value(serde_json::json!({"pids": {"limit": 3}})).unwrap(), false).unwrap();
+        let c = CgroupConfig::new(
+            Some("/x/y"),
+            "id",
+            Resources::from_json_value(serde_json::json!({"pids": {"limit": 3}})).unwrap(),
+            false,
+        )
+        .unwrap();
         let cfg = bincode::config::standard();
         let bytes = bincode::encode_to_vec(&c, cfg).unwrap();
         let (d, _): (CgroupConfig, _) = bincode::decode_from_slice(&bytes, cfg).unwrap();

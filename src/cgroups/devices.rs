@@ -54,14 +54,20 @@ pub fn normalize(rules: &[DeviceRule]) -> Result<Vec<Rule>> {
                 None | Some("a") => DevType::All,
                 Some("b") => DevType::Block,
                 Some("c") => DevType::Char,
-                Some(t) => return Err(Error::InvalidResources(format!("invalid device type {t:?}"))),
+                Some(t) => {
+                    return Err(Error::InvalidResources(format!(
+                        "invalid device type {t:?}"
+                    )))
+                }
             };
             // The spec uses -1 (or absence) for "any".
             let num = |v: Option<i64>| -> Result<Option<u32>> {
                 match v {
                     None => Ok(None),
                     Some(v) if v < 0 => Ok(None),
-                    Some(v) => u32::try_from(v).map(Some).map_err(|_| Error::InvalidResources(format!("invalid device number {v}"))),
+                    Some(v) => u32::try_from(v)
+                        .map(Some)
+                        .map_err(|_| Error::InvalidResources(format!("invalid device number {v}"))),
                 }
             };
             let mut access = 0;
@@ -70,28 +76,53 @@ pub fn normalize(rules: &[DeviceRule]) -> Result<Vec<Rule>> {
                     'r' => ACC_READ,
                     'w' => ACC_WRITE,
                     'm' => ACC_MKNOD,
-                    c => return Err(Error::InvalidResources(format!("unknown device access {c:?}"))),
+                    c => {
+                        return Err(Error::InvalidResources(format!(
+                            "unknown device access {c:?}"
+                        )))
+                    }
                 };
             }
             if access == 0 {
                 access = ACC_ALL;
             }
-            Ok(Rule { allow: d.allow, typ, major: num(d.major)?, minor: num(d.minor)?, access })
+            Ok(Rule {
+                allow: d.allow,
+                typ,
+                major: num(d.major)?,
+                minor: num(d.minor)?,
+                access,
+            })
         })
         .collect()
 }
 
 /// (allow?, line) pairs for devices.allow / devices.deny, in spec order.
 pub fn v1_lines(rules: &[DeviceRule]) -> Result<Vec<(bool, String)>> {
-    Ok(normalize(rules)?.iter().map(|r| (r.allow, r.v1_string())).collect())
+    Ok(normalize(rules)?
+        .iter()
+        .map(|r| (r.allow, r.v1_string()))
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rule(allow: bool, typ: Option<&str>, major: Option<i64>, minor: Option<i64>, access: &str) -> DeviceRule {
-        DeviceRule { allow, typ: typ.map(Into::into), major, minor, access: Some(access.into()) }
+    fn rule(
+        allow: bool,
+        typ: Option<&str>,
+        major: Option<i64>,
+        minor: Option<i64>,
+        access: &str,
+    ) -> DeviceRule {
+        DeviceRule {
+            allow,
+            typ: typ.map(Into::into),
+            major,
+            minor,
+            access: Some(access.into()),
+        }
     }
 
     #[test]

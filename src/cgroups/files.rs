@@ -7,14 +7,22 @@ use std::time::Duration;
 use super::{Error, Result};
 
 pub fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> Error {
-    Error::Io { op, path: path.to_owned(), source }
+    Error::Io {
+        op,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Write `value` to `dir/file` in one write(2), as the kernel wants.
 pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
     let p = dir.join(file);
-    let mut f = std::fs::OpenOptions::new().write(true).open(&p).map_err(|e| io_err("open", &p, e))?;
-    f.write_all(value.as_bytes()).map_err(|e| io_err("write", &p, e))
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .map_err(|e| io_err("open", &p, e))?;
+    f.write_all(value.as_bytes())
+        .map_err(|e| io_err("write", &p, e))
 }
 
 pub fn read(dir: &Path, file: &str) -> Result<String> {
@@ -25,7 +33,13 @@ pub fn read(dir: &Path, file: &str) -> Result<String> {
 /// A single number, "max" being u64::MAX (v2) as runc reads it.
 pub fn read_u64(dir: &Path, file: &str) -> Result<u64> {
     let s = read(dir, file)?;
-    parse_u64(s.trim()).ok_or_else(|| Error::Config(format!("unable to parse {}/{file}: {:?}", dir.display(), s.trim())))
+    parse_u64(s.trim()).ok_or_else(|| {
+        Error::Config(format!(
+            "unable to parse {}/{file}: {:?}",
+            dir.display(),
+            s.trim()
+        ))
+    })
 }
 
 pub fn parse_u64(s: &str) -> Option<u64> {
@@ -33,7 +47,9 @@ pub fn parse_u64(s: &str) -> Option<u64> {
         return Some(u64::MAX);
     }
     // v1 reports "unlimited" as a huge value, and a few files a negative one.
-    s.parse::<u64>().ok().or_else(|| s.parse::<i64>().ok().map(|_| 0))
+    s.parse::<u64>()
+        .ok()
+        .or_else(|| s.parse::<i64>().ok().map(|_| 0))
 }
 
 /// "key value" lines (memory.stat, cpu.stat, memory.events, ...).
@@ -58,7 +74,10 @@ pub fn all_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io_err("read", &dir.join("cgroup.procs"), e)),
     }
-    for ent in std::fs::read_dir(dir).map_err(|e| io_err("read", dir, e))?.flatten() {
+    for ent in std::fs::read_dir(dir)
+        .map_err(|e| io_err("read", dir, e))?
+        .flatten()
+    {
         if ent.file_type().is_ok_and(|t| t.is_dir()) {
             all_pids(&ent.path(), out)?;
         }
@@ -86,7 +105,12 @@ pub fn remove_tree(dir: &Path) -> Result<()> {
                 std::thread::sleep(delay);
                 delay *= 2;
             }
-            Err(e) => return Err(Error::Remove { path: dir.to_owned(), source: e }),
+            Err(e) => {
+                return Err(Error::Remove {
+                    path: dir.to_owned(),
+                    source: e,
+                })
+            }
         }
     }
     unreachable!("the last attempt returns")
@@ -108,7 +132,11 @@ mod tests {
     fn key_values() {
         let d = std::env::temp_dir().join(format!("nsrun-cgtest-kv-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("memory.events"), "low 0\nhigh 1\nmax 5\noom 2\noom_kill 1\n").unwrap();
+        std::fs::write(
+            d.join("memory.events"),
+            "low 0\nhigh 1\nmax 5\noom 2\noom_kill 1\n",
+        )
+        .unwrap();
         let kvs = read_kv(&d, "memory.events").unwrap();
         assert_eq!(kv(&kvs, "oom"), 2);
         assert_eq!(kv(&kvs, "missing"), 0);

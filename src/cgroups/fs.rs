@@ -15,8 +15,12 @@ use super::probe::{Hierarchy, Host, Layout, Version};
 use super::{bpf, devices, v1, v2, Error, FreezerState, Manager, Result, Stats};
 
 /// runc's subsystem order for Set (cpuset before memory, devices early).
-const SET_ORDER: &[&str] = &["cpuset", "devices", "memory", "cpu", "pids", "blkio", "hugetlb"];
-const STATS_ORDER: &[&str] = &["cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "hugetlb"];
+const SET_ORDER: &[&str] = &[
+    "cpuset", "devices", "memory", "cpu", "pids", "blkio", "hugetlb",
+];
+const STATS_ORDER: &[&str] = &[
+    "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "hugetlb",
+];
 
 pub struct FsManager {
     host: &'static Host,
@@ -35,7 +39,13 @@ impl FsManager {
             .enumerate()
             .map(|(i, h)| Ok((i, dir_in(h, &cfg.path)?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(FsManager { host, dirs, resources: cfg.resources.clone(), rootless, explicit: cfg.explicit })
+        Ok(FsManager {
+            host,
+            dirs,
+            resources: cfg.resources.clone(),
+            rootless,
+            explicit: cfg.explicit,
+        })
     }
 
     fn hier(&self, idx: usize) -> &Hierarchy {
@@ -44,20 +54,28 @@ impl FsManager {
 
     /// The hierarchy and directory that serve v1 controller name `ctrl`.
     fn serving(&self, ctrl: &str) -> Option<(&Hierarchy, &Path)> {
-        let v1 = self.dirs.iter().find(|(i, _)| self.hier(*i).version == Version::V1 && self.hier(*i).has(ctrl));
+        let v1 = self
+            .dirs
+            .iter()
+            .find(|(i, _)| self.hier(*i).version == Version::V1 && self.hier(*i).has(ctrl));
         let v2 = || {
             self.dirs.iter().find(|(i, _)| {
                 let h = self.hier(*i);
                 // devices (eBPF), freezer (cgroup.freeze) and cpu usage
                 // (cpu.stat) are core in v2: no controller to enable.
-                h.version == Version::V2 && (h.has(v2::v2_name(ctrl)) || matches!(ctrl, "devices" | "freezer" | "cpuacct"))
+                h.version == Version::V2
+                    && (h.has(v2::v2_name(ctrl))
+                        || matches!(ctrl, "devices" | "freezer" | "cpuacct"))
             })
         };
         v1.or_else(v2).map(|(i, d)| (self.hier(*i), d.as_path()))
     }
 
     fn v2_dir(&self) -> Option<&Path> {
-        self.dirs.iter().find(|(i, _)| self.hier(*i).version == Version::V2).map(|(_, d)| d.as_path())
+        self.dirs
+            .iter()
+            .find(|(i, _)| self.hier(*i).version == Version::V2)
+            .map(|(_, d)| d.as_path())
     }
 
     /// v2 controllers to enable down to the leaf: all of them on a pure v2
@@ -69,7 +87,12 @@ impl FsManager {
         }
         SET_ORDER
             .iter()
-            .filter(|c| v1::wants(c, r) && self.serving(c).is_some_and(|(s, _)| s.version == Version::V2))
+            .filter(|c| {
+                v1::wants(c, r)
+                    && self
+                        .serving(c)
+                        .is_some_and(|(s, _)| s.version == Version::V2)
+            })
             .map(|c| v2::v2_name(c).to_owned())
             .filter(|c| h.has(c))
             .collect()
@@ -82,7 +105,9 @@ impl FsManager {
             Error::Io { source, .. } => source.raw_os_error(),
             _ => None,
         };
-        self.rootless && !self.explicit && matches!(errno, Some(libc::EPERM | libc::EACCES | libc::EROFS))
+        self.rootless
+            && !self.explicit
+            && matches!(errno, Some(libc::EPERM | libc::EACCES | libc::EROFS))
     }
 
     fn join_one(&self, h: &Hierarchy, dir: &Path, pid: i32) -> Result<()> {
@@ -104,7 +129,10 @@ impl FsManager {
         if pids.is_empty() {
             return Ok(());
         }
-        if let Some(d) = self.v2_dir().filter(|d| d.join("cgroup.kill").exists() && self.host.layout == Layout::V2) {
+        if let Some(d) = self
+            .v2_dir()
+            .filter(|d| d.join("cgroup.kill").exists() && self.host.layout == Layout::V2)
+        {
             files::write(d, "cgroup.kill", "1")?;
         } else {
             // Frozen tasks cannot die on v1 until thawed, and freezing first
@@ -134,7 +162,9 @@ fn dir_in(h: &Hierarchy, path: &CgroupPath) -> Result<PathBuf> {
             let parent = parents.get(&h.key()).map(String::as_str).unwrap_or("/");
             Ok(h.mount.join(parent.trim_start_matches('/')).join(inner))
         }
-        CgroupPath::Systemd(_) => Err(Error::Config("systemd cgroup path given to the cgroupfs driver".into())),
+        CgroupPath::Systemd(_) => Err(Error::Config(
+            "systemd cgroup path given to the cgroupfs driver".into(),
+        )),
     }
 }
 
@@ -181,7 +211,9 @@ impl Manager for FsManager {
             };
             match res {
                 Err(e) if self.rootless && *ctrl == "devices" => drop(e),
-                Err(e) if is_not_found(&e) && !dir.exists() => return Err(Error::NoController(ctrl)),
+                Err(e) if is_not_found(&e) && !dir.exists() => {
+                    return Err(Error::NoController(ctrl))
+                }
                 r => r?,
             }
         }
@@ -198,7 +230,9 @@ impl Manager for FsManager {
         match self.serving("freezer") {
             Some((h, d)) if h.version == Version::V1 => v1::freeze(d, state),
             Some((_, d)) => v2::freeze(d, state),
-            None => Err(Error::Freeze("cannot toggle freezer: cgroups not configured for container".into())),
+            None => Err(Error::Freeze(
+                "cannot toggle freezer: cgroups not configured for container".into(),
+            )),
         }
     }
 
@@ -244,7 +278,9 @@ impl Manager for FsManager {
     fn stats(&self) -> Result<Stats> {
         let mut s = Stats::default();
         for ctrl in STATS_ORDER {
-            let Some((h, d)) = self.serving(ctrl) else { continue };
+            let Some((h, d)) = self.serving(ctrl) else {
+                continue;
+            };
             let r = match h.version {
                 Version::V1 => v1::stats(ctrl, d, &mut s),
                 Version::V2 => v2::stats(ctrl, d, &mut s),

@@ -19,8 +19,15 @@ pub enum OomEvent {
 }
 
 pub enum OomWatcher {
-    V1 { efd: OwnedFd, _oom_control: std::fs::File, dir: PathBuf },
-    V2 { dir: PathBuf, last: u64 },
+    V1 {
+        efd: OwnedFd,
+        _oom_control: std::fs::File,
+        dir: PathBuf,
+    },
+    V2 {
+        dir: PathBuf,
+        last: u64,
+    },
     /// No memory controller: never fires.
     None,
 }
@@ -30,13 +37,24 @@ impl OomWatcher {
         let ctl = dir.join("memory.oom_control");
         let oom_control = std::fs::File::open(&ctl).map_err(|e| io_err("open", &ctl, e))?;
         let efd = eventfd()?;
-        files::write(dir, "cgroup.event_control", &format!("{} {}", efd.as_raw_fd(), oom_control.as_raw_fd()))?;
-        Ok(OomWatcher::V1 { efd, _oom_control: oom_control, dir: dir.to_owned() })
+        files::write(
+            dir,
+            "cgroup.event_control",
+            &format!("{} {}", efd.as_raw_fd(), oom_control.as_raw_fd()),
+        )?;
+        Ok(OomWatcher::V1 {
+            efd,
+            _oom_control: oom_control,
+            dir: dir.to_owned(),
+        })
     }
 
     pub fn v2(dir: &Path) -> Result<Self> {
         let last = kv(&read_kv(dir, "memory.events")?, "oom");
-        Ok(OomWatcher::V2 { dir: dir.to_owned(), last })
+        Ok(OomWatcher::V2 {
+            dir: dir.to_owned(),
+            last,
+        })
     }
 
     /// Wait up to `timeout` for the next OOM.
@@ -51,8 +69,10 @@ impl OomWatcher {
                     return Ok(OomEvent::Timeout);
                 }
                 let mut buf = [0u8; 8];
-                let mut f = std::fs::File::from(efd.try_clone().map_err(|e| io_err("dup", dir, e))?);
-                f.read_exact(&mut buf).map_err(|e| io_err("read eventfd for", dir, e))?;
+                let mut f =
+                    std::fs::File::from(efd.try_clone().map_err(|e| io_err("dup", dir, e))?);
+                f.read_exact(&mut buf)
+                    .map_err(|e| io_err("read eventfd for", dir, e))?;
                 if !dir.join("cgroup.event_control").exists() {
                     return Ok(OomEvent::Gone);
                 }
@@ -86,7 +106,11 @@ fn eventfd() -> Result<OwnedFd> {
     // SAFETY: eventfd takes no pointers; a non-negative result is a new fd.
     let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
     if fd < 0 {
-        return Err(io_err("eventfd", Path::new(""), std::io::Error::last_os_error()));
+        return Err(io_err(
+            "eventfd",
+            Path::new(""),
+            std::io::Error::last_os_error(),
+        ));
     }
     // SAFETY: fd was just created and is owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
@@ -94,7 +118,11 @@ fn eventfd() -> Result<OwnedFd> {
 
 /// Whether `fd` became readable within `timeout`.
 fn poll_in(fd: &OwnedFd, timeout: Duration) -> bool {
-    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: one valid pollfd, count 1.
     let r = unsafe { libc::poll(&mut p, 1, ms) };

@@ -9,8 +9,21 @@ use super::{Error, Result};
 
 /// v1 controller names we recognise in a cgroup mount's super options.
 const V1_CONTROLLERS: &[&str] = &[
-    "cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls",
-    "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc", "debug",
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "blkio",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "perf_event",
+    "net_prio",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
+    "debug",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +88,7 @@ pub fn host() -> Result<&'static Host> {
         path: "/proc/self/mountinfo".into(),
         source: e,
     })?;
-    let mut host = parse_mountinfo(&text, |m| read_controllers(m))?;
+    let mut host = parse_mountinfo(&text, read_controllers)?;
     host.hierarchies.shrink_to_fit();
     Ok(HOST.get_or_init(|| host))
 }
@@ -94,7 +107,9 @@ pub fn parse_mountinfo(text: &str, v2_controllers: impl Fn(&Path) -> Vec<String>
     let mut hier: Vec<Hierarchy> = Vec::new();
     for line in text.lines() {
         // id parent maj:min root mountpoint opts [optional...] - fstype source superopts
-        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
         let l: Vec<&str> = left.split(' ').collect();
         let r: Vec<&str> = right.split(' ').collect();
         if l.len() < 5 || r.len() < 3 {
@@ -102,7 +117,11 @@ pub fn parse_mountinfo(text: &str, v2_controllers: impl Fn(&Path) -> Vec<String>
         }
         let mount = PathBuf::from(unescape(l[4]));
         let h = match r[0] {
-            "cgroup2" => Hierarchy { version: Version::V2, controllers: v2_controllers(&mount), mount },
+            "cgroup2" => Hierarchy {
+                version: Version::V2,
+                controllers: v2_controllers(&mount),
+                mount,
+            },
             "cgroup" => {
                 let controllers: Vec<String> = r[2]
                     .split(',')
@@ -112,12 +131,19 @@ pub fn parse_mountinfo(text: &str, v2_controllers: impl Fn(&Path) -> Vec<String>
                 if controllers.is_empty() {
                     continue;
                 }
-                Hierarchy { version: Version::V1, mount, controllers }
+                Hierarchy {
+                    version: Version::V1,
+                    mount,
+                    controllers,
+                }
             }
             _ => continue,
         };
         // A hierarchy bind-mounted twice: the first mount wins.
-        if !hier.iter().any(|x| x.version == h.version && x.controllers == h.controllers) {
+        if !hier
+            .iter()
+            .any(|x| x.version == h.version && x.controllers == h.controllers)
+        {
             hier.push(h);
         }
     }
@@ -129,7 +155,10 @@ pub fn parse_mountinfo(text: &str, v2_controllers: impl Fn(&Path) -> Vec<String>
         (false, true) => Layout::V2,
         (false, false) => return Err(Error::NoCgroupMount),
     };
-    Ok(Host { layout, hierarchies: hier })
+    Ok(Host {
+        layout,
+        hierarchies: hier,
+    })
 }
 
 /// mountinfo escapes space, tab, newline and backslash as \ooo.
@@ -138,7 +167,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -180,7 +212,10 @@ mod tests {
         assert_eq!(parse_mountinfo(v2, |_| vec![]).unwrap().layout, Layout::V2);
         let v1 = "29 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
         assert_eq!(parse_mountinfo(v1, |_| vec![]).unwrap().layout, Layout::V1);
-        assert!(matches!(parse_mountinfo("", |_| vec![]), Err(Error::NoCgroupMount)));
+        assert!(matches!(
+            parse_mountinfo("", |_| vec![]),
+            Err(Error::NoCgroupMount)
+        ));
     }
 
     #[test]

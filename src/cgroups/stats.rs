@@ -187,14 +187,30 @@ mod tests {
     fn json_shape_like_runc() {
         let mut s = Stats::default();
         s.memory.usage.limit = 7;
-        let v = serde_json::to_value(Event { typ: "stats", id: "c", data: Some(&s) }).unwrap();
+        let v = serde_json::to_value(Event {
+            typ: "stats",
+            id: "c",
+            data: Some(&s),
+        })
+        .unwrap();
         assert_eq!(v["type"], "stats");
         // Go omits zero numbers but never structs.
-        assert_eq!(v["data"]["memory"]["usage"], serde_json::json!({"limit": 7, "failcnt": 0}));
-        assert_eq!(v["data"]["cpu"]["usage"], serde_json::json!({"kernel": 0, "user": 0}));
+        assert_eq!(
+            v["data"]["memory"]["usage"],
+            serde_json::json!({"limit": 7, "failcnt": 0})
+        );
+        assert_eq!(
+            v["data"]["cpu"]["usage"],
+            serde_json::json!({"kernel": 0, "user": 0})
+        );
         assert_eq!(v["data"]["pids"], serde_json::json!({}));
         assert!(v["data"]["network_interfaces"].is_null());
-        let oom = serde_json::to_string(&Event::<()> { typ: "oom", id: "c", data: None }).unwrap();
+        let oom = serde_json::to_string(&Event::<()> {
+            typ: "oom",
+            id: "c",
+            data: None,
+        })
+        .unwrap();
         assert_eq!(oom, r#"{"type":"oom","id":"c"}"#);
     }
 }

@@ -61,7 +61,15 @@ pub fn set(ctrl: &str, dir: &Path, r: &Resources) -> Result<()> {
         }
         "devices" => {
             for (allow, rule) in devices::v1_lines(&r.devices)? {
-                write(dir, if allow { "devices.allow" } else { "devices.deny" }, &rule)?;
+                write(
+                    dir,
+                    if allow {
+                        "devices.allow"
+                    } else {
+                        "devices.deny"
+                    },
+                    &rule,
+                )?;
             }
         }
         "memory" => {
@@ -80,7 +88,11 @@ pub fn set(ctrl: &str, dir: &Path, r: &Resources) -> Result<()> {
         "blkio" => set_blkio(dir, r)?,
         "hugetlb" => {
             for h in &r.hugepage_limits {
-                write(dir, &format!("hugetlb.{}.limit_in_bytes", h.page_size), &h.limit.to_string())?;
+                write(
+                    dir,
+                    &format!("hugetlb.{}.limit_in_bytes", h.page_size),
+                    &h.limit.to_string(),
+                )?;
             }
         }
         _ => {}
@@ -92,10 +104,19 @@ pub fn set(ctrl: &str, dir: &Path, r: &Resources) -> Result<()> {
 /// this host lacks is an error; no limit is fine).
 pub fn wants(ctrl: &str, r: &Resources) -> bool {
     match ctrl {
-        "cpuset" => r.cpu.as_ref().is_some_and(|c| c.cpus.is_some() || c.mems.is_some()),
+        "cpuset" => r
+            .cpu
+            .as_ref()
+            .is_some_and(|c| c.cpus.is_some() || c.mems.is_some()),
         "devices" => !r.devices.is_empty(),
-        "memory" => r.memory.as_ref().is_some_and(|m| m.limit.is_some() || m.swap.is_some() || m.reservation.is_some()),
-        "cpu" => r.cpu.as_ref().is_some_and(|c| c.shares.is_some() || c.quota.is_some() || c.period.is_some()),
+        "memory" => r
+            .memory
+            .as_ref()
+            .is_some_and(|m| m.limit.is_some() || m.swap.is_some() || m.reservation.is_some()),
+        "cpu" => r
+            .cpu
+            .as_ref()
+            .is_some_and(|c| c.shares.is_some() || c.quota.is_some() || c.period.is_some()),
         "pids" => r.pids.as_ref().is_some_and(|p| p.limit != 0),
         "blkio" => r.block_io.is_some(),
         "hugetlb" => !r.hugepage_limits.is_empty(),
@@ -104,7 +125,11 @@ pub fn wants(ctrl: &str, r: &Resources) -> bool {
 }
 
 pub fn pids_max(limit: i64) -> String {
-    if limit > 0 { limit.to_string() } else { "max".into() }
+    if limit > 0 {
+        limit.to_string()
+    } else {
+        "max".into()
+    }
 }
 
 fn set_memory(dir: &Path, m: &Memory) -> Result<()> {
@@ -117,7 +142,9 @@ fn set_memory(dir: &Path, m: &Memory) -> Result<()> {
     let have_memsw = dir.join("memory.memsw.limit_in_bytes").exists();
     if !have_memsw {
         if swap > 0 {
-            return Err(Error::InvalidResources("swap limit set but the kernel has no swap accounting (memory.memsw)".into()));
+            return Err(Error::InvalidResources(
+                "swap limit set but the kernel has no swap accounting (memory.memsw)".into(),
+            ));
         }
         swap = 0;
     }
@@ -164,9 +191,13 @@ fn set_cpu(dir: &Path, r: &Resources) -> Result<()> {
         // The kernel clamps silently; runc reports it.
         let got = read_u64(dir, "cpu.shares")?;
         if got < s {
-            return Err(Error::InvalidResources(format!("the maximum allowed cpu-shares is {got}")));
+            return Err(Error::InvalidResources(format!(
+                "the maximum allowed cpu-shares is {got}"
+            )));
         } else if got > s {
-            return Err(Error::InvalidResources(format!("the minimum allowed cpu-shares is {got}")));
+            return Err(Error::InvalidResources(format!(
+                "the minimum allowed cpu-shares is {got}"
+            )));
         }
     }
     let mut period_later = None;
@@ -215,14 +246,30 @@ fn set_blkio(dir: &Path, r: &Resources) -> Result<()> {
             write(dir, weight_dev, &format!("{}:{} {}", d.major, d.minor, w))?;
         }
         if let Some(w) = d.leaf_weight {
-            write(dir, "blkio.leaf_weight_device", &format!("{}:{} {}", d.major, d.minor, w))?;
+            write(
+                dir,
+                "blkio.leaf_weight_device",
+                &format!("{}:{} {}", d.major, d.minor, w),
+            )?;
         }
     }
     for (file, list) in [
-        ("blkio.throttle.read_bps_device", &b.throttle_read_bps_device),
-        ("blkio.throttle.write_bps_device", &b.throttle_write_bps_device),
-        ("blkio.throttle.read_iops_device", &b.throttle_read_iops_device),
-        ("blkio.throttle.write_iops_device", &b.throttle_write_iops_device),
+        (
+            "blkio.throttle.read_bps_device",
+            &b.throttle_read_bps_device,
+        ),
+        (
+            "blkio.throttle.write_bps_device",
+            &b.throttle_write_bps_device,
+        ),
+        (
+            "blkio.throttle.read_iops_device",
+            &b.throttle_read_iops_device,
+        ),
+        (
+            "blkio.throttle.write_iops_device",
+            &b.throttle_write_iops_device,
+        ),
     ] {
         for d in list {
             write(dir, file, &format!("{}:{} {}", d.major, d.minor, d.rate))?;
@@ -262,7 +309,9 @@ pub fn freeze(dir: &Path, state: FreezerState) -> Result<()> {
                 }
                 if Instant::now() > deadline {
                     let _ = write(dir, "freezer.state", "THAWED");
-                    return Err(Error::Freeze("unable to freeze: tasks did not stop in 2s".into()));
+                    return Err(Error::Freeze(
+                        "unable to freeze: tasks did not stop in 2s".into(),
+                    ));
                 }
                 std::thread::sleep(Duration::from_millis(1));
                 i += 1;
@@ -321,8 +370,10 @@ pub fn stats(ctrl: &str, dir: &Path, s: &mut Stats) -> Result<()> {
             s.cpuset.memory_spread_page = f("cpuset.memory_spread_page");
             s.cpuset.memory_spread_slab = f("cpuset.memory_spread_slab");
             s.cpuset.sched_load_balance = f("cpuset.sched_load_balance");
-            s.cpuset.sched_relax_domain_level =
-                files::read(dir, "cpuset.sched_relax_domain_level").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+            s.cpuset.sched_relax_domain_level = files::read(dir, "cpuset.sched_relax_domain_level")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
         }
         "memory" => {
             let m = &mut s.memory;
@@ -342,7 +393,11 @@ pub fn stats(ctrl: &str, dir: &Path, s: &mut Stats) -> Result<()> {
             s.pids.limit = if max == u64::MAX { 0 } else { max };
         }
         "blkio" => {
-            let ent = |f: &str| -> Vec<BlkioEntry> { files::read(dir, f).map(|t| blkio_entries(&t)).unwrap_or_default() };
+            let ent = |f: &str| -> Vec<BlkioEntry> {
+                files::read(dir, f)
+                    .map(|t| blkio_entries(&t))
+                    .unwrap_or_default()
+            };
             // runc prefers the CFQ/BFQ files and falls back to throttle's.
             let b = &mut s.blkio;
             b.io_service_bytes_recursive = ent("blkio.bfq.io_service_bytes_recursive");
@@ -391,19 +446,30 @@ fn blkio_entries(text: &str) -> Vec<BlkioEntry> {
                 _ => return None,
             };
             let (ma, mi) = mm.split_once(':')?;
-            Some(BlkioEntry { major: ma.parse().ok()?, minor: mi.parse().ok()?, op, value: v.parse().ok()? })
+            Some(BlkioEntry {
+                major: ma.parse().ok()?,
+                minor: mi.parse().ok()?,
+                op,
+                value: v.parse().ok()?,
+            })
         })
         .collect()
 }
 
 fn nums(s: &str) -> Vec<u64> {
-    s.split_whitespace().filter_map(|v| v.parse().ok()).collect()
+    s.split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect()
 }
 
 fn clk_tck() -> u64 {
     // SAFETY: sysconf has no memory effects.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as u64 } else { 100 }
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
 }
 
 /// Huge page sizes the kernel offers, named as hugetlb files name them.
@@ -412,8 +478,20 @@ pub fn hugepage_sizes() -> Vec<String> {
         .map(|rd| {
             rd.flatten()
                 .filter_map(|e| {
-                    let kb: u64 = e.file_name().to_str()?.strip_prefix("hugepages-")?.strip_suffix("kB")?.parse().ok()?;
-                    Some(if kb >= 1 << 20 { format!("{}GB", kb >> 20) } else if kb >= 1 << 10 { format!("{}MB", kb >> 10) } else { format!("{kb}KB") })
+                    let kb: u64 = e
+                        .file_name()
+                        .to_str()?
+                        .strip_prefix("hugepages-")?
+                        .strip_suffix("kB")?
+                        .parse()
+                        .ok()?;
+                    Some(if kb >= 1 << 20 {
+                        format!("{}GB", kb >> 20)
+                    } else if kb >= 1 << 10 {
+                        format!("{}MB", kb >> 10)
+                    } else {
+                        format!("{kb}KB")
+                    })
                 })
                 .collect()
         })
@@ -430,7 +508,10 @@ mod tests {
     fn blkio_lines() {
         let e = blkio_entries("8:0 Read 4096\n8:0 Write 0\nTotal 4096\n");
         assert_eq!(e.len(), 2);
-        assert_eq!((e[0].major, e[0].minor, e[0].op.as_str(), e[0].value), (8, 0, "Read", 4096));
+        assert_eq!(
+            (e[0].major, e[0].minor, e[0].op.as_str(), e[0].value),
+            (8, 0, "Read", 4096)
+        );
     }
 
     #[test]

@@ -38,12 +38,20 @@ pub fn create(mount: &Path, dir: &Path, controllers: &[String]) -> Result<()> {
 
 /// runc's shares (2..262144) -> weight (1..10000).
 pub fn cpu_weight(shares: u64) -> u64 {
-    if shares == 0 { 0 } else { 1 + (shares.saturating_sub(2) * 9999) / 262142 }
+    if shares == 0 {
+        0
+    } else {
+        1 + (shares.saturating_sub(2) * 9999) / 262142
+    }
 }
 
 /// runc's blkio weight (10..1000) -> io.weight (1..10000).
 pub fn io_weight(w: u16) -> u64 {
-    if w == 0 { 0 } else { 1 + (u64::from(w).saturating_sub(10) * 9999) / 990 }
+    if w == 0 {
+        0
+    } else {
+        1 + (u64::from(w).saturating_sub(10) * 9999) / 990
+    }
 }
 
 /// The spec's memory+swap -> memory.swap.max (swap alone). None = leave.
@@ -57,10 +65,14 @@ pub fn swap_max(swap: i64, limit: i64) -> Result<Option<String>> {
         _ => {}
     }
     if limit == 0 || limit == -1 {
-        return Err(Error::InvalidResources("unable to set swap limit without memory limit".into()));
+        return Err(Error::InvalidResources(
+            "unable to set swap limit without memory limit".into(),
+        ));
     }
     if swap < limit {
-        return Err(Error::InvalidResources(format!("memory+swap limit ({swap}) should be >= memory limit ({limit})")));
+        return Err(Error::InvalidResources(format!(
+            "memory+swap limit ({swap}) should be >= memory limit ({limit})"
+        )));
     }
     Ok(Some((swap - limit).to_string()))
 }
@@ -122,8 +134,12 @@ pub fn set(ctrl: &str, dir: &Path, r: &Resources) -> Result<()> {
                 if let Some(i) = c.idle {
                     write(dir, "cpu.idle", &i.to_string())?;
                 }
-                if c.realtime_period.is_some_and(|v| v != 0) || c.realtime_runtime.is_some_and(|v| v != 0) {
-                    return Err(Error::InvalidResources("realtime scheduling is not supported on cgroup v2".into()));
+                if c.realtime_period.is_some_and(|v| v != 0)
+                    || c.realtime_runtime.is_some_and(|v| v != 0)
+                {
+                    return Err(Error::InvalidResources(
+                        "realtime scheduling is not supported on cgroup v2".into(),
+                    ));
                 }
             }
         }
@@ -148,14 +164,22 @@ pub fn set(ctrl: &str, dir: &Path, r: &Resources) -> Result<()> {
                     ("wiops", &b.throttle_write_iops_device),
                 ] {
                     for d in list {
-                        write(dir, "io.max", &format!("{}:{} {key}={}", d.major, d.minor, d.rate))?;
+                        write(
+                            dir,
+                            "io.max",
+                            &format!("{}:{} {key}={}", d.major, d.minor, d.rate),
+                        )?;
                     }
                 }
             }
         }
         "hugetlb" => {
             for h in &r.hugepage_limits {
-                let v = if h.limit < 0 { "max".into() } else { h.limit.to_string() };
+                let v = if h.limit < 0 {
+                    "max".into()
+                } else {
+                    h.limit.to_string()
+                };
                 write(dir, &format!("hugetlb.{}.max", h.page_size), &v)?;
             }
         }
@@ -195,7 +219,9 @@ pub fn freeze(dir: &Path, state: FreezerState) -> Result<()> {
             if state == FreezerState::Frozen {
                 let _ = write(dir, "cgroup.freeze", "0");
             }
-            return Err(Error::Freeze("cgroup.events did not report the new state in 2s".into()));
+            return Err(Error::Freeze(
+                "cgroup.events did not report the new state in 2s".into(),
+            ));
         }
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -205,7 +231,9 @@ pub fn freezer_state(dir: &Path) -> Result<FreezerState> {
     match files::read(dir, "cgroup.freeze") {
         Ok(s) if s.trim() == "1" => Ok(FreezerState::Frozen),
         Ok(_) => Ok(FreezerState::Thawed),
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(FreezerState::Undefined),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(FreezerState::Undefined)
+        }
         Err(e) => Err(e),
     }
 }
@@ -247,7 +275,11 @@ pub fn stats(ctrl: &str, dir: &Path, s: &mut Stats) -> Result<()> {
                 let lim = read_u64(dir, "memory.swap.max")?;
                 m.swap = MemoryEntry {
                     usage: sw + usage,
-                    limit: if lim == u64::MAX || m.usage.limit == u64::MAX { u64::MAX } else { lim + m.usage.limit },
+                    limit: if lim == u64::MAX || m.usage.limit == u64::MAX {
+                        u64::MAX
+                    } else {
+                        lim + m.usage.limit
+                    },
                     max: 0,
                     failcnt: 0,
                 };
@@ -261,10 +293,16 @@ pub fn stats(ctrl: &str, dir: &Path, s: &mut Stats) -> Result<()> {
         "blkio" => {
             for line in files::read(dir, "io.stat")?.lines() {
                 let mut f = line.split_whitespace();
-                let Some((ma, mi)) = f.next().and_then(|d| d.split_once(':')) else { continue };
-                let (Ok(major), Ok(minor)) = (ma.parse::<u64>(), mi.parse::<u64>()) else { continue };
+                let Some((ma, mi)) = f.next().and_then(|d| d.split_once(':')) else {
+                    continue;
+                };
+                let (Ok(major), Ok(minor)) = (ma.parse::<u64>(), mi.parse::<u64>()) else {
+                    continue;
+                };
                 for kvp in f {
-                    let Some((k, v)) = kvp.split_once('=') else { continue };
+                    let Some((k, v)) = kvp.split_once('=') else {
+                        continue;
+                    };
                     let value = v.parse().unwrap_or(0);
                     let (list, op) = match k {
                         "rbytes" => (&mut s.blkio.io_service_bytes_recursive, "Read"),
@@ -273,7 +311,12 @@ pub fn stats(ctrl: &str, dir: &Path, s: &mut Stats) -> Result<()> {
                         "wios" => (&mut s.blkio.io_serviced_recursive, "Write"),
                         _ => continue,
                     };
-                    list.push(BlkioEntry { major, minor, op: op.into(), value });
+                    list.push(BlkioEntry {
+                        major,
+                        minor,
+                        op: op.into(),
+                        value,
+                    });
                 }
             }
         }
@@ -283,7 +326,11 @@ pub fn stats(ctrl: &str, dir: &Path, s: &mut Stats) -> Result<()> {
                 let ev = read_kv(dir, &format!("{p}.events")).unwrap_or_default();
                 s.hugetlb.insert(
                     size,
-                    Hugetlb { usage: read_u64(dir, &format!("{p}.current"))?, max: 0, failcnt: kv(&ev, "max") },
+                    Hugetlb {
+                        usage: read_u64(dir, &format!("{p}.current"))?,
+                        max: 0,
+                        failcnt: kv(&ev, "max"),
+                    },
                 );
             }
         }

@@ -19,7 +19,10 @@ pub fn name(tag: &str) -> String {
 pub fn can_run() -> bool {
     // SAFETY: geteuid has no side effects.
     let root = unsafe { libc::geteuid() } == 0;
-    !crate::common::skip_unless(root && cgroups::probe::host().is_ok(), "needs root and a mounted cgroup hierarchy")
+    !crate::common::skip_unless(
+        root && cgroups::probe::host().is_ok(),
+        "needs root and a mounted cgroup hierarchy",
+    )
 }
 
 pub fn resources(v: serde_json::Value) -> Resources {
@@ -71,7 +74,11 @@ impl Proc {
             .expect("spawn sh");
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().map(BufReader::new);
-        Proc { child, stdin, stdout }
+        Proc {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     pub fn pid(&self) -> i32 {
@@ -81,12 +88,18 @@ impl Proc {
     /// Release a child blocked in `read x`.
     pub fn go(&mut self) {
         let s = self.stdin.as_mut().expect("stdin");
-        s.write_all(b"go\n").and_then(|_| s.flush()).expect("write to child");
+        s.write_all(b"go\n")
+            .and_then(|_| s.flush())
+            .expect("write to child");
     }
 
     pub fn line(&mut self) -> String {
         let mut l = String::new();
-        self.stdout.as_mut().expect("stdout").read_line(&mut l).expect("read child");
+        self.stdout
+            .as_mut()
+            .expect("stdout")
+            .read_line(&mut l)
+            .expect("read child");
         l.trim().to_owned()
     }
 
@@ -111,7 +124,10 @@ impl Drop for Proc {
 }
 
 pub fn read(p: &std::path::Path, f: &str) -> String {
-    std::fs::read_to_string(p.join(f)).unwrap_or_else(|e| panic!("read {}/{f}: {e}", p.display())).trim().to_owned()
+    std::fs::read_to_string(p.join(f))
+        .unwrap_or_else(|e| panic!("read {}/{f}: {e}", p.display()))
+        .trim()
+        .to_owned()
 }
 
 /// The process state letter from /proc/PID/status ("S", "R", "D", ...).
@@ -119,7 +135,10 @@ pub fn proc_state(pid: i32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("State:").map(|s| s.trim().chars().next().unwrap_or('?').to_string()))
+        .find_map(|l| {
+            l.strip_prefix("State:")
+                .map(|s| s.trim().chars().next().unwrap_or('?').to_string())
+        })
         .unwrap_or_default()
 }
 
