@@ -152,22 +152,34 @@ fn limit_for_a_missing_controller_is_a_clear_error() {
     if !can_run() {
         return;
     }
-    let host = cgroups::probe::host().unwrap();
-    if common::skip_unless(
-        host.hierarchies.iter().all(|h| !h.has("rdma")),
-        "rdma is mounted",
-    ) {
+    // A host with only the pids hierarchy mounted (the real one).
+    let real = cgroups::probe::host().unwrap();
+    let Some(pids) = real
+        .hierarchies
+        .iter()
+        .find(|h| h.version == Version::V1 && h.has("pids"))
+    else {
+        eprintln!("SKIP: no v1 pids hierarchy");
         return;
-    }
-    let cg = Cg::new("badsize", resources(serde_json::json!({})));
-    let e = cg.mgr.set(&resources(
-        serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}),
-    ));
-    // hugetlb sits on the v2 side here: it works there (no error) or, if the
-    // host has none at all, the error is runc's.
-    if let Err(e) = e {
-        assert!(e.to_string().contains("hugetlb"), "{e}");
-    }
+    };
+    let host: &'static cgroups::probe::Host = Box::leak(Box::new(cgroups::probe::Host {
+        layout: Layout::V1,
+        hierarchies: vec![pids.clone()],
+    }));
+    let r = resources(serde_json::json!({"memory": {"limit": 8 << 20}, "pids": {"limit": 4}}));
+    let cfg = cgroups::CgroupConfig::new(Some(&name("missing")), "x", r.clone(), false).unwrap();
+    let mgr = cgroups::fs::FsManager::new(host, &cfg, false).unwrap();
+    let p = Proc::sh("read x; exec sleep 1000");
+    use cgroups::Manager;
+    mgr.apply(p.pid()).unwrap();
+    let e = mgr.set(&r).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot set memory limit: container could not join or create cgroup"
+    );
+    mgr.destroy().unwrap();
+    assert!(nothing_left(&name("missing")).is_empty());
+    // Bad values never reach the kernel.
     assert!(cgroups::Resources::from_json_value(
         serde_json::json!({"memory": {"swappiness": 200}})
     )
@@ -557,4 +569,51 @@ fn relative_path_is_under_our_own_cgroup() {
     assert_eq!(mgr.pids().unwrap(), vec![p.pid()]);
     mgr.destroy().unwrap();
     assert!(mgr.paths().values().all(|d| !d.exists()));
+}
+
+#[test]
+fn events_stream_stats_every_interval_until_the_cgroup_goes() {
+    if !can_run() {
+        return;
+    }
+    let cg = Cg::new(
+        "events",
+        resources(serde_json::json!({"pids": {"limit": 5}})),
+    );
+    let p = Proc::sh("read x; exec sleep 1000");
+    cg.mgr.apply(p.pid()).unwrap();
+    cg.mgr.set(&cg.cfg.resources).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let cfg = cg.cfg.clone();
+    let t = std::thread::spawn(move || {
+        let mgr = cgroups::manager(&cfg, false).unwrap();
+        let args = EventsArgs {
+            interval: Duration::from_millis(100),
+            stats: false,
+            id: "ctr".into(),
+        };
+        commands::events(mgr.as_ref(), "ctr", &args, &mut ChanWriter(tx))
+    });
+    std::thread::sleep(Duration::from_millis(450));
+    cg.mgr.destroy().unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while !t.is_finished() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(t.is_finished(), "events did not stop after destroy");
+    t.join().unwrap().unwrap();
+    let lines: Vec<serde_json::Value> = rx
+        .try_iter()
+        .map(|l| serde_json::from_slice(&l).unwrap())
+        .collect();
+    assert!(
+        lines.len() >= 3,
+        "{} stats lines in 450 ms at 100 ms",
+        lines.len()
+    );
+    for l in &lines {
+        assert_eq!(l["type"], "stats");
+        assert_eq!(l["data"]["pids"]["limit"], 5);
+    }
+    drop(p);
 }
