@@ -20,7 +20,7 @@ struct Sample {
 }
 
 fn one(i: usize, r: &cgroups::Resources) -> Sample {
-    let p = Proc::sh("read x; exec sleep 1000");
+    let p = Proc::sh(SLEEPER);
     let tag = format!("bench{i}");
     let t0 = Instant::now();
     let cfg = cgroups::CgroupConfig::new(Some(&name(&tag)), "x", r.clone(), false).unwrap();

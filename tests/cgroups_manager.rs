@@ -28,15 +28,12 @@ fn limits_are_in_the_files_then_update_changes_them() {
     if !can_run() {
         return;
     }
-    let r = resources(serde_json::json!({
+    let r = serde_json::json!({
         "memory": {"limit": 64 << 20, "swap": 128 << 20, "reservation": 32 << 20},
         "cpu": {"shares": 512, "quota": 20000, "period": 100000, "cpus": "0"},
         "pids": {"limit": 16}
-    }));
-    let cg = Cg::new("limits", r.clone());
-    let mut p = Proc::sh("read x; exec sleep 1000");
-    cg.mgr.apply(p.pid()).unwrap();
-    cg.mgr.set(&r).unwrap();
+    });
+    let (cg, mut p) = Cg::with_child("limits", r, SLEEPER);
 
     // The child is in the cgroup in every hierarchy, the unified one included.
     let own = std::fs::read_to_string(format!("/proc/{}/cgroup", p.pid())).unwrap();
@@ -69,15 +66,7 @@ fn limits_are_in_the_files_then_update_changes_them() {
     }
 
     // update: memory down (limit first, then memsw), pids, cpu quota.
-    let args = UpdateArgs {
-        memory: Some("32m".into()),
-        memory_swap: Some("48m".into()),
-        pids_limit: Some(8),
-        cpu_quota: Some("10000".into()),
-        cpu_share: Some("256".into()),
-        id: "x".into(),
-        ..Default::default()
-    };
+    let args = sample_update();
     let mut cfg = cg.cfg.clone();
     commands::update(cg.mgr.as_ref(), &mut cfg, &args, &mut std::io::empty()).unwrap();
     if host.layout != Layout::V2 {
@@ -169,7 +158,7 @@ fn limit_for_a_missing_controller_is_a_clear_error() {
     let r = resources(serde_json::json!({"memory": {"limit": 8 << 20}, "pids": {"limit": 4}}));
     let cfg = cgroups::CgroupConfig::new(Some(&name("missing")), "x", r.clone(), false).unwrap();
     let mgr = cgroups::fs::FsManager::new(host, &cfg, false).unwrap();
-    let p = Proc::sh("read x; exec sleep 1000");
+    let p = Proc::sh(SLEEPER);
     use cgroups::Manager;
     mgr.apply(p.pid()).unwrap();
     let e = mgr.set(&r).unwrap_err();
@@ -196,12 +185,8 @@ fn hugetlb_on_the_v2_side_of_a_hybrid_host() {
     if common::skip_unless(on_v2, "hugetlb is not on the v2 side of a hybrid host") {
         return;
     }
-    let r =
-        resources(serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}));
-    let cg = Cg::new("hugetlb", r.clone());
-    let p = Proc::sh("read x; exec sleep 1000");
-    cg.mgr.apply(p.pid()).unwrap();
-    cg.mgr.set(&r).unwrap();
+    let r = serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]});
+    let (cg, _p) = Cg::with_child("hugetlb", r, SLEEPER);
     let d = cg.mgr.path("hugetlb").unwrap();
     assert!(d.starts_with(&host.v2().unwrap().mount));
     assert_eq!(read(&d, "hugetlb.2MB.max"), "4194304");
@@ -214,9 +199,7 @@ fn pause_and_resume_stop_and_restart_the_processes() {
     if !can_run() {
         return;
     }
-    let cg = Cg::new("freeze", resources(serde_json::json!({})));
-    let mut p = Proc::sh("read x; while :; do :; done");
-    cg.mgr.apply(p.pid()).unwrap();
+    let (cg, mut p) = Cg::with_child("freeze", serde_json::json!({}), SPINNER);
     p.go();
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(cg.mgr.freezer_state().unwrap(), FreezerState::Thawed);
@@ -247,9 +230,8 @@ fn ps_lists_the_cgroup_pids() {
     if !can_run() {
         return;
     }
-    let cg = Cg::new("ps", resources(serde_json::json!({})));
-    let mut p = Proc::sh("read x; sleep 1000 & sleep 1000 & echo started; wait");
-    cg.mgr.apply(p.pid()).unwrap();
+    let script = "read x; sleep 1000 & sleep 1000 & echo started; wait";
+    let (cg, mut p) = Cg::with_child("ps", serde_json::json!({}), script);
     p.go();
     assert_eq!(p.line(), "started");
     // The forked shells exec sleep a moment later.
@@ -340,7 +322,7 @@ fn stats_move_with_load() {
         "stats",
         resources(serde_json::json!({"pids": {"limit": 50}, "memory": {"limit": 256 << 20}})),
     );
-    let mut spin = Proc::sh("read x; while :; do :; done");
+    let mut spin = Proc::sh(SPINNER);
     let mut mem = Proc::sh(
         "read x; exec perl -e '$x = \"a\" x (48 << 20); print \"allocated\\n\"; $|=1; sleep 1000'",
     );
@@ -396,11 +378,9 @@ fn oom_is_reported() {
     if !can_run() {
         return;
     }
-    let r = resources(serde_json::json!({"memory": {"limit": 8 << 20, "swap": 8 << 20}}));
-    let cg = Cg::new("oom", r.clone());
-    let mut p = Proc::sh("read x; exec perl -e '$x = \"a\" x (64 << 20); sleep 1000'");
-    cg.mgr.apply(p.pid()).unwrap();
-    cg.mgr.set(&r).unwrap();
+    let r = serde_json::json!({"memory": {"limit": 8 << 20, "swap": 8 << 20}});
+    let script = "read x; exec perl -e '$x = \"a\" x (64 << 20); sleep 1000'";
+    let (cg, mut p) = Cg::with_child("oom", r, script);
     // The stream, in a thread, as `nsrun events` runs it.
     let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let cfg = cg.cfg.clone();
@@ -564,7 +544,7 @@ fn relative_path_is_under_our_own_cgroup() {
             d.display()
         );
     }
-    let p = Proc::sh("read x; exec sleep 1000");
+    let p = Proc::sh(SLEEPER);
     mgr.apply(p.pid()).unwrap();
     assert_eq!(mgr.pids().unwrap(), vec![p.pid()]);
     mgr.destroy().unwrap();
@@ -576,13 +556,7 @@ fn events_stream_stats_every_interval_until_the_cgroup_goes() {
     if !can_run() {
         return;
     }
-    let cg = Cg::new(
-        "events",
-        resources(serde_json::json!({"pids": {"limit": 5}})),
-    );
-    let p = Proc::sh("read x; exec sleep 1000");
-    cg.mgr.apply(p.pid()).unwrap();
-    cg.mgr.set(&cg.cfg.resources).unwrap();
+    let (cg, p) = Cg::with_child("events", serde_json::json!({"pids": {"limit": 5}}), SLEEPER);
     let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let cfg = cg.cfg.clone();
     let t = std::thread::spawn(move || {

@@ -10,7 +10,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use cgroups::cli_args::UpdateArgs;
 use cgroups::probe::Version;
 use cgroups::{commands, CgroupConfig, FreezerState};
 use cgroups_support::*;
@@ -161,10 +160,7 @@ fn same_files_states_pids_and_stats_as_runc() {
     );
 
     // Ours, same resources, on a forked sleeper.
-    let ours = Cg::new("ours", resources_of(&resources));
-    let p = Proc::sh("read x; exec sleep 1000");
-    ours.mgr.apply(p.pid()).unwrap();
-    ours.mgr.set(&ours.cfg.resources).unwrap();
+    let (ours, _p) = Cg::with_child("ours", resources.clone(), SLEEPER);
     assert_eq!(
         snapshot(&name("ours")),
         snapshot(&runc_path),
@@ -185,15 +181,7 @@ fn same_files_states_pids_and_stats_as_runc() {
         "256",
     ];
     runc.ok(&[&["update"][..], &flags[..], &[runc.id.as_str()][..]].concat());
-    let args = UpdateArgs {
-        memory: Some("32m".into()),
-        memory_swap: Some("48m".into()),
-        pids_limit: Some(8),
-        cpu_quota: Some("10000".into()),
-        cpu_share: Some("256".into()),
-        id: "x".into(),
-        ..Default::default()
-    };
+    let args = sample_update();
     let mut cfg = ours.cfg.clone();
     commands::update(ours.mgr.as_ref(), &mut cfg, &args, &mut std::io::empty()).unwrap();
     assert_eq!(
@@ -275,8 +263,4 @@ fn same_files_states_pids_and_stats_as_runc() {
         0,
         "/dev/null must stay root's"
     );
-}
-
-fn resources_of(v: &serde_json::Value) -> cgroups::Resources {
-    resources(v.clone())
 }

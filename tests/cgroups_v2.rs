@@ -112,7 +112,7 @@ fn cgroup_freeze_and_kill() {
     let Some(cg) = v2_manager("freeze", serde_json::json!({})) else {
         return;
     };
-    let mut p = Proc::sh("read x; while :; do :; done");
+    let mut p = Proc::sh(SPINNER);
     cg.0.apply(p.pid()).unwrap();
     p.go();
     cg.0.freeze(FreezerState::Frozen).unwrap();
@@ -188,7 +188,7 @@ fn clone_into_cgroup_with_the_dir_fd() {
         return;
     };
     // The cgroup must exist first: apply() with a throwaway child creates it.
-    let holder = Proc::sh("read x; exec sleep 1000");
+    let holder = Proc::sh(SLEEPER);
     cg.0.apply(holder.pid()).unwrap();
     let fd =
         cg.0.v2_dir_fd()

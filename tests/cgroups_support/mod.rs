@@ -42,6 +42,15 @@ impl Cg {
         Cg { cfg, mgr }
     }
 
+    /// A cgroup with its resources set, holding a new `sh -c script` child.
+    pub fn with_child(tag: &str, r: serde_json::Value, script: &str) -> (Cg, Proc) {
+        let cg = Cg::new(tag, resources(r));
+        let p = Proc::sh(script);
+        cg.mgr.apply(p.pid()).expect("apply");
+        cg.mgr.set(&cg.cfg.resources).expect("set");
+        (cg, p)
+    }
+
     /// Every directory this cgroup has (or had) on the host.
     pub fn dirs(&self) -> Vec<PathBuf> {
         self.mgr.paths().into_values().collect()
@@ -51,6 +60,25 @@ impl Cg {
 impl Drop for Cg {
     fn drop(&mut self) {
         let _ = self.mgr.destroy();
+    }
+}
+
+/// Children for `Proc::sh`: they wait for `go()` first.
+pub const SLEEPER: &str = "read x; exec sleep 1000";
+pub const SPINNER: &str = "read x; while :; do :; done";
+
+/// The update both the manager test and the runc comparison run (runc's
+/// flags: --memory 32m --memory-swap 48m --pids-limit 8 --cpu-quota 10000
+/// --cpu-share 256).
+pub fn sample_update() -> crate::cgroups::cli_args::UpdateArgs {
+    crate::cgroups::cli_args::UpdateArgs {
+        memory: Some("32m".into()),
+        memory_swap: Some("48m".into()),
+        pids_limit: Some(8),
+        cpu_quota: Some("10000".into()),
+        cpu_share: Some("256".into()),
+        id: "x".into(),
+        ..Default::default()
     }
 }
 
