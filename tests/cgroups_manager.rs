@@ -377,23 +377,7 @@ fn oom_is_reported() {
     let r = serde_json::json!({"memory": {"limit": 8 << 20, "swap": 8 << 20}});
     let script = "read x; exec perl -e '$x = \"a\" x (64 << 20); sleep 1000'";
     let (cg, mut p) = Cg::with_child("oom", r, script);
-    // The stream, in a thread, as `nsrun events` runs it.
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let cfg = cg.cfg.clone();
-    let t = std::thread::spawn(move || {
-        let mgr = cgroups::manager(&cfg, false).unwrap();
-        let mut w = ChanWriter(tx);
-        commands::events(
-            mgr.as_ref(),
-            "ctr",
-            &EventsArgs {
-                interval: Duration::from_secs(60),
-                stats: false,
-                id: "ctr".into(),
-            },
-            &mut w,
-        )
-    });
+    let (t, rx) = events_thread(&cg, Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(200)); // the watcher is registered
     p.go();
     let st = p
@@ -408,7 +392,34 @@ fn oom_is_reported() {
         String::from_utf8(line).unwrap(),
         "{\"type\":\"oom\",\"id\":\"ctr\"}\n"
     );
-    // The stream ends when the cgroup goes away.
+    destroy_ends_events(&cg, t);
+}
+
+/// `events` on `cg`'s saved config in a thread, as `nsrun events` runs it;
+/// its output lines come out of the receiver.
+fn events_thread(
+    cg: &Cg,
+    interval: Duration,
+) -> (
+    std::thread::JoinHandle<cgroups::Result<()>>,
+    std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let cfg = cg.cfg.clone();
+    let t = std::thread::spawn(move || {
+        let mgr = cgroups::manager(&cfg, false).unwrap();
+        let args = EventsArgs {
+            interval,
+            stats: false,
+            id: "ctr".into(),
+        };
+        commands::events(mgr.as_ref(), "ctr", &args, &mut ChanWriter(tx))
+    });
+    (t, rx)
+}
+
+/// The stream ends when the cgroup goes away.
+fn destroy_ends_events(cg: &Cg, t: std::thread::JoinHandle<cgroups::Result<()>>) {
     cg.mgr.destroy().unwrap();
     let end = Instant::now() + Duration::from_secs(5);
     while !t.is_finished() && Instant::now() < end {
@@ -553,25 +564,9 @@ fn events_stream_stats_every_interval_until_the_cgroup_goes() {
         return;
     }
     let (cg, p) = Cg::with_child("events", serde_json::json!({"pids": {"limit": 5}}), SLEEPER);
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let cfg = cg.cfg.clone();
-    let t = std::thread::spawn(move || {
-        let mgr = cgroups::manager(&cfg, false).unwrap();
-        let args = EventsArgs {
-            interval: Duration::from_millis(100),
-            stats: false,
-            id: "ctr".into(),
-        };
-        commands::events(mgr.as_ref(), "ctr", &args, &mut ChanWriter(tx))
-    });
+    let (t, rx) = events_thread(&cg, Duration::from_millis(100));
     std::thread::sleep(Duration::from_millis(450));
-    cg.mgr.destroy().unwrap();
-    let end = Instant::now() + Duration::from_secs(5);
-    while !t.is_finished() && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(t.is_finished(), "events did not stop after destroy");
-    t.join().unwrap().unwrap();
+    destroy_ends_events(&cg, t);
     let lines: Vec<serde_json::Value> = rx
         .try_iter()
         .map(|l| serde_json::from_slice(&l).unwrap())
