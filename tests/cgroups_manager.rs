@@ -252,61 +252,26 @@ fn ps_lists_the_cgroup_pids() {
         let cgf = std::fs::read_to_string(format!("/proc/{q}/cgroup")).unwrap();
         assert!(cgf.contains(&name("ps")));
     }
-    let mut out = Vec::new();
-    commands::ps(
-        cg.mgr.as_ref(),
-        &PsArgs {
-            format: "json".into(),
+    let ps = |format: &str, ps_args: &[&str]| -> cgroups::Result<String> {
+        let args = PsArgs {
+            format: format.into(),
             id: "x".into(),
-            ps_args: vec![],
-        },
-        &mut out,
-    )
-    .unwrap();
-    let got: Vec<i32> = serde_json::from_slice(&out).unwrap();
+            ps_args: ps_args.iter().map(|a| a.to_string()).collect(),
+        };
+        let mut out = Vec::new();
+        commands::ps(cg.mgr.as_ref(), &args, &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    };
+    let got: Vec<i32> = serde_json::from_str(&ps("json", &[]).unwrap()).unwrap();
     assert_eq!(got, pids);
-    let mut out = Vec::new();
-    commands::ps(
-        cg.mgr.as_ref(),
-        &PsArgs {
-            format: "table".into(),
-            id: "x".into(),
-            ps_args: vec![],
-        },
-        &mut out,
-    )
-    .unwrap();
-    let t = String::from_utf8(out).unwrap();
+    let t = ps("table", &[]).unwrap();
     assert!(t.lines().next().unwrap().contains("PID"));
     assert_eq!(t.lines().count(), 4, "{t}");
-    assert_eq!(
-        t.lines().filter(|l| l.ends_with(" sleep 1000")).count(),
-        2,
-        "{t}"
-    );
-    let mut out = Vec::new();
-    commands::ps(
-        cg.mgr.as_ref(),
-        &PsArgs {
-            format: "table".into(),
-            id: "x".into(),
-            ps_args: vec!["-o".into(), "pid,comm".into()],
-        },
-        &mut out,
-    )
-    .unwrap();
-    assert_eq!(String::from_utf8(out).unwrap().lines().count(), 4);
-    let e = commands::ps(
-        cg.mgr.as_ref(),
-        &PsArgs {
-            format: "yaml".into(),
-            id: "x".into(),
-            ps_args: vec![],
-        },
-        &mut Vec::new(),
-    )
-    .unwrap_err();
-    assert_eq!(e.to_string(), "ps: invalid format option");
+    let sleeps = t.lines().filter(|l| l.ends_with(" sleep 1000")).count();
+    assert_eq!(sleeps, 2, "{t}");
+    assert_eq!(ps("table", &["-o", "pid,comm"]).unwrap().lines().count(), 4);
+    let e = ps("yaml", &[]).unwrap_err();
+    assert_eq!(e.to_string(), "invalid format option");
 }
 
 #[test]

@@ -68,7 +68,7 @@ pub enum Error {
     },
     #[error("bpf: {0}")]
     Bpf(String),
-    #[error("ps: {0}")]
+    #[error("{0}")]
     Ps(String),
 }
 
