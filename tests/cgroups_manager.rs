@@ -537,7 +537,7 @@ fn events_stream_stats_every_interval_until_the_cgroup_goes() {
         .map(|l| serde_json::from_slice(&l).unwrap())
         .collect();
     assert!(
-        lines.len() >= 3,
+        lines.len() >= 2,
         "{} stats lines in 450 ms at 100 ms",
         lines.len()
     );

@@ -386,6 +386,34 @@ mod tests {
     }
 
     #[test]
+    fn from_an_oci_spec() {
+        let spec: oci_spec::runtime::Spec = serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "rootfs"},
+            "linux": {
+                "cgroupsPath": "/pod/ctr",
+                "resources": {
+                    "memory": {"limit": 1048576},
+                    "devices": [{"allow": false, "access": "rwm"}],
+                    "unified": {"memory.high": "max"}
+                }
+            }
+        }))
+        .unwrap();
+        let c = CgroupConfig::from_spec(&spec, "ctr", false).unwrap();
+        assert_eq!(c.path, CgroupPath::Absolute("/pod/ctr".into()));
+        assert!(c.explicit);
+        assert_eq!(c.resources.memory.unwrap().limit, Some(1 << 20));
+        assert_eq!(c.resources.devices.len(), 1);
+        assert_eq!(c.resources.unified["memory.high"], "max");
+        let bare: oci_spec::runtime::Spec =
+            serde_json::from_value(serde_json::json!({"ociVersion": "1.0.2"})).unwrap();
+        let c = CgroupConfig::from_spec(&bare, "ctr", false).unwrap();
+        assert_eq!(c.path, CgroupPath::Absolute("/ctr".into()));
+        assert_eq!(c.resources, Resources::default());
+    }
+
+    #[test]
     fn paths_cannot_escape() {
         assert_eq!(clean_path("/a/../../b"), "/b");
         assert_eq!(clean_path("a/./b/"), "/a/b");
