@@ -15,6 +15,8 @@ mod libnsexec;
 
 use libnsexec::bootstrap;
 
+#[allow(dead_code)]
+mod cgroups;
 mod cli;
 mod codec;
 mod container;
