@@ -1,3 +1,6 @@
+mod hooks;
+mod security;
+
 fn main() {
     nsexec::nsexec();
 }
