@@ -18,13 +18,21 @@ pub struct NsTarget {
     pub fds: Vec<OwnedFd>,
 }
 
-/// Join `ns` in the forked child, before execve.
-fn join_in_child(cmd: &mut Command, ns: &NsTarget) {
-    let raw: Vec<i32> = ns.fds.iter().map(|f| f.as_raw_fd()).collect();
-    // SAFETY: the closure runs between fork and exec and only calls setns(2),
-    // which is async-signal-safe; `raw` was built before the fork.
+/// In the forked child, before execve: mark every fd above stderr
+/// close-on-exec (so nothing the runtime inherited or leaked reaches the
+/// hook; std's own exec-status pipe is CLOEXEC already and must stay open
+/// until the exec), then join the namespaces in `ns`.
+fn prepare_child(cmd: &mut Command, ns: Option<&NsTarget>) {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    let raw: Vec<i32> = ns.map(|n| n.fds.iter().map(|f| f.as_raw_fd()).collect()).unwrap_or_default();
+    // SAFETY: the closure runs between fork and exec and only makes the
+    // async-signal-safe syscalls close_range(2) and setns(2); `raw` was
+    // built before the fork.
     unsafe {
         cmd.pre_exec(move || {
+            if libc::syscall(libc::SYS_close_range, 3, libc::c_uint::MAX, CLOSE_RANGE_CLOEXEC) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             for &fd in &raw {
                 if libc::setns(fd, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
@@ -91,9 +99,7 @@ pub fn run_one(h: &Hook, state: &[u8], ns: Option<&NsTarget>) -> Result<(), Stri
             cmd.env(k, v);
         }
     }
-    if let Some(ns) = ns {
-        join_in_child(&mut cmd, ns);
-    }
+    prepare_child(&mut cmd, ns);
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| format!("fork/exec {}: {}", h.path, strip_os(&e)))?;
 
