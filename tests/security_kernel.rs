@@ -219,21 +219,31 @@ fn seccomp_errno_rules_and_args() {
     let dir = common::scratch("sec-seccomp-args");
     let p = seccomp_spec(
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
-            {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"},
-            {"names":["rmdir"],"action":"SCMP_ACT_ERRNO","errnoRet":18,
-             "args":[{"index":1,"value":1,"op":"SCMP_CMP_NE"}]}]}"#,
+            {"names":["rmdir"],"action":"SCMP_ACT_ERRNO"},
+            {"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":18,
+             "args":[{"index":1,"value":448,"op":"SCMP_CMP_EQ"}]},
+            {"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":22,
+             "args":[{"index":1,"value":3584,"valueTwo":512,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#,
     );
-    let path = std::ffi::CString::new(dir.join("x").to_str().unwrap()).unwrap();
+    let c = |n: &str| std::ffi::CString::new(dir.join(n).to_str().unwrap()).unwrap();
+    let (a, b, ok) = (c("mode700"), c("sticky"), c("plain"));
     let out = in_child(|_| {
         p.apply_no_new_privs().map_err(e)?;
         if p.load_seccomp().map_err(e)?.is_some() {
             return Err("unexpected notify fd".into());
         }
-        let m = raw_mkdir(&path, 0o755);
-        Ok(format!("{} {} {}", status_line("NoNewPrivs"), status_line("Seccomp"), m))
+        // SAFETY (test): rmdir of a path we just created.
+        let rm = unsafe { libc::syscall(libc::SYS_rmdir, ok.as_ptr()) };
+        let rm = if rm == 0 { 0 } else { nix::errno::Errno::last_raw() };
+        let m = [raw_mkdir(&a, 0o700), raw_mkdir(&b, 0o1755), raw_mkdir(&ok, 0o755)];
+        // SAFETY (test): as above.
+        let rm2 = if unsafe { libc::syscall(libc::SYS_rmdir, ok.as_ptr()) } == 0 { 0 } else { nix::errno::Errno::last_raw() };
+        Ok(format!("{} {} {rm} {:?} {rm2}", status_line("NoNewPrivs"), status_line("Seccomp"), m))
     });
-    assert_eq!(out.unwrap(), format!("1 2 {}", libc::EPERM));
-    assert!(!dir.join("x").exists());
+    // rmdir of a missing dir would be ENOENT: EPERM proves the rule ran first.
+    assert_eq!(out.unwrap(), format!("1 2 {} [18, 22, 0] {}", libc::EPERM, libc::EPERM));
+    assert!(!dir.join("mode700").exists() && !dir.join("sticky").exists());
+    assert!(dir.join("plain").is_dir(), "a mkdir no rule matches goes through");
 }
 
 #[test]
@@ -470,4 +480,86 @@ fn lsm_write_refuses_a_fake_procfs() {
     assert_ne!(parts[1], "Mounted", "{out}");
     assert!(parts[2].starts_with("Err("), "with no LSM the real attr write fails: {out}");
     assert_eq!(parts[3], "\"\"", "the fake attr file was not written: {out}");
+}
+
+/// i386 mkdir(path, 0755) through `int 0x80`; returns the raw result
+/// (-errno on failure). The path must live below 4 GiB for a 32-bit pointer.
+#[cfg(target_arch = "x86_64")]
+fn mkdir_i386(path: &std::ffi::CStr) -> i64 {
+    const NR_MKDIR_I386: u32 = 39;
+    let bytes = path.to_bytes_with_nul();
+    // SAFETY (test): a fresh private mapping below 4 GiB, written then used
+    // as the 32-bit syscall's argument; `int 0x80` clobbers only eax.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_32BIT,
+            -1,
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED);
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.cast::<u8>(), bytes.len());
+        let mut ret: u32 = NR_MKDIR_I386;
+        // rbx belongs to LLVM: swap the argument in and out around the trap.
+        std::arch::asm!("xchg {a}, rbx", "int 0x80", "xchg {a}, rbx",
+            a = inout(reg) p as u64 => _, inout("eax") ret, in("ecx") 0o755u32,
+            out("r8") _, out("r9") _, out("r10") _, out("r11") _);
+        ret as i32 as i64
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn seccomp_architectures_cover_the_32bit_abi() {
+    let dir = common::scratch("sec-seccomp-arch");
+    let run = |archs: &str, name: &str| {
+        let p = seccomp_spec(&format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","architectures":[{archs}],
+                "syscalls":[{{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":1}}]}}"#
+        ));
+        let path = std::ffi::CString::new(dir.join(name).to_str().unwrap()).unwrap();
+        in_child(|_| {
+            p.apply_no_new_privs().map_err(e)?;
+            p.load_seccomp().map_err(e)?;
+            Ok(mkdir_i386(&path).to_string())
+        })
+    };
+    // Without a filter the 32-bit ABI works here (else there is nothing to test).
+    let probe = std::ffi::CString::new(dir.join("probe").to_str().unwrap()).unwrap();
+    if common::skip_unless(in_child(|_| Ok(mkdir_i386(&probe).to_string())) == Ok("0".into()), "no ia32 emulation") {
+        return;
+    }
+    // Listed: the i386 mkdir hits the rule.
+    assert_eq!(run(r#""SCMP_ARCH_X86_64","SCMP_ARCH_X86""#, "a").unwrap(), "-1");
+    assert!(!dir.join("a").exists());
+    // Not listed: a foreign-arch syscall gets libseccomp's bad-arch action
+    // (the thread is killed), it never runs unfiltered.
+    let r = run(r#""SCMP_ARCH_X86_64""#, "b");
+    assert_eq!(r, Err("child said \"\"".to_string()));
+    assert!(!dir.join("b").exists());
+}
+
+#[test]
+fn seccomp_without_no_new_privs_must_load_before_caps_drop() {
+    // Why init loads it before finalize() when noNewPrivileges is false.
+    let p = plan(&spec_with(
+        r#","noNewPrivileges":false,"capabilities":{"bounding":["CAP_SYS_ADMIN"],"effective":["CAP_SYS_ADMIN"],"permitted":["CAP_SYS_ADMIN"]}"#,
+        r#""seccomp":{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    ));
+    assert!(p.seccomp_before_caps());
+    let early = in_child(|_| {
+        p.load_seccomp().map_err(e)?;
+        p.finalize(|| Ok::<_, security::SecurityError>(())).map_err(e)?;
+        Ok(format!("{} {}", status_line("Seccomp"), status_line("NoNewPrivs")))
+    });
+    assert_eq!(early.unwrap(), "2 0");
+    let mut none = p.clone();
+    none.capabilities = Default::default();
+    let late = in_child(|_| {
+        none.finalize(|| Ok::<_, security::SecurityError>(())).map_err(e)?;
+        none.load_seccomp().map(|_| String::new()).map_err(e)
+    });
+    assert!(late.unwrap_err().starts_with("error loading seccomp filter into kernel"));
 }
