@@ -6,16 +6,8 @@ use oci_spec::runtime::{IOPriorityClass, LinuxIOPriority, LinuxSchedulerFlag, Li
 
 use super::{sys, SecurityError};
 
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct SchedPlan {
-    pub policy: u32,
-    pub flags: u64,
-    pub nice: i32,
-    pub priority: u32,
-    pub runtime: u64,
-    pub deadline: u64,
-    pub period: u64,
-}
+/// sched_setattr's own struct.
+pub use super::sys::SchedAttr as SchedPlan;
 
 const SCHED_FIFO: u32 = 1;
 const SCHED_RR: u32 = 2;
@@ -59,22 +51,12 @@ pub fn plan(s: &Scheduler) -> Result<SchedPlan, SecurityError> {
     if policy != SCHED_DEADLINE && (runtime | deadline | period) != 0 {
         return Err(bad("scheduler runtime, deadline and period are only for SCHED_DEADLINE".into()));
     }
-    Ok(SchedPlan { policy, flags, nice, priority: priority as u32, runtime, deadline, period })
+    Ok(SchedPlan { size: 0, policy, flags, nice, priority: priority as u32, runtime, deadline, period })
 }
 
 impl SchedPlan {
     pub fn apply(&self) -> Result<(), SecurityError> {
-        let mut a = sys::SchedAttr {
-            policy: self.policy,
-            flags: self.flags,
-            nice: self.nice,
-            priority: self.priority,
-            runtime: self.runtime,
-            deadline: self.deadline,
-            period: self.period,
-            ..Default::default()
-        };
-        sys::sched_setattr(&mut a).map_err(|e| SecurityError::sys("error setting scheduler", e))
+        sys::sched_setattr(self).map_err(|e| SecurityError::sys("error setting scheduler", e))
     }
 }
 

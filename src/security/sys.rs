@@ -144,9 +144,10 @@ pub fn prlimit(pid: i32, resource: u32, soft: u64, hard: u64) -> nix::Result<()>
     Errno::result(unsafe { libc::prlimit(pid, resource as _, &lim, std::ptr::null_mut()) }).map(drop)
 }
 
-/// struct sched_attr (SCHED_ATTR_SIZE_VER0, 48 bytes).
+/// struct sched_attr (SCHED_ATTR_SIZE_VER0, 48 bytes); also the plan's
+/// form of process.scheduler, so it travels to init as the kernel wants it.
 #[repr(C)]
-#[derive(Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct SchedAttr {
     pub size: u32,
     pub policy: u32,
@@ -159,10 +160,11 @@ pub struct SchedAttr {
 }
 
 /// sched_setattr(0, attr, 0) on the calling thread.
-pub fn sched_setattr(attr: &mut SchedAttr) -> nix::Result<()> {
-    attr.size = std::mem::size_of::<SchedAttr>() as u32;
-    // SAFETY: attr is a valid sched_attr of the size it claims.
-    Errno::result(unsafe { libc::syscall(libc::SYS_sched_setattr, 0, attr as *mut SchedAttr, 0) }).map(drop)
+pub fn sched_setattr(attr: &SchedAttr) -> nix::Result<()> {
+    let mut a = attr.clone();
+    a.size = std::mem::size_of::<SchedAttr>() as u32;
+    // SAFETY: `a` is a valid sched_attr of the size it claims.
+    Errno::result(unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &mut a as *mut SchedAttr, 0) }).map(drop)
 }
 
 /// ioprio_set(IOPRIO_WHO_PROCESS, 0, prio) on the calling process.
