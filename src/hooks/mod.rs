@@ -77,7 +77,7 @@ pub struct Hook {
     pub args: Vec<String>,
     /// None: inherit the runtime's environment (as runc's exec.Cmd does).
     pub env: Option<Vec<String>>,
-    /// Seconds; None or 0 waits forever.
+    /// Seconds (> 0); None waits forever.
     pub timeout: Option<u32>,
 }
 
@@ -109,8 +109,8 @@ impl HookSet {
                     return Err(HookError::Invalid { kind: kind.name(), index, why });
                 }
                 let timeout = match hk.timeout() {
-                    Some(t) if t < 0 => {
-                        let why = format!("negative timeout {t}");
+                    Some(t) if t <= 0 => {
+                        let why = format!("timeout must be greater than zero, got {t}");
                         return Err(HookError::Invalid { kind: kind.name(), index, why });
                     }
                     t => t.map(|t| t as u32),
@@ -182,5 +182,9 @@ mod tests {
             serde_json::from_str(r#"{"ociVersion":"1.0.2","hooks":{"prestart":[{"path":"bin/true"}]}}"#).unwrap();
         let e = HookSet::from_spec(&spec).unwrap_err();
         assert_eq!(e.to_string(), "invalid prestart hook #0: path \"bin/true\" is not absolute");
+        let spec: Spec =
+            serde_json::from_str(r#"{"ociVersion":"1.0.2","hooks":{"poststop":[{"path":"/bin/true","timeout":0}]}}"#).unwrap();
+        let e = HookSet::from_spec(&spec).unwrap_err();
+        assert_eq!(e.to_string(), "invalid poststop hook #0: timeout must be greater than zero, got 0");
     }
 }

@@ -33,16 +33,13 @@ pub fn apparmor_paths(pid_dir: &str) -> [String; 2] {
     [format!("{pid_dir}/attr/apparmor/exec"), format!("{pid_dir}/attr/exec")]
 }
 
-/// Write `payload` to the first candidate that exists.
-fn write_first(proc: &ProcRoot, paths: &[String], payload: &[u8]) -> Result<(), ProcfsError> {
-    let mut last = None;
-    for p in paths {
-        match proc.write(p, payload) {
-            Err(ProcfsError::Sys { errno: Errno::ENOENT, .. }) if last.is_none() => last = Some(p),
-            r => return r,
-        }
+/// Write `payload` to the per-LSM attr file, or the shared one on kernels
+/// without it (ENOENT).
+fn write_first(proc: &ProcRoot, paths: &[String; 2], payload: &[u8]) -> Result<(), ProcfsError> {
+    match proc.write(&paths[0], payload) {
+        Err(ProcfsError::Sys { errno: Errno::ENOENT, .. }) => proc.write(&paths[1], payload),
+        r => r,
     }
-    Err(ProcfsError::Sys { op: "open", path: format!("/proc/{}", paths[paths.len() - 1]), errno: Errno::ENOENT })
 }
 
 /// Set the AppArmor profile for the next execve. Returns a skip reason when

@@ -131,6 +131,11 @@ pub struct SecurityPlan {
     pub warnings: Vec<String>,
 }
 
+/// The spelling of a spec enum in config.json (its serde name).
+fn spec_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
 /// Whether `path` names the runtime's own network namespace.
 fn is_host_netns(path: &std::path::Path) -> Result<bool, SecurityError> {
     use std::os::unix::fs::MetadataExt;
@@ -157,7 +162,7 @@ impl SecurityPlan {
             if let Some(c) = p.capabilities() {
                 let w = &mut plan.warnings;
                 let names = |s: &Option<oci_spec::runtime::Capabilities>| {
-                    s.iter().flatten().map(seccomp::spec_name).collect::<Vec<_>>()
+                    s.iter().flatten().map(spec_name).collect::<Vec<_>>()
                 };
                 let mut m = |s| caps::mask_of(names(s).iter().map(String::as_str), last, w);
                 plan.capabilities = CapsPlan {
@@ -169,7 +174,7 @@ impl SecurityPlan {
                 };
             }
             for r in p.rlimits().iter().flatten() {
-                let ok = rlimit::check(&seccomp::spec_name(&r.typ()), r.soft(), r.hard(), &plan.rlimits)?;
+                let ok = rlimit::check(&spec_name(&r.typ()), r.soft(), r.hard(), &plan.rlimits)?;
                 plan.rlimits.push(ok);
             }
             if let Some(o) = p.oom_score_adj() {

@@ -102,11 +102,6 @@ fn op(o: LinuxSeccompOperator) -> Op {
     }
 }
 
-/// The spelling of an enum in config.json (its serde name).
-pub fn spec_name<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 /// A name that can be a syscall at all; anything else is a spec mistake.
 fn well_formed(name: &str) -> bool {
     !name.is_empty() && name.len() < 64 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
@@ -122,7 +117,7 @@ pub fn plan(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<SeccompPlan,
     }
     let mut architectures = vec![];
     for a in s.architectures().iter().flatten() {
-        let name = spec_name(a);
+        let name = super::spec_name(a);
         ScmpArch::from_str(&name).map_err(|_| SecurityError::SeccompArch(name.clone()))?;
         architectures.push(name);
     }
