@@ -1,9 +1,7 @@
 //! Table-driven bad configs for SecurityPlan::from_json / from_spec: each
 //! mistake gets its exact message, and checking leaves nothing behind.
 
-#[allow(dead_code)]
 mod common;
-#[allow(dead_code)]
 #[path = "../src/security/mod.rs"]
 mod security;
 

@@ -1,9 +1,7 @@
 //! Hooks run for real: state on stdin, argv/env, timeout kill, runc's error
 //! wording, failure rules per kind, and joining namespaces.
 
-#[allow(dead_code)]
 mod common;
-#[allow(dead_code)]
 #[path = "../src/hooks/mod.rs"]
 mod hooks;
 

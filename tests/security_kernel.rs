@@ -4,9 +4,7 @@
 //! The security module lives in the nsrun binary, so it is compiled into
 //! this test directly.
 
-#[allow(dead_code)]
 mod common;
-#[allow(dead_code)]
 #[path = "../src/security/mod.rs"]
 mod security;
 

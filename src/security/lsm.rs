@@ -18,7 +18,7 @@ pub fn apparmor_enabled() -> bool {
 /// selinuxfs mounted at /sys/fs/selinux (go-selinux's first probe).
 pub fn selinux_enabled() -> bool {
     const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
-    nix::sys::statfs::statfs("/sys/fs/selinux").map(|s| s.filesystem_type().0 as i64 == SELINUX_MAGIC).unwrap_or(false)
+    nix::sys::statfs::statfs("/sys/fs/selinux").map(|s| s.filesystem_type().0 == SELINUX_MAGIC).unwrap_or(false)
 }
 
 /// What libapparmor's aa_change_onexec writes.
