@@ -561,3 +561,86 @@ fn seccomp_without_no_new_privs_must_load_before_caps_drop() {
     });
     assert!(late.unwrap_err().starts_with("error loading seccomp filter into kernel"));
 }
+
+/// The containers-common default profile (what podman uses), reduced to the
+/// OCI form: entries gated on capabilities or arches are left out.
+fn podman_default_seccomp() -> Option<String> {
+    let raw = std::fs::read_to_string("/usr/share/containers/seccomp.json").ok()?;
+    let v: serde_json::Value = serde_json::from_str(&raw).ok()?;
+    let unconditional = |s: &serde_json::Value| {
+        ["includes", "excludes"].iter().all(|k| s[k].as_object().map(|o| o.is_empty()).unwrap_or(true))
+    };
+    let syscalls: Vec<serde_json::Value> = v["syscalls"]
+        .as_array()?
+        .iter()
+        .filter(|s| unconditional(s))
+        .map(|s| {
+            let mut o = serde_json::json!({"names": s["names"], "action": s["action"]});
+            for k in ["args", "errnoRet"] {
+                if !s[k].is_null() {
+                    o[k] = s[k].clone();
+                }
+            }
+            o
+        })
+        .collect();
+    let oci = serde_json::json!({
+        "defaultAction": v["defaultAction"],
+        "defaultErrnoRet": v["defaultErrnoRet"],
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": syscalls,
+    });
+    Some(oci.to_string())
+}
+
+#[test]
+fn a_real_default_profile_loads_and_filters() {
+    let Some(profile) = podman_default_seccomp() else {
+        common::skip_unless(false, "no /usr/share/containers/seccomp.json");
+        return;
+    };
+    let p = seccomp_spec(&profile);
+    let out = in_child(|_| {
+        p.apply_no_new_privs().map_err(e)?;
+        p.load_seccomp().map_err(e)?;
+        let errno = |r: i64| if r == 0 { 0 } else { nix::errno::Errno::last_raw() };
+        // SAFETY (test): kexec_load / add_key with null arguments; the filter answers first.
+        let kexec = errno(unsafe { libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0) });
+        let add_key = errno(unsafe { libc::syscall(libc::SYS_add_key, 0, 0, 0, 0, 0) });
+        Ok(format!("{} {kexec} {add_key} {}", status_line("Seccomp"), std::process::id() > 0))
+    });
+    // kexec_load: the profile's explicit EPERM rule; add_key: not in the
+    // profile at all, so defaultErrnoRet 38 (ENOSYS).
+    assert_eq!(out.unwrap(), format!("2 {} {} true", libc::EPERM, libc::ENOSYS));
+}
+
+/// Costs of the steps init takes (printed; run with --ignored --nocapture).
+#[test]
+#[ignore]
+fn measure_costs() {
+    use std::time::Instant;
+    let n = 200u32;
+    let time = |what: &str, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        eprintln!("{what}: {:?} per call", t.elapsed() / n);
+    };
+    let profile = podman_default_seccomp().expect("profile");
+    let json = spec_with(r#","noNewPrivileges":true"#, &format!(r#""seccomp":{profile}"#));
+    let spec: Spec = serde_json::from_str(&json).unwrap();
+    time("from_spec (podman default seccomp)", &mut || drop(SecurityPlan::from_spec(&spec, false).unwrap()));
+    let p = SecurityPlan::from_spec(&spec, false).unwrap();
+    let sc = p.seccomp.clone().unwrap();
+    time("seccomp build (no load), 3 arches", &mut || drop(security::seccomp::build(&sc).unwrap()));
+    let mut native = sc.clone();
+    native.architectures.clear();
+    time("seccomp build (no load), native only", &mut || drop(security::seccomp::build(&native).unwrap()));
+    let cfg = bincode::config::standard();
+    let bytes = bincode::encode_to_vec(&p, cfg).unwrap();
+    eprintln!("plan size (bincode): {} bytes", bytes.len());
+    time("procfs root (fsmount)", &mut || drop(security::ProcRoot::open().unwrap()));
+    time("procfs root (mounted /proc, checked)", &mut || drop(security::ProcRoot::from_mounted("/proc".as_ref()).unwrap()));
+    time("spawn /bin/true (a hook's floor)", &mut || std::process::Command::new("/bin/true").status().map(drop).unwrap());
+}
