@@ -4,16 +4,20 @@
 //! The six OCI hooks: which ones exist, where they run, what a failure
 //! means. Running one is in `exec.rs`.
 //!
-//! | kind            | runs in                         | called by | a failure          |
-//! |-----------------|---------------------------------|-----------|--------------------|
-//! | prestart        | runtime namespaces              | runtime   | fails create       |
-//! | createRuntime   | runtime namespaces              | runtime   | fails create       |
-//! | createContainer | container namespaces (from init)| init      | fails create       |
-//! | startContainer  | container namespaces (from init)| init      | fails start        |
-//! | poststart       | runtime namespaces              | runtime   | warning            |
-//! | poststop        | runtime namespaces              | runtime   | warning            |
+//! | kind            | runs in                          | called by | state.status | a failure    |
+//! |-----------------|----------------------------------|-----------|--------------|--------------|
+//! | prestart        | runtime namespaces               | runtime   | creating     | fails create |
+//! | createRuntime   | runtime namespaces               | runtime   | creating     | fails create |
+//! | createContainer | container namespaces (from init) | init      | creating     | fails create |
+//! | startContainer  | container namespaces (from init) | init      | created      | fails start  |
+//! | poststart       | runtime namespaces               | runtime   | running      | warning      |
+//! | poststop        | runtime namespaces               | runtime   | stopped      | warning      |
 //!
-//! Every hook gets the container state JSON on stdin.
+//! Every hook gets the container state JSON on stdin (runc: the pid is
+//! init's; for createContainer/startContainer init's own getpid()).
+//! prestart/createRuntime run when init reports "procHooks" (after its mounts,
+//! before pivot_root); createContainer after mounts, before pivot_root;
+//! startContainer after the exec fifo opens, just before execve.
 
 mod exec;
 
