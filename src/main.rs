@@ -29,6 +29,9 @@ mod spec;
 /// The stage's profile, for the bootstrap message builder.
 const RUNC_1_1: bool = libnsexec::RUNC_1_1;
 
+mod hooks;
+mod security;
+
 fn main() {
     // First, always: in `nsrun init` this runs the nsexec stage (it already
     // ran from .init_array and runs at most once) and returns only in
