@@ -233,10 +233,7 @@ fn json_log_gets_exactly_one_error_line() {
     let o = nsrun(&["--log-format", "xml", "state", "x"]);
     assert_eq!(code(&o), 1);
     assert!(err(&o).contains("invalid log-format: xml"));
-    // --systemd-cgroup is refused, never ignored.
-    let o = nsrun(&["--systemd-cgroup", "state", "x"]);
-    assert_eq!(code(&o), 1);
-    assert!(err(&o).contains("systemd-cgroup"), "{}", err(&o));
+    // --systemd-cgroup: see tests/runtime_cgroups.rs.
 }
 
 /// Processes whose root or cwd lies under `p`.

@@ -45,7 +45,17 @@ impl CgroupConfig {
         let path = linux
             .and_then(|l| l.cgroups_path().as_ref())
             .map(|p| p.to_string_lossy().into_owned());
-        let resources = match linux.and_then(|l| l.resources().as_ref()) {
+        Self::from_linux(path.as_deref(), linux.and_then(|l| l.resources().as_ref()), id, systemd)
+    }
+
+    /// From the two spec fields (the runtime's plan keeps them, not the spec).
+    pub fn from_linux(
+        path: Option<&str>,
+        resources: Option<&oci_spec::runtime::LinuxResources>,
+        id: &str,
+        systemd: bool,
+    ) -> Result<Self> {
+        let resources = match resources {
             Some(r) => {
                 let v =
                     serde_json::to_value(r).map_err(|e| Error::InvalidResources(e.to_string()))?;
@@ -53,7 +63,7 @@ impl CgroupConfig {
             }
             None => Resources::default(),
         };
-        Self::new(path.as_deref(), id, resources, systemd)
+        Self::new(path, id, resources, systemd)
     }
 
     pub fn new(path: Option<&str>, id: &str, resources: Resources, systemd: bool) -> Result<Self> {

@@ -71,7 +71,7 @@ pub fn json() -> String {
             namespaces: ns,
             capabilities: caps,
             // Filled in as the cgroup and security modules land.
-            cgroup: Cgroup { v1: false, v2: false, systemd: false, systemd_user: false },
+            cgroup: Cgroup { v1: true, v2: true, systemd: false, systemd_user: false },
             seccomp: Enabled { enabled: false },
             apparmor: Enabled { enabled: false },
             selinux: Enabled { enabled: false },

@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::container::{self, ContainerError, CreateOpts, ExecOpts, Root};
+use crate::cgroups::cli_args::{EventsArgs, IdArgs, PsArgs, UpdateArgs};
+use crate::container::{self, cgroup, ContainerError, CreateOpts, ExecOpts, Root};
 
 /// What `--version` and `features` report: runc's version line is what
 /// go-runc parses, so it must read `runc version X`.
@@ -135,6 +136,16 @@ enum Cmd {
     },
     /// show the enabled features
     Features,
+    /// pause suspends all processes inside the container
+    Pause(IdArgs),
+    /// resumes all processes that have been previously paused
+    Resume(IdArgs),
+    /// update container resource constraints
+    Update(Box<UpdateArgs>),
+    /// display container events such as OOM notifications, cpu, memory, and IO usage statistics
+    Events(EventsArgs),
+    /// ps displays the processes running inside a container
+    Ps(PsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -193,7 +204,7 @@ fn bundle_dir(b: &str) -> PathBuf {
     absolute(Path::new(if b.is_empty() { "." } else { b }))
 }
 
-fn create_opts(c: &CreateArgs, detach: bool, debug: bool) -> CreateOpts {
+fn create_opts(c: &CreateArgs, detach: bool, debug: bool, systemd_cgroup: bool) -> CreateOpts {
     CreateOpts {
         bundle: bundle_dir(&c.bundle),
         pid_file: c.pid_file.as_deref().map(absolute),
@@ -203,6 +214,7 @@ fn create_opts(c: &CreateArgs, detach: bool, debug: bool) -> CreateOpts {
         no_new_keyring: c.no_new_keyring,
         detach,
         debug,
+        systemd_cgroup,
     }
 }
 
@@ -251,19 +263,15 @@ fn dispatch(cli: &Cli) -> Result<i32, Failure> {
     let Some(cmd) = &cli.cmd else {
         return Err(fail(1, "no command given: see nsrun --help"));
     };
-    if cli.systemd_cgroup {
-        // Never silently ignored: the cgroup paths would mean something else.
-        return Err(fail(1, "--systemd-cgroup is not supported yet"));
-    }
     let root = Root(absolute(&cli.root));
     let plain = |r: Result<(), ContainerError>| r.map(|_| 0).map_err(|e| fail(1, e));
     match cmd {
         Cmd::Create { c, .. } => {
-            let o = create_opts(c, true, cli.debug);
+            let o = create_opts(c, true, cli.debug, cli.systemd_cgroup);
             container::create(&root, &c.id, &o, &mut sink).map(|_| 0).map_err(|e| fail(1, format!("runc create failed: {e}")))
         }
         Cmd::Run { c, detach, keep, .. } => {
-            let o = create_opts(c, *detach, cli.debug);
+            let o = create_opts(c, *detach, cli.debug, cli.systemd_cgroup);
             container::run(&root, &c.id, &o, *keep, &mut sink).map_err(|e| fail(1, format!("runc run failed: {e}")))
         }
         Cmd::Start { id } => plain(container::start(&root, id)),
@@ -295,6 +303,11 @@ fn dispatch(cli: &Cli) -> Result<i32, Failure> {
             container::exec(&root, &a.id, &o, &mut sink).map_err(|e| fail(255, format!("exec failed: {e}")))
         }
         Cmd::Spec { bundle, rootless } => spec_cmd(bundle, *rootless).map(|_| 0).map_err(|e| fail(1, e)),
+        Cmd::Pause(a) => plain(cgroup::pause(&root, &a.id)),
+        Cmd::Resume(a) => plain(cgroup::resume(&root, &a.id)),
+        Cmd::Update(a) => plain(cgroup::update(&root, &a.id, a, &mut std::io::stdin())),
+        Cmd::Events(a) => plain(cgroup::events(&root, a, &mut std::io::stdout())),
+        Cmd::Ps(a) => plain(cgroup::ps(&root, a, &mut std::io::stdout())),
         Cmd::Features => {
             print!("{}", features::json());
             Ok(0)

@@ -1,6 +1,7 @@
 //! The container lifecycle: create, start, run, exec, kill, delete, state,
 //! list. Errors carry libcontainer's words; the CLI adds runc's prefixes.
 
+pub mod cgroup;
 pub mod clock;
 pub mod signal;
 pub mod state;
@@ -32,6 +33,12 @@ pub enum ContainerError {
     EmptyId,
     #[error("container not running")]
     NotRunning,
+    #[error("container not paused")]
+    NotPaused,
+    #[error("container with id {0} is not running")]
+    EventsStopped(String),
+    #[error("{0}")]
+    Cgroup(#[from] crate::cgroups::Error),
     #[error("cannot start a container that has stopped")]
     StartStopped,
     #[error("cannot start an already running container")]
@@ -82,18 +89,24 @@ pub struct CreateOpts {
     /// create always detaches; run only with -d.
     pub detach: bool,
     pub debug: bool,
+    /// `--systemd-cgroup`.
+    pub systemd_cgroup: bool,
 }
 
-/// Removes a half-made container (init, state dir) unless disarmed.
+/// Removes a half-made container (init, cgroup, state dir) unless disarmed.
 struct Undo {
     dir: Option<PathBuf>,
     init: Option<process::Init>,
+    cgroup: Option<Box<dyn crate::cgroups::Manager>>,
 }
 
 impl Drop for Undo {
     fn drop(&mut self) {
         if let Some(i) = &self.init {
             i.kill();
+        }
+        if let Some(m) = &self.cgroup {
+            let _ = m.destroy();
         }
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);
@@ -164,6 +177,8 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
     if let Some(r) = plan.init.rootfs.as_mut() {
         r.no_pivot = o.no_pivot;
     }
+    let cg = cgroup::config(&plan, id, o.systemd_cgroup)?;
+    let mgr = cgroup::manager(&cg)?;
     root.ensure()?;
     let dir = root.dir(id);
     match std::fs::create_dir(&dir) {
@@ -171,8 +186,11 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(ContainerError::Exists),
         Err(e) => return Err(ContainerError::Io(format!("mkdir {}", dir.display()), e)),
     }
-    let mut undo = Undo { dir: Some(dir.clone()), init: None };
+    let mut undo = Undo { dir: Some(dir.clone()), init: None, cgroup: None };
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711));
+    // Saved before the cgroup exists: `delete --force` after a crash finds it.
+    cgroup::save(&dir, &cg)?;
+    let mgr = &**undo.cgroup.insert(mgr);
 
     let fifo_path = dir.join(state::FIFO);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
@@ -196,6 +214,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
         preserve: o.preserve_fds,
         loglevel: if o.debug { 5 } else { 4 },
         cwd: Some(&plan.rootfs),
+        cgroup: Some(mgr),
     };
     let init = process::spawn(spawn, sink)?;
     plan.init.fds.fifo = Some(init.extra_fds[0]);
@@ -204,6 +223,9 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
     let pid = init.pid;
     let init = undo.init.insert(init);
     init.run_plan(&plan.init, sink)?;
+    // runc sets the limits once init is ready, before the user process runs.
+    mgr.set(&cg.resources)?;
+    let cgroup_paths = mgr.paths();
     let relay = match relay {
         Some((term, sock)) => Some((term, tty::recv_master(&sock)?)),
         None => None,
@@ -220,12 +242,14 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
         annotations: plan.annotations.iter().cloned().collect::<BTreeMap<_, _>>(),
         namespaces: plan.namespaces.clone(),
         oom_score_adj: plan.oom_score_adj,
+        cgroup_paths,
     };
     root.save(&saved)?;
     if let Some(p) = &o.pid_file {
         write_pid_file(p, pid)?;
     }
     undo.init = None;
+    undo.cgroup = None;
     undo.dir = None;
     Ok((saved, relay))
 }
@@ -309,9 +333,12 @@ fn kill_and_wait(s: &Saved) -> Result<(), ContainerError> {
     }
 }
 
-/// Remove what a container left: state dir (cgroup seam: and its cgroup).
+/// Remove what a container left: its cgroup and state dir (like runc, the
+/// state goes even when the cgroup could not be removed; that error is kept).
 fn destroy(root: &Root, id: &str) -> Result<(), ContainerError> {
-    std::fs::remove_dir_all(root.dir(id)).map_err(io("remove container state"))
+    let cg = cgroup::destroy(&root.dir(id));
+    std::fs::remove_dir_all(root.dir(id)).map_err(io("remove container state"))?;
+    cg
 }
 
 /// `delete [--force]`, per runc's table (runc-cli-contract.md §2.12).
@@ -320,7 +347,10 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), ContainerError> 
     let s = match root.load(id) {
         Ok(s) => s,
         Err(ContainerError::NotExist) => {
-            let _ = std::fs::remove_dir_all(root.dir(id));
+            // A create killed before state.json: its cgroup may exist.
+            if root.dir(id).exists() {
+                let _ = destroy(root, id);
+            }
             return if force { Ok(()) } else { Err(ContainerError::NotExist) };
         }
         Err(ContainerError::Corrupt(_)) if force => return destroy(root, id),
@@ -332,6 +362,12 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), ContainerError> 
         st @ (Status::Running | Status::Paused) => {
             if !force {
                 return Err(ContainerError::NotStopped(id.to_string(), st.as_str()));
+            }
+            if st == Status::Paused {
+                // A frozen (v1) init cannot die: kill everything, then thaw.
+                if let Some(m) = cgroup::open(&root.dir(id))? {
+                    let _ = cgroup::signal_all(&*m, libc::SIGKILL);
+                }
             }
             kill_and_wait(&s)?;
         }
@@ -354,8 +390,10 @@ pub fn kill(root: &Root, id: &str, sig: &str, all: bool) -> Result<(), Container
         return Err(ContainerError::NotRunning);
     }
     if all {
-        // runc uses the cgroup's member list; until the cgroup manager lands,
-        // the container's pid namespace names the same processes.
+        if let Some(m) = cgroup::open(&root.dir(id))? {
+            return cgroup::signal_all(&*m, sig);
+        }
+        // No cgroup config: the container's pid namespace names the same processes.
         for pid in pid_ns_members(s.init_pid) {
             if let Ok(fd) = process::sys::pidfd_open(pid) {
                 let _ = process::sys::pidfd_signal(fd.as_fd(), sig);
@@ -498,9 +536,16 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
         preserve: o.preserve_fds,
         loglevel: if o.debug { 5 } else { 4 },
         cwd: None,
+        cgroup: None,
     };
+    let cg = cgroup::open(&root.dir(id))?;
     let mut init = process::spawn(spawn, sink)?;
-    // Cgroup seam: the cgroup manager moves init.pid into the container's cgroup here.
+    // Joined after the spawn, before the process is told to exec, on every
+    // layout (runc: cgroups.EnterPid; clone3 CLONE_INTO_CGROUP is not used).
+    if let Some(Err(e)) = cg.map(|m| m.apply(init.pid)) {
+        init.kill();
+        return Err(e.into());
+    }
     let plan = spec::InitPlan {
         process,
         rootfs: None,

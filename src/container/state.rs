@@ -27,14 +27,16 @@ pub struct Saved {
     pub annotations: BTreeMap<String, String>,
     pub namespaces: Vec<Namespace>,
     pub oom_score_adj: Option<i32>,
+    /// runc's state.json `cgroup_paths` (hierarchy -> directory).
+    #[serde(default)]
+    pub cgroup_paths: BTreeMap<String, PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Created,
     Running,
-    /// Reported once the cgroup freezer is wired in (cgroup seam).
-    #[allow(dead_code)]
+    /// The cgroup freezer holds the container.
     Paused,
     Stopped,
 }
@@ -98,7 +100,10 @@ impl Saved {
         if !self.init_alive() {
             return Status::Stopped;
         }
-        // Cgroup seam: the freezer state decides `paused` once cgroups land.
+        // libcontainer's order: paused before created.
+        if super::cgroup::paused(dir) {
+            return Status::Paused;
+        }
         if dir.join(FIFO).exists() {
             Status::Created
         } else {
@@ -211,6 +216,7 @@ mod tests {
             annotations: BTreeMap::new(),
             namespaces: vec![],
             oom_score_adj: None,
+            cgroup_paths: BTreeMap::new(),
         };
         let out = serde_json::to_string_pretty(&s.oci(Status::Created, String::new())).unwrap();
         assert_eq!(

@@ -37,6 +37,8 @@ pub enum ProcessError {
     Stage { msg: String, fatal: Vec<String> },
     #[error("{0}")]
     Codec(#[from] CodecError),
+    #[error("unable to apply cgroup configuration: {0}")]
+    Cgroup(crate::cgroups::Error),
     /// init's own error, in runc's words.
     #[error("{0}")]
     Init(String),
@@ -64,6 +66,8 @@ pub struct Spawn<'a> {
     pub loglevel: u8,
     /// Working directory of init (runc: the rootfs).
     pub cwd: Option<&'a Path>,
+    /// create: the container's cgroup, joined by stage-0.
+    pub cgroup: Option<&'a dyn crate::cgroups::Manager>,
 }
 
 /// A running stage-2 (the container's init, or the exec'd process) before it
@@ -229,11 +233,9 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
     let stage0 = pid;
     let mut init = Init { pid: 0, extra_fds, sock: parent, log: File::from(log_r), fatal: Vec::new() };
 
-    // cgroups: the cgroup manager places stage-0 here, before the bootstrap
-    // data is sent, so stage-1/2 inherit the cgroup (runc's ordering).
-    place_in_cgroup(stage0);
-
-    let r = init.handshake(stage0, &s.bootstrap, sink);
+    // Stage-0 joins the cgroup before the bootstrap data is sent, so
+    // stage-1/2 inherit it and a new cgroupns is rooted there (runc's order).
+    let r = place_in_cgroup(stage0, s.cgroup).and_then(|_| init.handshake(stage0, &s.bootstrap, sink));
     if r.is_err() {
         // Never leave a half-made stage behind.
         let _ = nix::sys::signal::kill(Pid::from_raw(stage0), nix::sys::signal::Signal::SIGKILL);
@@ -242,9 +244,9 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
     r.map(|_| init)
 }
 
-/// Cgroup seam: the cgroup engineer fills this (join `pid` to the container's
-/// cgroup). Today containers stay in nsrun's cgroup.
-fn place_in_cgroup(_stage0: i32) {}
+fn place_in_cgroup(stage0: i32, cgroup: Option<&dyn crate::cgroups::Manager>) -> Result<(), ProcessError> {
+    cgroup.map_or(Ok(()), |m| m.apply(stage0)).map_err(ProcessError::Cgroup)
+}
 
 fn read_line(sock: &mut UnixStream) -> std::io::Result<Vec<u8>> {
     let mut line = Vec::with_capacity(64);
@@ -349,6 +351,7 @@ mod tests {
             oom_score_adj: Some(-5),
             time_offsets: vec![],
             cgroups_path: None,
+            resources: None,
             init: InitPlan::default(),
         }
     }

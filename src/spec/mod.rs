@@ -197,6 +197,7 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
         oom_score_adj: spec.process().as_ref().and_then(|p| p.oom_score_adj()),
         time_offsets,
         cgroups_path: linux.cgroups_path().as_ref().map(|p| p.display().to_string()),
+        resources: linux.resources().clone(),
         init: InitPlan { process, rootfs: Some(rootfs), hostname, domainname, fds: InitFds::default() },
     })
 }

@@ -78,6 +78,8 @@ pub struct Plan {
     pub time_offsets: Vec<(String, i64, u32)>,
     /// `linux.cgroupsPath`, for the cgroup manager when it lands.
     pub cgroups_path: Option<String>,
+    /// `linux.resources`, for the cgroup config (built once the id is known).
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
     pub init: InitPlan,
 }
 
