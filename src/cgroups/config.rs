@@ -39,23 +39,32 @@ pub struct CgroupConfig {
 
 impl CgroupConfig {
     /// From the bundle's spec: linux.cgroupsPath, or runc 1.1's default
-    /// (`/<id>` for cgroupfs, `system.slice:runc:<id>` for systemd).
+    /// (`<own cgroup>/<id>` for cgroupfs, `system.slice:runc:<id>` for systemd).
     pub fn from_spec(spec: &oci_spec::runtime::Spec, id: &str, systemd: bool) -> Result<Self> {
         let linux = spec.linux().as_ref();
         let path = linux
             .and_then(|l| l.cgroups_path().as_ref())
             .map(|p| p.to_string_lossy().into_owned());
-        Self::from_linux(path.as_deref(), linux.and_then(|l| l.resources().as_ref()), id, systemd)
+        let dev_paths: Vec<String> = linux
+            .and_then(|l| l.devices().as_ref())
+            .into_iter()
+            .flatten()
+            .map(|d| d.path().to_string_lossy().into_owned())
+            .collect();
+        Self::from_linux(path.as_deref(), linux.and_then(|l| l.resources().as_ref()), &dev_paths, id, systemd)
     }
 
-    /// From the two spec fields (the runtime's plan keeps them, not the spec).
+    /// From the spec fields the runtime's plan keeps: cgroupsPath,
+    /// resources and the paths of linux.devices. runc's default device
+    /// allow rules go after the spec's (specconv.createCgroupConfig).
     pub fn from_linux(
         path: Option<&str>,
         resources: Option<&oci_spec::runtime::LinuxResources>,
+        device_paths: &[String],
         id: &str,
         systemd: bool,
     ) -> Result<Self> {
-        let resources = match resources {
+        let mut resources = match resources {
             Some(r) => {
                 let v =
                     serde_json::to_value(r).map_err(|e| Error::InvalidResources(e.to_string()))?;
@@ -63,6 +72,7 @@ impl CgroupConfig {
             }
             None => Resources::default(),
         };
+        resources.devices.extend(super::devices::default_allowed(device_paths));
         Self::new(path, id, resources, systemd)
     }
 
@@ -72,7 +82,12 @@ impl CgroupConfig {
         let path = match (path.filter(|p| !p.is_empty()), systemd) {
             (Some(p), true) => CgroupPath::Systemd(p.to_owned()),
             (None, true) => CgroupPath::Systemd(format!("system.slice:runc:{id}")),
-            (None, false) => CgroupPath::Absolute(clean_path(&format!("/{id}"))),
+            // runc: innerPath is the bare name, which is relative to the
+            // runtime's own cgroup (GetOwnCgroupPath), not to the root.
+            (None, false) => CgroupPath::Relative {
+                inner: clean_path(id).trim_start_matches('/').to_owned(),
+                parents: own_cgroups(),
+            },
             (Some(p), false) if p.starts_with('/') => CgroupPath::Absolute(clean_path(p)),
             (Some(p), false) => {
                 if p.contains(':') && p.split(':').count() == 3 {
@@ -387,9 +402,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_path_is_slash_id() {
+    fn default_path_is_id_under_own_cgroup() {
         let c = CgroupConfig::new(None, "abc", Resources::default(), false).unwrap();
-        assert_eq!(c.path, CgroupPath::Absolute("/abc".into()));
+        assert!(matches!(&c.path, CgroupPath::Relative { inner, parents } if inner == "abc" && *parents == own_cgroups()));
         assert!(!c.explicit);
         let c = CgroupConfig::new(None, "abc", Resources::default(), true).unwrap();
         assert_eq!(c.path, CgroupPath::Systemd("system.slice:runc:abc".into()));
@@ -414,13 +429,17 @@ mod tests {
         assert_eq!(c.path, CgroupPath::Absolute("/pod/ctr".into()));
         assert!(c.explicit);
         assert_eq!(c.resources.memory.unwrap().limit, Some(1 << 20));
-        assert_eq!(c.resources.devices.len(), 1);
+        // The spec's rule, then runc's 11 default allow rules.
+        assert_eq!(c.resources.devices.len(), 12);
+        assert!(!c.resources.devices[0].allow);
+        assert!(c.resources.devices[1..].iter().all(|d| d.allow));
         assert_eq!(c.resources.unified["memory.high"], "max");
         let bare: oci_spec::runtime::Spec =
             serde_json::from_value(serde_json::json!({"ociVersion": "1.0.2"})).unwrap();
         let c = CgroupConfig::from_spec(&bare, "ctr", false).unwrap();
-        assert_eq!(c.path, CgroupPath::Absolute("/ctr".into()));
-        assert_eq!(c.resources, Resources::default());
+        assert!(matches!(&c.path, CgroupPath::Relative { inner, .. } if inner == "ctr"));
+        let defaults = Resources { devices: super::super::devices::default_allowed(&[]), ..Default::default() };
+        assert_eq!(c.resources, defaults);
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub fn rootless() -> bool {
 /// The cgroup config of a new container (validated: a bad one fails create
 /// before anything exists).
 pub fn config(plan: &Plan, id: &str, systemd: bool) -> Result<CgroupConfig, cgroups::Error> {
-    CgroupConfig::from_linux(plan.cgroups_path.as_deref(), plan.resources.as_ref(), id, systemd)
+    CgroupConfig::from_linux(plan.cgroups_path.as_deref(), plan.resources.as_ref(), &plan.device_paths, id, systemd)
 }
 
 pub fn manager(cfg: &CgroupConfig) -> Result<Box<dyn Manager>, cgroups::Error> {

@@ -352,6 +352,7 @@ mod tests {
             time_offsets: vec![],
             cgroups_path: None,
             resources: None,
+            device_paths: vec![],
             init: InitPlan::default(),
         }
     }

@@ -198,6 +198,7 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
         time_offsets,
         cgroups_path: linux.cgroups_path().as_ref().map(|p| p.display().to_string()),
         resources: linux.resources().clone(),
+        device_paths: linux.devices().iter().flatten().map(|d| d.path().display().to_string()).collect(),
         init: InitPlan { process, rootfs: Some(rootfs), hostname, domainname, fds: InitFds::default() },
     })
 }

@@ -80,6 +80,8 @@ pub struct Plan {
     pub cgroups_path: Option<String>,
     /// `linux.resources`, for the cgroup config (built once the id is known).
     pub resources: Option<oci_spec::runtime::LinuxResources>,
+    /// Paths of `linux.devices` (they replace runc's default device rules).
+    pub device_paths: Vec<String>,
     pub init: InitPlan,
 }
 
