@@ -224,7 +224,9 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
     let init = undo.init.insert(init);
     init.run_plan(&plan.init, sink)?;
     // runc sets the limits once init is ready, before the user process runs.
+    let t = std::time::Instant::now();
     mgr.set(&cg.resources)?;
+    sink("debug", &format!("cgroup limits set in {} us", t.elapsed().as_micros()));
     let cgroup_paths = mgr.paths();
     let relay = match relay {
         Some((term, sock)) => Some((term, tty::recv_master(&sock)?)),

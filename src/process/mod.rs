@@ -235,7 +235,12 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
 
     // Stage-0 joins the cgroup before the bootstrap data is sent, so
     // stage-1/2 inherit it and a new cgroupns is rooted there (runc's order).
-    let r = place_in_cgroup(stage0, s.cgroup).and_then(|_| init.handshake(stage0, &s.bootstrap, sink));
+    let t = std::time::Instant::now();
+    let r = place_in_cgroup(stage0, s.cgroup);
+    if s.cgroup.is_some() {
+        sink("debug", &format!("cgroup joined in {} us", t.elapsed().as_micros()));
+    }
+    let r = r.and_then(|_| init.handshake(stage0, &s.bootstrap, sink));
     if r.is_err() {
         // Never leave a half-made stage behind.
         let _ = nix::sys::signal::kill(Pid::from_raw(stage0), nix::sys::signal::Signal::SIGKILL);
