@@ -148,6 +148,19 @@ fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// `run -d`; the container is force-deleted when the guard drops.
+fn run_d(rt: Rt, b: &Bundle, id: &str) -> (Cleanup, Paths) {
+    let c = Cleanup(rt, id.to_string());
+    ok(rt, &b.dir, &["run", "-d", "-b", path_str(&b.dir), id]);
+    (c, cg_paths(rt, id))
+}
+
+/// `delete -f`, then none of the container's cgroup directories is left.
+fn delete_clean(rt: Rt, b: &Bundle, id: &str, paths: &Paths) {
+    ok(rt, &b.dir, &["delete", "-f", id]);
+    assert_eq!(left(paths), Vec::<&PathBuf>::new(), "{rt:?}: cgroups left");
+}
+
 /// Deletes the container (force) when the test ends, pass or fail.
 struct Cleanup(Rt, String);
 impl Drop for Cleanup {
@@ -165,9 +178,7 @@ fn limits_in_files_after_run_and_update_then_nothing_left() {
             c["linux"]["resources"]["cpu"] = json!({"shares": 512, "quota": 50000, "period": 100000});
             c["linux"]["resources"]["pids"] = json!({"limit": 33});
         });
-        let _c = Cleanup(rt, id.clone());
-        ok(rt, &b.dir, &["run", "-d", "-b", path_str(&b.dir), &id]);
-        let rel = cg_paths(rt, &id);
+        let (_c, rel) = run_d(rt, &b, &id);
         // runc's default: <own cgroup>/<id> in every hierarchy.
         for (k, d) in &rel {
             assert!(d.ends_with(&id) && d.starts_with(CG), "{rt:?}: {k} {d:?}");
@@ -211,19 +222,14 @@ fn limits_in_files_after_run_and_update_then_nothing_left() {
 fn cgroup_paths_in_state_and_explicit_cgroups_path() {
     let id = "i2-paths";
     let b = bundle(id, &["sleep", "1000"], |c| c["linux"]["cgroupsPath"] = json!("/i2-paths-cg"));
-    let _c = Cleanup(Rt::Nsrun, id.into());
-    ok(Rt::Nsrun, &b.dir, &["run", "-d", "-b", path_str(&b.dir), id]);
-    let saved: Value = serde_json::from_slice(&std::fs::read(nsrun_root().join(id).join("state.json")).unwrap()).unwrap();
-    let paths = saved["cgroup_paths"].as_object().unwrap();
-    assert!(!paths.is_empty());
+    let (_c, paths) = run_d(Rt::Nsrun, &b, id);
     for p in paths.values() {
-        let p = Path::new(p.as_str().unwrap());
         assert!(p.ends_with("i2-paths-cg") && p.starts_with(CG) && p.is_dir(), "{p:?}");
     }
     if v1_memory() {
-        assert_eq!(paths["memory"], json!(format!("{CG}/memory/i2-paths-cg")));
+        assert_eq!(paths["memory"], Path::new(CG).join("memory/i2-paths-cg"));
     }
-    ok(Rt::Nsrun, &b.dir, &["delete", "-f", id]);
+    delete_clean(Rt::Nsrun, &b, id, &paths);
     assert_eq!(leftovers("/i2-paths-cg"), Vec::<PathBuf>::new());
 }
 
@@ -232,10 +238,8 @@ fn pause_and_resume_freeze_and_thaw() {
     for rt in runtimes() {
         let id = cid(rt, "frz");
         let b = bundle(&id, &["sh", "-c", "while :; do :; done"], |_| {});
-        let _c = Cleanup(rt, id.clone());
-        ok(rt, &b.dir, &["run", "-d", "-b", path_str(&b.dir), &id]);
+        let (_c, paths) = run_d(rt, &b, &id);
         let pid = state(rt, &b.dir, &id)["pid"].as_i64().unwrap() as i32;
-        let paths = cg_paths(rt, &id);
         let (c, _, e_resume) = call(rt, &b.dir, &["resume", &id]);
         assert_eq!(c, 1, "{rt:?}");
         ok(rt, &b.dir, &["pause", &id]);
@@ -275,9 +279,7 @@ fn ps_lists_the_containers_pids_and_exec_joins() {
     for rt in runtimes() {
         let id = cid(rt, "ps");
         let b = bundle(&id, &["sh", "-c", "sleep 1000 & sleep 1000 & wait"], |_| {});
-        let _c = Cleanup(rt, id.clone());
-        ok(rt, &b.dir, &["run", "-d", "-b", path_str(&b.dir), &id]);
-        let paths = cg_paths(rt, &id);
+        let (_c, paths) = run_d(rt, &b, &id);
         wait_until("3 processes", 5, || procs(&paths).len() == 3);
         let mut got: Vec<i32> = serde_json::from_str(&ok(rt, &b.dir, &["ps", "--format", "json", &id])).unwrap();
         got.sort();
@@ -293,8 +295,7 @@ fn ps_lists_the_containers_pids_and_exec_joins() {
         assert!(rows[0].trim_start().starts_with("PID"), "{rt:?}: {t}");
         assert_eq!(rows.len(), 5, "{rt:?}: {t}");
         assert_eq!(rows.iter().filter(|l| l.contains("sleep 999")).count(), 1, "{rt:?}: {t}");
-        ok(rt, &b.dir, &["delete", "-f", &id]);
-        assert_eq!(left(&paths), Vec::<&PathBuf>::new(), "{rt:?}");
+        delete_clean(rt, &b, &id, &paths);
     }
     assert_dev_null_intact();
 }
@@ -306,9 +307,7 @@ fn events_stats_move_with_load() {
         let b = bundle(&id, &["sh", "-c", "while :; do :; done"], |c| {
             c["linux"]["resources"]["pids"] = json!({"limit": 20});
         });
-        let _c = Cleanup(rt, id.clone());
-        ok(rt, &b.dir, &["run", "-d", "-b", path_str(&b.dir), &id]);
-        let paths = cg_paths(rt, &id);
+        let (_c, paths) = run_d(rt, &b, &id);
         let stats = |rt| -> Value {
             let v: Value = serde_json::from_str(&ok(rt, &b.dir, &["events", "--stats", &id])).unwrap();
             assert_eq!(v["type"], "stats");
@@ -327,10 +326,13 @@ fn events_stats_move_with_load() {
         ok(rt, &b.dir, &["exec", "-d", &id, "sleep", "999"]);
         // pids.current counts tasks: runc's exec helper has threads for a moment.
         wait_until("2 pids", 10, || stats(rt)["pids"]["current"] == 2);
-        ok(rt, &b.dir, &["delete", "-f", &id]);
-        // runc's word for a stopped or missing container.
-        let (c, _, _) = call(rt, &b.dir, &["events", "--stats", &id]);
-        assert_eq!(c, 1);
+        // runc's words for a stopped container.
+        ok(rt, &b.dir, &["kill", &id, "KILL"]);
+        wait_until("stopped", 10, || state(rt, &b.dir, &id)["status"] == "stopped");
+        let (c, _, e) = call(rt, &b.dir, &["events", "--stats", &id]);
+        assert_eq!(c, 1, "{rt:?}");
+        assert!(e.contains(&format!("container with id {id} is not running")), "{rt:?}: {e}");
+        delete_clean(rt, &b, &id, &paths);
     }
     assert_dev_null_intact();
 }
@@ -348,9 +350,7 @@ fn oom_inside_is_reported_by_events() {
             }
             c["linux"]["resources"]["memory"] = m;
         });
-        let _c = Cleanup(rt, id.clone());
-        ok(rt, &b.dir, &["run", "-d", "-b", path_str(&b.dir), &id]);
-        let paths = cg_paths(rt, &id);
+        let (_c, paths) = run_d(rt, &b, &id);
         let mut ev = cmd(rt).args(["events", "--interval", "1s", &id]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let out = ev.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -380,8 +380,7 @@ fn oom_inside_is_reported_by_events() {
         let v = found.unwrap_or_else(|| panic!("{rt:?}: no oom event; saw {seen:?}"));
         assert_eq!(v["id"], json!(id));
         assert!(v.get("data").is_none() || v["data"].is_null(), "{rt:?}: {v}");
-        ok(rt, &b.dir, &["delete", "-f", &id]);
-        assert_eq!(left(&paths), Vec::<&PathBuf>::new(), "{rt:?}");
+        delete_clean(rt, &b, &id, &paths);
     }
     assert_dev_null_intact();
 }
@@ -428,9 +427,7 @@ fn kill_all_reaches_every_member_without_a_pid_namespace() {
         let b = bundle(&id, &["sh", "-c", "sleep 1000 & sleep 1000 & wait"], |c| {
             c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "pid");
         });
-        let _c = Cleanup(rt, id.clone());
-        ok(rt, &b.dir, &["run", "-d", "-b", path_str(&b.dir), &id]);
-        let paths = cg_paths(rt, &id);
+        let (_c, paths) = run_d(rt, &b, &id);
         wait_until("3 processes", 5, || procs(&paths).len() == 3);
         let members = procs(&paths);
         ok(rt, &b.dir, &["kill", "--all", &id, "KILL"]);
