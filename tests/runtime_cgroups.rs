@@ -257,6 +257,9 @@ fn pause_and_resume_freeze_and_thaw() {
         assert_eq!(cpu_ticks(pid), t0, "{rt:?}: a paused container ran");
         let (c, _, e_pause) = call(rt, &b.dir, &["pause", &id]);
         assert_eq!(c, 1, "{rt:?}");
+        let (c, _, e) = call(rt, &b.dir, &["exec", &id, "true"]);
+        assert_eq!(c, 255, "{rt:?}");
+        assert!(e.contains("exec failed: cannot exec in a paused container (use --ignore-paused to override)"), "{rt:?}: {e}");
         ok(rt, &b.dir, &["resume", &id]);
         assert_eq!(state(rt, &b.dir, &id)["status"], "running", "{rt:?}");
         let t1 = cpu_ticks(pid);

@@ -177,6 +177,9 @@ struct ExecArgs {
     pid_file: Option<PathBuf>,
     #[arg(long = "preserve-fds", default_value_t = 0)]
     preserve_fds: u32,
+    /// allow exec in a paused container
+    #[arg(long = "ignore-paused")]
+    ignore_paused: bool,
     id: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -299,6 +302,7 @@ fn dispatch(cli: &Cli) -> Result<i32, Failure> {
                 pid_file: a.pid_file.as_deref().map(absolute),
                 preserve_fds: a.preserve_fds,
                 debug: cli.debug,
+                ignore_paused: a.ignore_paused,
             };
             container::exec(&root, &a.id, &o, &mut sink).map_err(|e| fail(255, format!("exec failed: {e}")))
         }

@@ -51,6 +51,8 @@ pub enum ContainerError {
     StillRunning,
     #[error("cannot exec in a stopped container")]
     ExecStopped,
+    #[error("cannot exec in a paused container (use --ignore-paused to override)")]
+    ExecPaused,
     #[error("process args cannot be empty")]
     ExecNoArgs,
     #[error("cannot allocate tty if runc will detach without setting console socket")]
@@ -469,6 +471,8 @@ pub struct ExecOpts {
     pub pid_file: Option<PathBuf>,
     pub preserve_fds: u32,
     pub debug: bool,
+    /// `--ignore-paused`.
+    pub ignore_paused: bool,
 }
 
 fn atoi(what: &str, v: &str) -> Result<u32, ContainerError> {
@@ -525,8 +529,10 @@ fn exec_process(s: &Saved, o: &ExecOpts) -> Result<ProcessPlan, ContainerError> 
 /// `exec`: a new process in a running container. Returns the exit code.
 pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, ContainerError> {
     let s = root.load(id)?;
-    if s.status(&root.dir(id)) == Status::Stopped {
-        return Err(ContainerError::ExecStopped);
+    match s.status(&root.dir(id)) {
+        Status::Stopped => return Err(ContainerError::ExecStopped),
+        Status::Paused if !o.ignore_paused => return Err(ContainerError::ExecPaused),
+        _ => {}
     }
     let process = exec_process(&s, o)?;
     check_console(process.terminal, o.console_socket.is_some(), o.detach)?;
