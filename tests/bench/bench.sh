@@ -150,7 +150,10 @@ pre[runc]="$RUNC --root $R/runc"; nsf[runc]=""
 
 start_crun_holder() {
 	mkdir -p "$T/cg-old"
+	# The holder ignores Ctrl-C so that cleanup can still enter its
+	# namespace to delete crun's containers; cleanup stops it with TERM.
 	unshare -m --propagation private sh -ec '
+		trap "" INT
 		mount --rbind /sys/fs/cgroup "$1/cg-old"
 		mount -t tmpfs -o mode=755 bench-cgroup /sys/fs/cgroup
 		for d in "$1"/cg-old/*; do
@@ -184,7 +187,10 @@ probe() {
 start_sleeper() {
 	local rt=$1 id=$tag-sleep-$1 wrap=()
 	[ -n "${nsf[$rt]}" ] && wrap=(nsenter --mount="${nsf[$rt]}")
-	"${wrap[@]}" ${pre[$rt]} run -d --bundle "$S" "$id" </dev/null >/dev/null 2>&1 || return 1
+	# --main and --dropin share runc's sleeper.
+	if ! "${wrap[@]}" ${pre[$rt]} state "$id" >/dev/null 2>&1; then
+		"${wrap[@]}" ${pre[$rt]} run -d --bundle "$S" "$id" </dev/null >/dev/null 2>&1 || return 1
+	fi
 	"${wrap[@]}" ${pre[$rt]} state "$id" | jq -r .pid
 }
 
