@@ -1,1 +1,118 @@
-//! wip
+//! Sync codes between the stages (§4.1): 4-byte native-endian ints, and
+//! 4-byte pids, over the two SOCK_STREAM socketpairs. Strictly lock-step.
+
+use crate::sys::{self, Pid};
+use nix::errno::Errno;
+use std::os::fd::{AsRawFd, OwnedFd};
+use thiserror::Error;
+
+pub const SYNC_USERMAP_PLS: u32 = 0x40;
+pub const SYNC_USERMAP_ACK: u32 = 0x41;
+pub const SYNC_RECVPID_PLS: u32 = 0x42;
+pub const SYNC_RECVPID_ACK: u32 = 0x43;
+pub const SYNC_GRANDCHILD: u32 = 0x44;
+pub const SYNC_CHILD_FINISH: u32 = 0x45;
+/// runc 1.1: stage-1 asks for the bind-mount source fds.
+pub const SYNC_MOUNTSOURCES_PLS: u32 = 0x46;
+pub const SYNC_MOUNTSOURCES_ACK: u32 = 0x47;
+/// runc >= 1.2: stage-1 asks stage-0 to write the timens offsets.
+pub const SYNC_TIMEOFFSETS_PLS: u32 = 0x46;
+pub const SYNC_TIMEOFFSETS_ACK: u32 = 0x47;
+
+/// A failed exchange. `peer` and `what` carry runc's words, e.g.
+/// "failed to sync with stage-1: next state".
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error("failed to sync with {peer}: {what}: {}", .errno.desc())]
+    Io { peer: &'static str, what: String, errno: Errno },
+    // EOF: C's read returns 0 and %m prints the errno left over, "Success".
+    #[error("failed to sync with {peer}: {what}: Success")]
+    Eof { peer: &'static str, what: String },
+    #[error("failed to sync with {peer}: {what} (got {got} of {want} bytes)")]
+    Short { peer: &'static str, what: String, got: usize, want: usize },
+    #[error("failed to sync with {peer}: {what}: got {got}")]
+    Unexpected { peer: &'static str, what: &'static str, got: u32 },
+    #[error("unexpected sync value: {0}")]
+    UnexpectedValue(u32),
+}
+
+/// One end of a stage socketpair, with the peer's name for messages.
+pub struct SyncPipe {
+    fd: OwnedFd,
+    peer: &'static str,
+}
+
+impl SyncPipe {
+    pub fn new(fd: OwnedFd, peer: &'static str) -> SyncPipe {
+        SyncPipe { fd, peer }
+    }
+
+    fn write4(&self, v: [u8; 4], what: impl FnOnce() -> String) -> Result<(), SyncError> {
+        match sys::write_full(self.fd.as_raw_fd(), &v) {
+            Ok(4) => Ok(()),
+            Ok(n) => Err(SyncError::Short { peer: self.peer, what: what(), got: n, want: 4 }),
+            Err(errno) => Err(SyncError::Io { peer: self.peer, what: what(), errno }),
+        }
+    }
+
+    fn read4(&self, what: impl FnOnce() -> String) -> Result<[u8; 4], SyncError> {
+        let mut b = [0u8; 4];
+        match sys::read_full(self.fd.as_raw_fd(), &mut b) {
+            Ok(4) => Ok(b),
+            Ok(0) => Err(SyncError::Eof { peer: self.peer, what: what() }),
+            Ok(n) => Err(SyncError::Short { peer: self.peer, what: what(), got: n, want: 4 }),
+            Err(errno) => Err(SyncError::Io { peer: self.peer, what: what(), errno }),
+        }
+    }
+
+    pub fn send(&self, code: u32, name: &str) -> Result<(), SyncError> {
+        self.write4(code.to_ne_bytes(), || format!("write({name})"))
+    }
+
+    /// Read any code ("next state" in runc's words).
+    pub fn recv(&self) -> Result<u32, SyncError> {
+        self.read4(|| "next state".into()).map(u32::from_ne_bytes)
+    }
+
+    /// Read a code that must be `code`.
+    pub fn expect(&self, code: u32, name: &'static str) -> Result<(), SyncError> {
+        let got = u32::from_ne_bytes(self.read4(|| format!("read({name})"))?);
+        if got != code {
+            return Err(SyncError::Unexpected { peer: self.peer, what: name, got });
+        }
+        Ok(())
+    }
+
+    pub fn send_pid(&self, pid: Pid) -> Result<(), SyncError> {
+        self.write4(pid.to_ne_bytes(), || "write(stage2_pid)".into())
+    }
+
+    pub fn recv_pid(&self) -> Result<Pid, SyncError> {
+        self.read4(|| "read(stage2_pid)".into()).map(i32::from_ne_bytes)
+    }
+
+    pub fn raw(&self) -> &OwnedFd {
+        &self.fd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let (a, b) = sys::socketpair().unwrap();
+        let (a, b) = (SyncPipe::new(a, "child"), SyncPipe::new(b, "parent"));
+        a.send(SYNC_RECVPID_PLS, "SYNC_RECVPID_PLS").unwrap();
+        a.send_pid(4242).unwrap();
+        assert_eq!(b.recv().unwrap(), SYNC_RECVPID_PLS);
+        assert_eq!(b.recv_pid().unwrap(), 4242);
+        b.send(SYNC_USERMAP_ACK, "x").unwrap();
+        let e = a.expect(SYNC_RECVPID_ACK, "SYNC_RECVPID_ACK").unwrap_err();
+        assert_eq!(e.to_string(), "failed to sync with child: SYNC_RECVPID_ACK: got 65");
+        drop(b);
+        let e = a.recv().unwrap_err();
+        assert_eq!(e.to_string(), "failed to sync with child: next state: Success");
+    }
+}
