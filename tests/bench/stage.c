@@ -153,6 +153,7 @@ static int reap(pid_t pid)
 static long long one_op(struct host *h)
 {
 	char *envp[] = { "_LIBCONTAINER_INITPIPE=3", "BENCH_READYFD=4", nsenv,
+			 h->clone ? "BENCH_CLONED=1" : "BENCH_CLONED=0",
 			 h->clone ? NULL : "_LIBCONTAINER_CLONED_BINARY=1", NULL };
 	char *argv[] = { h->path, NULL };
 	char line[256], c;
@@ -201,7 +202,8 @@ static long long one_op(struct host *h)
 	s2 = reap(p2);
 	if (s0 || s1 || s2) {
 		fprintf(stderr, "stage: %s: exit statuses 0x%x 0x%x 0x%x "
-			"(stage-2 3 = not in the helper's namespaces)\n",
+			"(stage-2: 3 = not in the helper's namespaces, 4 = clone step "
+			"not as expected)\n",
 			h->name, s0, s1, s2);
 		exit(1);
 	}
