@@ -19,6 +19,7 @@
 #                     built with `cargo build --release --lib` if missing)
 #   RUNC_DROPIN       runc linked with libnsexec (for --dropin)
 #   OUT               markdown results file (default tests/bench/last-results.md)
+#   BENCH_RAW         if set, a directory to copy the raw per-unit results to
 #
 # Method (shared/docs/bench-baseline.md): a static driver (loop.c) times units
 # of OPS operations with fork/exec/wait4; a figure is the median of UNITS
@@ -421,5 +422,9 @@ run_dropin() {
 	fi
 } >"$T/report.md"
 cp "$T/report.md" "$OUT"
+if [ -n "${BENCH_RAW:-}" ]; then
+	mkdir -p "$BENCH_RAW" && cp "$T"/*.txt "$BENCH_RAW"/ 2>/dev/null
+	echo "raw per-unit results (NAME ROUND NS MAXRSS_KIB) in $BENCH_RAW" >&2
+fi
 cat "$T/report.md"
 echo "results written to $OUT" >&2
