@@ -15,7 +15,11 @@ pub mod log;
 pub mod sync;
 
 mod clone;
+#[cfg(feature = "runc-1-1")]
+mod cloned_binary;
 mod idmap;
+#[cfg(feature = "runc-1-1")]
+mod mountfds;
 mod stage;
 mod sys;
 

@@ -21,11 +21,6 @@ pub fn getenv(name: &CStr) -> Option<&'static [u8]> {
     }
 }
 
-pub fn getpid() -> Pid {
-    // SAFETY: no preconditions.
-    unsafe { libc::getpid() }
-}
-
 fn cvt(r: libc::c_long) -> Result<libc::c_long, Errno> {
     if r < 0 {
         Err(Errno::last())
@@ -195,6 +190,7 @@ pub fn waitpid(pid: Pid) -> Result<libc::c_int, Errno> {
 }
 
 /// The CPU affinity mask of CPUs 0..63, as runc >= 1.3 logs it.
+#[cfg_attr(feature = "runc-1-1", allow(dead_code))]
 pub fn affinity_mask() -> Result<u64, Errno> {
     // SAFETY: cpu_set_t is plain data; zeroed is a valid empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };

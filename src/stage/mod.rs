@@ -14,7 +14,9 @@ mod join;
 mod parent;
 
 use crate::bootstrap::{Bootstrap, Header, NLMSG_HDRLEN};
-use crate::log::{Level, Logger, DEFAULT_LEVEL};
+#[cfg(not(feature = "runc-1-1"))]
+use crate::log::Level;
+use crate::log::{Logger, DEFAULT_LEVEL};
 use crate::sys;
 pub use error::StageError;
 use std::os::fd::{OwnedFd, RawFd};

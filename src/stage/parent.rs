@@ -3,6 +3,7 @@
 //! reports both pids to the runtime and releases stage-2.
 
 use super::{child, die, Ctx, Pipes, StageError};
+#[cfg(not(feature = "runc-1-1"))]
 use crate::bootstrap::strip_nul;
 use crate::clone::clone_parent;
 use crate::idmap::{self, MapKind};

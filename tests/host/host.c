@@ -94,6 +94,17 @@ int main(int argc, char **argv)
 		closedir(d);
 	}
 	printf("\n");
+	/* Where each of fds 3..15 points, and whether it is close-on-exec. */
+	for (int fd = 3; fd < 16; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		ssize_t n;
+		if (fl < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		link[n < 0 ? 0 : n] = '\0';
+		printf("fd%d=%s\nfd%d_cloexec=%d\n", fd, link, fd, !!(fl & FD_CLOEXEC));
+	}
 	{
 		const char *m = getenv("_LIBCONTAINER_CLONED_BINARY");
 		ssize_t n = readlink("/proc/self/exe", link, sizeof(link) - 1);
