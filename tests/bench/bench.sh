@@ -7,8 +7,8 @@
 #   --main    runtimes: run back to back, run isolated, lifecycle, exec,
 #             peak RSS, stripped size (the default when no flag is given)
 #   --stage   the nsexec stage microbenchmark (issue #2): runc 1.1.5's C
-#             nsexec vs libnsexec.a in the same C host, plus the size that
-#             linking each adds to a stripped C program
+#             nsexec vs libnsexec.a (both profiles) in the same C host, plus
+#             the size that linking each adds to a stripped C program
 #   --dropin  stock runc vs runc rebuilt with libnsexec ($RUNC_DROPIN)
 #
 # Environment:
@@ -16,7 +16,9 @@
 #   BENCH_OPS (10)    operations per unit;
 #   NSRUN             nsrun binary (default ../../target/release/nsrun from here)
 #   LIBNSEXEC         libnsexec.a (default ../../target/release/libnsexec.a,
-#                     built with `cargo build --release --lib` if missing)
+#                     kept up to date with `cargo build --release --lib`)
+#   LIBNSEXEC_11      the runc-1-1 profile's libnsexec.a (default
+#                     ../../target/runc-1-1/release/libnsexec.a, kept up to date)
 #   RUNC_DROPIN       runc linked with libnsexec (for --dropin)
 #   OUT               markdown results file (default tests/bench/last-results.md)
 #   BENCH_RAW         if set, a directory to copy the raw per-unit results to
@@ -47,7 +49,9 @@ WARM=${BENCH_WARM:-2}
 OPS=${BENCH_OPS:-10}
 OUT=${OUT:-$here/last-results.md}
 NSRUN=${NSRUN:-$here/../../target/release/nsrun}
+lib_given=${LIBNSEXEC:-} lib11_given=${LIBNSEXEC_11:-}
 LIBNSEXEC=${LIBNSEXEC:-$repo/target/release/libnsexec.a}
+LIBNSEXEC_11=${LIBNSEXEC_11:-$repo/target/runc-1-1/release/libnsexec.a}
 RUNC=/usr/sbin/runc
 CRUN=/usr/bin/crun
 NSENTER_SRC=/usr/share/gocode/src/github.com/opencontainers/runc/libcontainer/nsenter
@@ -111,6 +115,7 @@ trap 'exit 143' TERM
 # Raw files hold "NAME ROUND NS MAXRSS_KIB" lines (loop.c / stage.c).
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.2f", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ms_of() { awk -v n="$2" -v ops="$OPS" '$1==n {print $3/ops/1e6}' "$1" | median; }
+best_of() { awk -v n="$2" -v ops="$OPS" '$1==n {print $3/ops/1e6}' "$1" | sort -g | awk 'NR==1 {printf "%.2f", $1}'; }
 rss_of() { awk -v n="$2" '$1==n {print $4/1024}' "$1" | median; }
 # Median over rounds of A's unit time / B's unit time in the same round.
 ratio_of() {
@@ -295,30 +300,44 @@ run_main() {
 # ---------------------------------------------------------------- stage
 run_stage() {
 	local ro=$T/ro cflags=(-O2 -Wall -ffunction-sections -fdata-sections)
+	local cobj=("$NSENTER_SRC/nsexec.c" "$NSENTER_SRC/cloned_binary.c" "$NSENTER_SRC/escape.c")
+	local rslibs=(-lpthread -ldl -lm -lgcc_s)
 	mkdir -p "$ro"
 	echo "building stage hosts" >&2
-	gcc "${cflags[@]}" -o "$ro/host-c" "$here/stagehost.c" \
-		"$NSENTER_SRC/nsexec.c" "$NSENTER_SRC/cloned_binary.c" "$NSENTER_SRC/escape.c"
-	if [ ! -f "$LIBNSEXEC" ]; then
+	gcc "${cflags[@]}" -o "$ro/host-c" "$here/stagehost.c" "${cobj[@]}"
+	# The default libraries are (re)built, so that they match the source;
+	# a library given in the environment is used as it is.
+	if [ -z "$lib_given" ]; then
 		echo "building libnsexec.a (cargo build --release --lib)" >&2
 		(cd "$repo" && cargo build --release --lib >&2) || note "cargo build --release --lib failed"
 	fi
-	local hosts=("c-1.1.5=$ro/host-c" "c-1.1.5+clone=$ro/host-c:clone") have_rs=0
-	if [ -f "$LIBNSEXEC" ] && gcc "${cflags[@]}" -o "$ro/host-rs" "$here/stagehost.c" "$LIBNSEXEC" \
-		-lpthread -ldl -lm -lgcc_s; then
-		have_rs=1
-	else
-		note "libnsexec stage skipped: $LIBNSEXEC missing or does not link"
+	if [ -z "$lib11_given" ]; then
+		echo "building the runc-1-1 profile of libnsexec.a" >&2
+		(cd "$repo" && cargo build --release --lib --no-default-features --features runc-1-1 \
+			--target-dir target/runc-1-1 >&2) || note "building the runc-1-1 libnsexec.a failed"
 	fi
 	# runc 1.1's cloned_binary skips the copy only for a binary on a
 	# read-only mount with _LIBCONTAINER_CLONED_BINARY=1: run every host
 	# from a read-only bind mount, in a private mount namespace.
 	local inro=(unshare -m --propagation private sh -ec 'mount --bind "$1" "$1"; mount -o remount,bind,ro "$1" "$1"; shift; exec "$@"' sh "$ro")
-	if [ $have_rs = 1 ] && ! err=$("${inro[@]}" "$T/bin/stage" -u 1 -w 0 -n 1 "rust=$ro/host-rs" 2>&1 >/dev/null); then
-		note "libnsexec stage skipped: it does not complete the stage yet ($(echo "$err" | tail -n1))"
-		have_rs=0
-	fi
-	[ $have_rs = 1 ] && hosts=("c-1.1.5=$ro/host-c" "rust=$ro/host-rs" "c-1.1.5+clone=$ro/host-c:clone")
+	# name=host[:clone] pairs; a Rust host only if it links and completes.
+	local hosts=("c-1.1.5=$ro/host-c" "c-1.1.5+clone=$ro/host-c:clone") name lib err h
+	for name in rust rust-1.1; do
+		[ $name = rust ] && lib=$LIBNSEXEC || lib=$LIBNSEXEC_11
+		if ! [ -f "$lib" ] || ! gcc "${cflags[@]}" -o "$ro/host-$name" "$here/stagehost.c" "$lib" "${rslibs[@]}"; then
+			note "libnsexec ($name) stage skipped: $lib missing or does not link"
+			continue
+		fi
+		local mine=("$name=$ro/host-$name")
+		[ $name = rust-1.1 ] && mine+=("$name+clone=$ro/host-$name:clone")
+		for h in "${mine[@]}"; do
+			if err=$("${inro[@]}" "$T/bin/stage" -u 1 -w 0 -n 1 "$h" 2>&1 >/dev/null); then
+				hosts+=("$h")
+			else
+				note "${h%%=*} stage skipped: it does not complete the stage ($(echo "$err" | tail -n1))"
+			fi
+		done
+	done
 	echo "measuring stage ..." >&2
 	local F=$T/stage.txt
 	if ! "${inro[@]}" "$T/bin/stage" -u "$UNITS" -w "$WARM" -n "$OPS" "${hosts[@]}" >"$F" 2>"$F.err"; then
@@ -328,38 +347,40 @@ run_stage() {
 
 	# Size each stage adds to a stripped C program.
 	local sflags=(-Os -ffunction-sections -fdata-sections -Wl,--gc-sections -s -DSIZE_ONLY)
+	local base sc sr="" s11="" verdict=""
 	gcc "${sflags[@]}" -DNO_NSEXEC -o "$T/size-base" "$here/stagehost.c"
-	gcc "${sflags[@]}" -o "$T/size-c" "$here/stagehost.c" \
-		"$NSENTER_SRC/nsexec.c" "$NSENTER_SRC/cloned_binary.c" "$NSENTER_SRC/escape.c"
-	local base sc sr="" 
 	base=$(stat -c %s "$T/size-base")
+	gcc "${sflags[@]}" -o "$T/size-c" "$here/stagehost.c" "${cobj[@]}"
 	sc=$(( $(stat -c %s "$T/size-c") - base ))
-	if [ -f "$LIBNSEXEC" ] && gcc "${sflags[@]}" -o "$T/size-rs" "$here/stagehost.c" "$LIBNSEXEC" -lpthread -ldl -lm -lgcc_s; then
+	[ -f "$LIBNSEXEC" ] && gcc "${sflags[@]}" -o "$T/size-rs" "$here/stagehost.c" "$LIBNSEXEC" "${rslibs[@]}" &&
 		sr=$(( $(stat -c %s "$T/size-rs") - base ))
-	fi
+	[ -f "$LIBNSEXEC_11" ] && gcc "${sflags[@]}" -o "$T/size-rs11" "$here/stagehost.c" "$LIBNSEXEC_11" "${rslibs[@]}" &&
+		s11=$(( $(stat -c %s "$T/size-rs11") - base ))
+	[ -n "$sr" ] && { [ "$sr" -le 262144 ] && verdict=" (≤ 256 KiB: yes)" || verdict=" (≤ 256 KiB: NO)"; }
 
 	{
 		echo "## nsexec stage (issue #2): spawn → stage-2's main, joining net+uts+ipc"
 		echo
-		echo "One C host (tests/bench/stagehost.c), linked once with runc 1.1.5's C nsexec" \
-			"(nsexec.c, cloned_binary.c, escape.c) and once with libnsexec.a (current profile, default build)." \
-			"Bootstrap message built by hand: clone flags 0, NS_PATHS ipc/uts/net of a helper, ROOTLESS_EUID false." \
-			"Hosts run from a read-only bind mount with _LIBCONTAINER_CLONED_BINARY=1, so 1.1's clone step is skipped" \
-			"(it still writes its 0x00 byte); \`C 1.1.5 with clone\` is the C stage with its clone step" \
-			"(1.1.5 first tries a read-only bind mount of its binary, then a sealed copy), for reference." \
-			"Stage-2 checks that /proc/self/exe is (or is not) the clone as expected." \
-			"All three stages are reaped; stage-2 checks it is in the helper's namespaces."
+		echo "One C host (tests/bench/stagehost.c), linked with runc 1.1.5's C nsexec (nsexec.c, cloned_binary.c, escape.c)," \
+			"with libnsexec.a of the default build (current profile) and with libnsexec.a built with \`--features runc-1-1\`." \
+			"Bootstrap message built by hand in stage.c: clone flags 0, NS_PATHS ipc/uts/net of a helper, ROOTLESS_EUID false." \
+			"\"Clone skipped\": hosts run from a read-only bind mount with _LIBCONTAINER_CLONED_BINARY=1, so the 1.1 clone step" \
+			"(CVE-2019-5736) is skipped; the 1.1 stages still write their 0x00 byte, the current profile has neither." \
+			"\"With clone\": the same without the variable (C 1.1.5: read-only bind of its binary, else a sealed copy;" \
+			"libnsexec 1.1: an unattached read-only overlay, else a memfd copy)." \
+			"Stage-2 checks that it is in the helper's namespaces and that /proc/self/exe is (or is not) a clone; all three stages are reaped."
 		echo
-		echo "| | C 1.1.5 (clone skipped) | libnsexec (Rust) | C 1.1.5 with clone | Rust/C ratio |"
-		echo "|---|---|---|---|---|"
+		echo "| median ms (paired ratio vs C) | C 1.1.5 | libnsexec, current profile | libnsexec, 1.1 profile |"
+		echo "|---|---|---|---|"
 		if [ -s "$F" ]; then
-			echo "| stage, median ms | $(cell "$(ms_of "$F" c-1.1.5)") | $(cell "$(ms_of "$F" rust)") | $(cell "$(ms_of "$F" c-1.1.5+clone)") | $(cell "$(ratio_of "$F" rust c-1.1.5)") |"
+			echo "| stage, clone step skipped | $(cell "$(ms_of "$F" c-1.1.5)") | $(cell "$(ms_of "$F" rust)") ($(cell "$(ratio_of "$F" rust c-1.1.5)")) | $(cell "$(ms_of "$F" rust-1.1)") ($(cell "$(ratio_of "$F" rust-1.1 c-1.1.5)")) |"
+			echo "| stage with the clone step | $(cell "$(ms_of "$F" c-1.1.5+clone)") | n/a (no clone step) | $(cell "$(ms_of "$F" rust-1.1+clone)") ($(cell "$(ratio_of "$F" rust-1.1+clone c-1.1.5+clone)")) |"
+			echo "| best unit, clone step skipped | $(cell "$(best_of "$F" c-1.1.5)") | $(cell "$(best_of "$F" rust)") | $(cell "$(best_of "$F" rust-1.1)") |"
+			echo "| best unit, with the clone step | $(cell "$(best_of "$F" c-1.1.5+clone)") | n/a | $(cell "$(best_of "$F" rust-1.1+clone)") |"
 		else
-			echo "| stage, median ms | — | — | — | — |"
+			echo "| stage | — | — | — |"
 		fi
-		local verdict=""
-		[ -n "$sr" ] && { [ "$sr" -le 262144 ] && verdict=" (≤ 256 KiB: yes)" || verdict=" (≤ 256 KiB: NO)"; }
-		echo "| size added to a stripped C program (bytes) | $(bytes "$sc") | $(cell "$(bytes "$sr")")$verdict | | |"
+		echo "| size added to a stripped C program (bytes) | $(bytes "$sc") | $(cell "$(bytes "$sr")")$verdict | $(cell "$(bytes "$s11")") |"
 		echo
 		echo "Size: \`gcc -Os -ffunction-sections -fdata-sections -Wl,--gc-sections -s\`, dynamic glibc," \
 			"against the same program without the stage ($(bytes "$base") bytes)."
