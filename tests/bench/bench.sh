@@ -86,12 +86,13 @@ cleanup() {
 	for rt in runc nsrun dropin; do
 		case $rt in runc) bin=$RUNC ;; nsrun) bin=$NSRUN ;; dropin) bin=${RUNC_DROPIN:-} ;; esac
 		[ -d "$R/$rt" ] && [ -n "$bin" ] || continue
-		for id in $("$bin" --root "$R/$rt" list -q 2>/dev/null); do
+		# The state dirs too, in case `list` is what is broken.
+		for id in $( ("$bin" --root "$R/$rt" list -q; ls "$R/$rt") 2>/dev/null | sort -u); do
 			"$bin" --root "$R/$rt" delete -f "$id" >/dev/null 2>&1
 		done
 	done
 	if [ -n "$holder" ] && [ -d "$R/crun" ]; then
-		for id in $(nsenter --mount="/proc/$holder/ns/mnt" "$CRUN" --root "$R/crun" list -q 2>/dev/null); do
+		for id in $( (nsenter --mount="/proc/$holder/ns/mnt" "$CRUN" --root "$R/crun" list -q; ls "$R/crun") 2>/dev/null | sort -u); do
 			nsenter --mount="/proc/$holder/ns/mnt" "$CRUN" --root "$R/crun" delete -f "$id" >/dev/null 2>&1
 		done
 	fi
@@ -267,7 +268,11 @@ run_main() {
 		echo
 		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg);" \
 			"$UNITS units of $OPS ops after $WARM warm-up rounds."
-		echo "runc $("$RUNC" --version | head -n1 | awk '{print $3}'), crun $("$CRUN" --version | head -n1 | awk '{print $3}')."
+		echo "runc $("$RUNC" --version | head -n1 | awk '{print $3}'), crun $("$CRUN" --root "$R/crun" --version | head -n1 | awk '{print $3}')."
+		echo "Bundle: static busybox, \`runc spec\`, /bin/true, no terminal, pid net ipc uts mount namespaces." \
+			"crun runs in a private mount namespace that shows it the v1 cgroup hierarchies only (see bench.sh)." \
+			"floor: tests/bench/floor.c (one floor \`run\` stands in for the lifecycle; its exec joins runc's sleep container)." \
+			"The lifecycle driver is a child subreaper, so the exited container is reaped at once rather than by pid 1."
 		echo
 		echo "| scenario | runc | crun | nsrun | floor | nsrun/crun | nsrun/runc | runc/crun |"
 		echo "|---|---|---|---|---|---|---|---|"
