@@ -12,7 +12,10 @@
 //! The C parser trusts every length; this one checks them all (§2.5), so a
 //! malformed message is an error and never a hang or a wild read.
 
-use thiserror::Error;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 
 /// `nlmsg_type` of the bootstrap message (`INIT_MSG`).
 pub const INIT_MSG: u16 = 62000;
@@ -65,29 +68,39 @@ pub fn ns_flag(name: &str) -> Option<i32> {
 
 /// Why a bootstrap message was refused. Messages follow runc's words where
 /// runc has them.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum ParseError {
-    #[error("invalid netlink header length {0}")]
     HeaderLength(u32),
-    #[error("netlink payload too large ({0} bytes)")]
     TooLarge(usize),
-    #[error("failed to read netlink message")]
     NlmsgError,
-    #[error("unexpected msg type {0}")]
     MsgType(u16),
-    #[error("invalid netlink attribute length {len} (type {ty})")]
     AttrLength { ty: u16, len: u16 },
-    #[error("netlink attribute {ty} runs past the end of the message")]
     AttrOverrun { ty: u16 },
-    #[error("truncated netlink attribute header")]
     ShortAttrHeader,
-    #[error("unknown netlink message type {0}")]
     UnknownAttr(u16),
-    #[error("netlink attribute {ty} has a {got}-byte payload, need {want}")]
     ShortScalar { ty: u16, got: usize, want: usize },
-    #[error("netlink attribute {0} is not NUL-terminated")]
     NoNul(u16),
 }
+
+impl core::fmt::Display for ParseError {
+    #[allow(unused_variables)]
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::HeaderLength(_0) => write!(f, "invalid netlink header length {_0}"),
+            Self::TooLarge(_0) => write!(f, "netlink payload too large ({_0} bytes)"),
+            Self::NlmsgError => write!(f, "failed to read netlink message"),
+            Self::MsgType(_0) => write!(f, "unexpected msg type {_0}"),
+            Self::AttrLength{ ty, len } => write!(f, "invalid netlink attribute length {len} (type {ty})"),
+            Self::AttrOverrun{ ty } => write!(f, "netlink attribute {ty} runs past the end of the message"),
+            Self::ShortAttrHeader => write!(f, "truncated netlink attribute header"),
+            Self::UnknownAttr(_0) => write!(f, "unknown netlink message type {_0}"),
+            Self::ShortScalar{ ty, got, want } => write!(f, "netlink attribute {ty} has a {got}-byte payload, need {want}"),
+            Self::NoNul(_0) => write!(f, "netlink attribute {_0} is not NUL-terminated"),
+        }
+    }
+}
+
+impl core::error::Error for ParseError {}
 
 /// The parsed header fields we care about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,13 +221,23 @@ impl Bootstrap {
 }
 
 /// Why the namespace path list was refused (runc's words).
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum NsPathError {
-    #[error("ns paths are empty")]
     Empty,
-    #[error("failed to parse {0}")]
     NoColon(String),
 }
+
+impl core::fmt::Display for NsPathError {
+    #[allow(unused_variables)]
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Empty => write!(f, "ns paths are empty"),
+            Self::NoColon(_0) => write!(f, "failed to parse {_0}"),
+        }
+    }
+}
+
+impl core::error::Error for NsPathError {}
 
 /// Split `type:path[,type:path...]`.
 pub fn parse_ns_paths(spec: &[u8]) -> Result<Vec<(&[u8], &[u8])>, NsPathError> {
@@ -257,11 +280,21 @@ pub struct MessageBuilder {
 }
 
 /// Why an attribute could not be encoded.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum EncodeError {
-    #[error("netlink: cannot serialize bytemsg of length {0} (larger than UINT16_MAX)")]
     TooLong(usize),
 }
+
+impl core::fmt::Display for EncodeError {
+    #[allow(unused_variables)]
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::TooLong(_0) => write!(f, "netlink: cannot serialize bytemsg of length {_0} (larger than UINT16_MAX)"),
+        }
+    }
+}
+
+impl core::error::Error for EncodeError {}
 
 impl Default for MessageBuilder {
     fn default() -> Self {
@@ -335,7 +368,7 @@ impl MessageBuilder {
 
     /// Finish with any message type (tests use wrong ones).
     pub fn finish_typed(&mut self, ty: u16, seq: u32) -> Vec<u8> {
-        let mut out = std::mem::take(&mut self.buf);
+        let mut out = core::mem::take(&mut self.buf);
         let len = out.len() as u32;
         out[0..4].copy_from_slice(&len.to_ne_bytes());
         out[4..6].copy_from_slice(&ty.to_ne_bytes());
@@ -452,6 +485,40 @@ mod tests {
         let c = split(&p).unwrap();
         assert_eq!(c.clone_flags, 2);
         assert!(c.rootless_euid);
+    }
+
+    /// A cheap in-tree fuzz pass for CI (the deep one is fuzz/, cargo fuzz):
+    /// mutated valid messages and random bytes must never panic or hang.
+    #[test]
+    fn parser_survives_mutations() {
+        let base = MessageBuilder::new()
+            .int32(CLONE_FLAGS_ATTR, 0x7E02_0000)
+            .ns_paths(&[("net", "/proc/1/ns/net"), ("pid", "/proc/1/ns/pid")])
+            .unwrap()
+            .bytes(UIDMAP_ATTR, b"0 100000 65536\n")
+            .unwrap()
+            .boolean(SETGROUP_ATTR, true)
+            .finish(1);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..200_000 {
+            let mut m = base[16..].to_vec();
+            for _ in 0..(rnd() % 4 + 1) {
+                let i = (rnd() as usize) % m.len();
+                m[i] = rnd() as u8;
+            }
+            if rnd() % 8 == 0 {
+                m.truncate((rnd() as usize) % m.len());
+            }
+            let _ = Bootstrap::parse(&m).map(|c| c.ns_path_list().map(|l| l.map(|v| v.len())));
+            let junk: Vec<u8> = (0..(rnd() % 64)).map(|_| rnd() as u8).collect();
+            let _ = Bootstrap::parse(&junk);
+        }
     }
 
     #[test]

@@ -15,19 +15,19 @@
 //! registered with `set_tid_address` at start-up, which `PR_GET_TID_ADDRESS`
 //! reads back (the same trick as sylabs/singularity#2837).
 
-use crate::sys::Pid;
-use nix::errno::Errno;
+use super::sys::Pid;
+use super::sys::Errno;
 
 /// Address of glibc's cached-tid field of this thread, if the kernel tells us
 /// (PR_GET_TID_ADDRESS needs CONFIG_CHECKPOINT_RESTORE).
 fn tid_address() -> *mut libc::pid_t {
-    let mut addr: *mut libc::pid_t = std::ptr::null_mut();
+    let mut addr: *mut libc::pid_t = core::ptr::null_mut();
     // SAFETY: PR_GET_TID_ADDRESS stores one pointer into `addr`.
     let r = unsafe {
         libc::prctl(libc::PR_GET_TID_ADDRESS, &mut addr as *mut *mut libc::pid_t as libc::c_ulong, 0, 0, 0)
     };
     if r < 0 {
-        std::ptr::null_mut()
+        core::ptr::null_mut()
     } else {
         addr
     }
@@ -64,7 +64,7 @@ pub fn clone_parent() -> Result<Option<Pid>, Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys;
+    use super::super::sys;
 
     /// B's verdict: does glibc's cached tid (which pthread_getcpuclockid
     /// encodes as `(~tid << 3) | 6`) match the kernel's?
@@ -82,13 +82,12 @@ mod tests {
         // fork A (a plain child of the test); A clones B with CLONE_PARENT,
         // so B is *our* child too, and A reports B's pid through a pipe.
         let (r, w) = sys::socketpair().unwrap();
-        use std::os::fd::AsRawFd;
         match sys::fork().unwrap() {
             None => {
                 let code = match clone_parent() {
                     Ok(None) => sys::exit(if tid_is_coherent() { 0 } else { 3 }),
                     Ok(Some(b)) => {
-                        let _ = sys::write_full(w.as_raw_fd(), &b.to_ne_bytes());
+                        let _ = sys::write_full(w.raw(), &b.to_ne_bytes());
                         0
                     }
                     Err(_) => 2,
@@ -99,7 +98,7 @@ mod tests {
                 let st = sys::waitpid(a).unwrap();
                 assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0);
                 let mut b = [0u8; 4];
-                assert_eq!(sys::read_full(r.as_raw_fd(), &mut b).unwrap(), 4);
+                assert_eq!(sys::read_full(r.raw(), &mut b).unwrap(), 4);
                 let st = sys::waitpid(i32::from_ne_bytes(b)).unwrap();
                 assert!(libc::WIFEXITED(st), "status {st}");
                 assert_eq!(libc::WEXITSTATUS(st), 0, "stale glibc tid in the clone");

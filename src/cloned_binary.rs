@@ -14,12 +14,12 @@
 //! plus a read-only mount), and a process that carries the marker but is
 //! still not sealed fails instead of re-executing forever.
 
-use crate::log::Logger;
-use crate::sys;
-use nix::errno::Errno;
-use std::ffi::{CStr, CString};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use thiserror::Error;
+use super::log::Logger;
+use super::sys;
+use super::sys::{Errno, Fd, RawFd};
+use alloc::ffi::CString;
+use alloc::vec::Vec;
+use core::ffi::CStr;
 
 const MARKER: &CStr = c"_LIBCONTAINER_CLONED_BINARY";
 // F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
@@ -27,21 +27,31 @@ const BASE_SEALS: libc::c_int = 0x0f;
 const F_SEAL_EXEC: libc::c_int = 0x20;
 const MFD_EXEC: libc::c_uint = 0x10;
 
-#[derive(Debug, Error)]
+#[derive(Debug)]
 pub enum ClonedBinaryError {
-    #[error("you have no read access to runc binary file: {}", .0.desc())]
     NoAccess(Errno),
-    #[error("re-executed as a cloned binary, but /proc/self/exe is still not sealed")]
     Loop,
-    #[error("reading /proc/self/cmdline: {}", .0.desc())]
     Cmdline(Errno),
-    #[error("cloning the binary into a memfd: {}", .0.desc())]
     Memfd(Errno),
-    #[error("sealing the memfd: {}", .0.desc())]
     Seal(Errno),
-    #[error("fexecve of the cloned binary: {}", .0.desc())]
     Exec(Errno),
 }
+
+impl core::fmt::Display for ClonedBinaryError {
+    #[allow(unused_variables)]
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NoAccess(_0) => write!(f, "you have no read access to runc binary file: {}", _0.desc()),
+            Self::Loop => write!(f, "re-executed as a cloned binary, but /proc/self/exe is still not sealed"),
+            Self::Cmdline(_0) => write!(f, "reading /proc/self/cmdline: {}", _0.desc()),
+            Self::Memfd(_0) => write!(f, "cloning the binary into a memfd: {}", _0.desc()),
+            Self::Seal(_0) => write!(f, "sealing the memfd: {}", _0.desc()),
+            Self::Exec(_0) => write!(f, "fexecve of the cloned binary: {}", _0.desc()),
+        }
+    }
+}
+
+impl core::error::Error for ClonedBinaryError {}
 
 /// Make sure we run from a sealed binary; may re-exec (same pid).
 pub fn ensure(log: &Logger) -> Result<(), ClonedBinaryError> {
@@ -50,7 +60,7 @@ pub fn ensure(log: &Logger) -> Result<(), ClonedBinaryError> {
         let _ = sys::write_full(2, b"you have no read access to runc binary file\n");
         ClonedBinaryError::NoAccess(e)
     })?;
-    if is_cloned(exe.as_raw_fd()) {
+    if is_cloned(exe.raw()) {
         return Ok(());
     }
     if sys::getenv(MARKER).is_some() {
@@ -81,8 +91,8 @@ fn is_cloned(fd: RawFd) -> bool {
         return false;
     }
     // SAFETY: statvfs/stat are plain data; zeroed values are valid.
-    let mut fs: libc::statvfs = unsafe { std::mem::zeroed() };
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let mut fs: libc::statvfs = unsafe { core::mem::zeroed() };
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
     // SAFETY: out pointers to locals of the right type.
     let ro = unsafe { libc::fstatvfs(fd, &mut fs) } == 0 && fs.f_flag & libc::ST_RDONLY != 0;
     // SAFETY: as above.
@@ -92,10 +102,10 @@ fn is_cloned(fd: RawFd) -> bool {
 
 fn cmdline() -> Result<Vec<CString>, ClonedBinaryError> {
     let fd = sys::open(c"/proc/self/cmdline", libc::O_RDONLY).map_err(ClonedBinaryError::Cmdline)?;
-    let mut buf = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        match sys::read_full(fd.as_raw_fd(), &mut chunk).map_err(ClonedBinaryError::Cmdline)? {
+        match sys::read_full(fd.raw(), &mut chunk).map_err(ClonedBinaryError::Cmdline)? {
             0 => break,
             n => buf.extend_from_slice(&chunk[..n]),
         }
@@ -118,7 +128,7 @@ fn escape_lowerdir(p: &[u8]) -> Vec<u8> {
 
 /// The zero-copy seal: an O_PATH fd of our binary inside a detached,
 /// read-only, lower-only overlayfs. None if any step is refused.
-fn overlay_seal() -> Option<OwnedFd> {
+fn overlay_seal() -> Option<Fd> {
     let mut link = [0u8; libc::PATH_MAX as usize];
     // SAFETY: buffer and its length.
     let n = unsafe { libc::readlink(c"/proc/self/exe".as_ptr(), link.as_mut_ptr().cast(), link.len()) };
@@ -145,12 +155,12 @@ fn overlay_seal() -> Option<OwnedFd> {
         if ctx < 0 {
             return None;
         }
-        let ctx = OwnedFd::from_raw_fd(ctx as RawFd);
+        let ctx = Fd::from_raw(ctx as RawFd);
         let lower = sys::cstring(&lower);
         const FSCONFIG_SET_STRING: libc::c_uint = 1;
         const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-        if libc::syscall(libc::SYS_fsconfig, ctx.as_raw_fd(), FSCONFIG_SET_STRING, c"lowerdir".as_ptr(), lower.as_ptr(), 0) < 0
-            || libc::syscall(libc::SYS_fsconfig, ctx.as_raw_fd(), FSCONFIG_CMD_CREATE, 0usize, 0usize, 0) < 0
+        if libc::syscall(libc::SYS_fsconfig, ctx.raw(), FSCONFIG_SET_STRING, c"lowerdir".as_ptr(), lower.as_ptr(), 0) < 0
+            || libc::syscall(libc::SYS_fsconfig, ctx.raw(), FSCONFIG_CMD_CREATE, 0usize, 0usize, 0) < 0
         {
             return None;
         }
@@ -160,25 +170,25 @@ fn overlay_seal() -> Option<OwnedFd> {
         const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
         let mnt = libc::syscall(
             libc::SYS_fsmount,
-            ctx.as_raw_fd(),
+            ctx.raw(),
             FSMOUNT_CLOEXEC,
             MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
         );
         if mnt < 0 {
             return None;
         }
-        let mnt = OwnedFd::from_raw_fd(mnt as RawFd);
+        let mnt = Fd::from_raw(mnt as RawFd);
         let name = sys::cstring(name);
-        let fd = libc::openat(mnt.as_raw_fd(), name.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        let fd = libc::openat(mnt.raw(), name.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC);
         if fd < 0 {
             return None;
         }
-        Some(OwnedFd::from_raw_fd(fd))
+        Some(Fd::from_raw(fd))
     }
 }
 
 /// runc 1.1's copy: the binary in a memfd, sealed against any change.
-fn memfd_copy(exe: &OwnedFd) -> Result<OwnedFd, ClonedBinaryError> {
+fn memfd_copy(exe: &Fd) -> Result<Fd, ClonedBinaryError> {
     let name = c"runc_cloned:/proc/self/exe";
     let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
     // SAFETY: memfd_create with a NUL-terminated name. MFD_EXEC (6.3+) keeps
@@ -192,18 +202,18 @@ fn memfd_copy(exe: &OwnedFd) -> Result<OwnedFd, ClonedBinaryError> {
         return Err(ClonedBinaryError::Memfd(Errno::last()));
     }
     // SAFETY: a fresh fd.
-    let mem = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mem = unsafe { Fd::from_raw(fd) };
     // SAFETY: stat is plain data.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
     // SAFETY: out pointer to a local.
-    if unsafe { libc::fstat(exe.as_raw_fd(), &mut st) } < 0 {
+    if unsafe { libc::fstat(exe.raw(), &mut st) } < 0 {
         return Err(ClonedBinaryError::Memfd(Errno::last()));
     }
     let mut left = st.st_size as usize;
     while left > 0 {
         // SAFETY: in-kernel copy between two fds we own; NULL offset uses
         // and advances the file position.
-        let n = unsafe { libc::sendfile(mem.as_raw_fd(), exe.as_raw_fd(), std::ptr::null_mut(), left) };
+        let n = unsafe { libc::sendfile(mem.raw(), exe.raw(), core::ptr::null_mut(), left) };
         match n {
             n if n > 0 => left -= n as usize,
             0 => return Err(ClonedBinaryError::Memfd(Errno::EIO)), // file shrank
@@ -213,8 +223,8 @@ fn memfd_copy(exe: &OwnedFd) -> Result<OwnedFd, ClonedBinaryError> {
     }
     // SAFETY: plain fcntl on our memfd; F_SEAL_EXEC is optional (6.3+).
     unsafe {
-        if libc::fcntl(mem.as_raw_fd(), libc::F_ADD_SEALS, BASE_SEALS | F_SEAL_EXEC) < 0
-            && libc::fcntl(mem.as_raw_fd(), libc::F_ADD_SEALS, BASE_SEALS) < 0
+        if libc::fcntl(mem.raw(), libc::F_ADD_SEALS, BASE_SEALS | F_SEAL_EXEC) < 0
+            && libc::fcntl(mem.raw(), libc::F_ADD_SEALS, BASE_SEALS) < 0
         {
             return Err(ClonedBinaryError::Seal(Errno::last()));
         }
@@ -223,16 +233,16 @@ fn memfd_copy(exe: &OwnedFd) -> Result<OwnedFd, ClonedBinaryError> {
 }
 
 /// execveat(fd, "", argv, environ, AT_EMPTY_PATH). Returns only on error.
-fn execveat_self(fd: &OwnedFd, argv: &[CString]) -> Errno {
+fn execveat_self(fd: &Fd, argv: &[CString]) -> Errno {
     let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
-    a.push(std::ptr::null());
+    a.push(core::ptr::null());
     extern "C" {
         static environ: *const *const libc::c_char;
     }
     // SAFETY: argv is NULL-terminated and outlives the call; environ is
     // libc's current environment.
     unsafe {
-        libc::syscall(libc::SYS_execveat, fd.as_raw_fd(), c"".as_ptr(), a.as_ptr(), environ, libc::AT_EMPTY_PATH);
+        libc::syscall(libc::SYS_execveat, fd.raw(), c"".as_ptr(), a.as_ptr(), environ, libc::AT_EMPTY_PATH);
     }
     Errno::last()
 }
@@ -250,13 +260,13 @@ mod tests {
     fn memfd_copy_is_sealed_and_equal() {
         let exe = sys::open(c"/proc/self/exe", libc::O_RDONLY).unwrap();
         let mem = memfd_copy(&exe).unwrap();
-        assert!(is_cloned(mem.as_raw_fd()));
+        assert!(is_cloned(mem.raw()));
         let a = std::fs::read("/proc/self/exe").unwrap();
-        let b = std::fs::read(format!("/proc/self/fd/{}", mem.as_raw_fd())).unwrap();
+        let b = std::fs::read(format!("/proc/self/fd/{}", mem.raw())).unwrap();
         assert!(a == b, "copy differs");
         // A write must fail: F_SEAL_WRITE.
         // SAFETY: writing a local buffer to our fd.
-        let r = unsafe { libc::pwrite(mem.as_raw_fd(), b"x".as_ptr().cast(), 1, 0) };
+        let r = unsafe { libc::pwrite(mem.raw(), b"x".as_ptr().cast(), 1, 0) };
         assert_eq!(r, -1);
     }
 
@@ -266,7 +276,7 @@ mod tests {
             eprintln!("SKIP: overlayfs via fsopen is not available here");
             return;
         };
-        let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+        let path = format!("/proc/self/fd/{}", fd.raw());
         let e = std::fs::OpenOptions::new().write(true).open(&path).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EROFS), "{e}");
         assert_eq!(std::fs::read(&path).unwrap(), std::fs::read("/proc/self/exe").unwrap());

@@ -5,39 +5,62 @@
 //! (EPERM: an unprivileged runtime), the setuid helpers newuidmap/newgidmap
 //! do it, at the absolute path the parent chose, with an empty environment.
 
-use crate::bootstrap::strip_nul;
-use crate::log::Logger;
-use crate::sys::{self, Pid};
-use nix::errno::Errno;
-use std::ffi::CString;
-use thiserror::Error;
+use super::bootstrap::strip_nul;
+use super::log::Logger;
+use super::sys::{self, Pid};
+use super::sys::Errno;
+use alloc::ffi::CString;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum IdmapError {
-    #[error("failed to write 'deny' to /proc/{pid}/setgroups: {}", .errno.desc())]
     Setgroups { pid: Pid, errno: Errno },
-    #[error("failed to update /proc/{pid}/{file}: {}", .errno.desc())]
     Write { pid: Pid, file: &'static str, errno: Errno },
-    #[error("mapping tool not present")]
     NoTool,
-    #[error("failed to fork: {}", .0.desc())]
     Fork(Errno),
-    #[error("failed to waitpid: {}", .0.desc())]
     Wait(Errno),
     // runc's words: "failed to use newuid map on %d" / "newgid".
-    #[error("failed to use new{kind} map on {pid}: {why}")]
     Tool { kind: &'static str, pid: Pid, why: ToolFailure },
 }
 
+impl core::fmt::Display for IdmapError {
+    #[allow(unused_variables)]
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Setgroups{ pid, errno } => write!(f, "failed to write 'deny' to /proc/{pid}/setgroups: {}", errno.desc()),
+            Self::Write{ pid, file, errno } => write!(f, "failed to update /proc/{pid}/{file}: {}", errno.desc()),
+            Self::NoTool => write!(f, "mapping tool not present"),
+            Self::Fork(_0) => write!(f, "failed to fork: {}", _0.desc()),
+            Self::Wait(_0) => write!(f, "failed to waitpid: {}", _0.desc()),
+            Self::Tool{ kind, pid, why } => write!(f, "failed to use new{kind} map on {pid}: {why}"),
+        }
+    }
+}
+
+impl core::error::Error for IdmapError {}
+
 /// How the mapping tool failed.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum ToolFailure {
-    #[error("exit status {0}")]
     Exit(i32),
     /// runc's C reports a tool killed by a signal as success; we do not.
-    #[error("killed by signal {0}")]
     Signal(i32),
 }
+
+impl core::fmt::Display for ToolFailure {
+    #[allow(unused_variables)]
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Exit(_0) => write!(f, "exit status {_0}"),
+            Self::Signal(_0) => write!(f, "killed by signal {_0}"),
+        }
+    }
+}
+
+impl core::error::Error for ToolFailure {}
 
 /// Which map, for messages and the fallback tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +132,7 @@ pub fn update_map(
 /// spaces and newlines. No fixed limit (C's MAX_ARGV overflowed past five
 /// lines).
 pub fn tool_argv(tool: &[u8], pid: Pid, map: &[u8]) -> Vec<CString> {
-    let mut argv = vec![sys::cstring(tool), sys::cstring(pid.to_string().as_bytes())];
+    let mut argv = vec![sys::cstring(tool), sys::cstring(alloc::format!("{pid}").as_bytes())];
     argv.extend(
         map.split(|&c| c == b' ' || c == b'\n')
             .filter(|t| !t.is_empty())

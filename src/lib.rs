@@ -9,38 +9,17 @@
 //! The wire profile is chosen at build time: the current runc (>= 1.4) by
 //! default, runc 1.1.x with the `runc-1-1` feature. The contract is
 //! `nsexec-protocol.md`; section numbers in comments (§N) point into it.
+//!
+//! Release builds (panic=abort) are `no_std`: std's panic machinery drags in
+//! a DWARF symbolizer (gimli, addr2line, miniz) that would triple what the
+//! archive adds to a C program. The stage needs only core, alloc and libc;
+//! [`rt`] supplies the panic handler (a FATAL line and exit 1) and a malloc
+//! allocator. Test builds (panic=unwind) use std as usual.
+#![cfg_attr(panic = "abort", no_std)]
 
-pub mod bootstrap;
-pub mod log;
-pub mod sync;
+extern crate alloc;
 
-mod clone;
-#[cfg(feature = "runc-1-1")]
-mod cloned_binary;
-mod idmap;
-#[cfg(feature = "runc-1-1")]
-mod mountfds;
-mod stage;
-mod sys;
+#[cfg(panic = "abort")]
+mod rt;
 
-pub use stage::nsexec;
-
-/// True when this build speaks runc 1.1's wire profile.
-pub const RUNC_1_1: bool = cfg!(feature = "runc-1-1");
-
-/// Our own `.init_array` entry, so a C host needs no constructor of its own.
-/// A host that also calls `nsexec()` (as runc's `nsenter.go` does) is safe:
-/// the stage runs at most once per process image.
-///
-/// It lives in this crate's root object, which the host's reference to the
-/// `nsexec` symbol pulls out of the archive (release builds use one codegen
-/// unit); an `.init_array` entry in an unreferenced archive member would be
-/// dropped silently by the linker.
-#[used]
-#[link_section = ".init_array"]
-static NSEXEC_CTOR: extern "C" fn() = {
-    extern "C" fn ctor() {
-        nsexec();
-    }
-    ctor
-};
+include!("modules.rs");

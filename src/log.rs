@@ -12,8 +12,10 @@
 //! integration tests grep the texts. A line stays under PIPE_BUF so that the
 //! three stages writing to one pipe can never interleave.
 
-use std::ffi::{c_char, CString};
-use std::os::fd::RawFd;
+use super::sys::RawFd;
+use alloc::ffi::CString;
+use alloc::vec::Vec;
+use core::ffi::c_char;
 
 /// logrus levels, by number. The stage never emits `Panic`: the Go parent
 /// would forward it with `logger.Log(PanicLevel)` and panic itself.
@@ -97,12 +99,12 @@ pub fn escape(msg: &[u8]) -> Vec<u8> {
         if p.is_null() {
             return Vec::new();
         }
-        std::ptr::copy_nonoverlapping(c.as_ptr(), p, n);
+        core::ptr::copy_nonoverlapping(c.as_ptr(), p, n);
         let out = escape_json_string(p);
         if out.is_null() {
             return Vec::new();
         }
-        let v = std::ffi::CStr::from_ptr(out).to_bytes().to_vec();
+        let v = core::ffi::CStr::from_ptr(out).to_bytes().to_vec();
         libc::free(out as *mut libc::c_void);
         v
     }
@@ -110,7 +112,7 @@ pub fn escape(msg: &[u8]) -> Vec<u8> {
 
 /// Build one log line (without writing it), never longer than PIPE_BUF.
 pub fn format_line(level: Level, stage: Stage, pid: i32, msg: &str) -> Vec<u8> {
-    let head = format!(
+    let head = alloc::format!(
         "{{\"level\":\"{}\", \"msg\": \"{}[{}]: ",
         level.as_str(),
         stage.tag(),
@@ -183,7 +185,7 @@ impl Logger {
         if self.fd.is_some() {
             self.log(Level::Fatal, msg);
         } else {
-            let line = format!("FATAL: {msg}\n");
+            let line = alloc::format!("FATAL: {msg}\n");
             // SAFETY: writing an owned buffer to stderr.
             let _ = unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
         }
@@ -240,14 +242,13 @@ mod tests {
 
     #[test]
     fn level_filter() {
-        let (r, w) = nix::unistd::pipe().unwrap();
-        use std::os::fd::AsRawFd;
-        let lg = Logger::new(Some(w.as_raw_fd()), Level::Info as u8);
+        let (r, w) = super::super::sys::socketpair().unwrap();
+        let lg = Logger::new(Some(w.raw()), Level::Info as u8);
         lg.debug("hidden");
         lg.warn("shown");
         drop(w);
         let mut buf = [0u8; 256];
-        let n = nix::unistd::read(r.as_raw_fd(), &mut buf).unwrap();
+        let n = super::super::sys::read_full(r.raw(), &mut buf).unwrap();
         let s = std::str::from_utf8(&buf[..n]).unwrap();
         assert!(s.starts_with("{\"level\":\"warning\""), "{s}");
         assert!(!s.contains("hidden"));

@@ -4,40 +4,38 @@
 //! namespace and passes them to stage-1, which puts each one at the fd number
 //! the runtime reserved for it in `_LIBCONTAINER_MOUNT_FDS`.
 
-use crate::log::Logger;
-use crate::stage::StageError;
-use crate::sys::{self, Pid};
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use super::log::Logger;
+use super::stage::StageError;
+use super::sys::{self, Pid, RawFd, Received};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Stage-0: send one O_PATH fd per non-empty source, in order.
-pub fn send_mount_sources(log: &Logger, sock: &OwnedFd, p1: Pid, sources: Option<&[u8]>) -> Result<(), StageError> {
+pub fn send_mount_sources(log: &Logger, sock: &sys::Fd, p1: Pid, sources: Option<&[u8]>) -> Result<(), StageError> {
     let host = sys::open(c"/proc/self/ns/mnt", libc::O_RDONLY)
         .map_err(|e| StageError::sys("failed to get current mount namespace", e))?;
     let path = sys::cstring(format!("/proc/{p1}/ns/mnt").as_bytes());
     let container =
         sys::open(&path, libc::O_RDONLY).map_err(|e| StageError::sys("failed to get container mount namespace", e))?;
-    sys::setns(container.as_raw_fd(), libc::CLONE_NEWNS)
+    sys::setns(container.raw(), libc::CLONE_NEWNS)
         .map_err(|e| StageError::sys("failed to setns to container mntns", e))?;
     let sent = send_all(log, sock, sources.unwrap_or_default());
     // Back to the host before anything else: stage-0 stays in the host
     // context (§9, invariant 4), even when a send failed.
-    sys::setns(host.as_raw_fd(), libc::CLONE_NEWNS).map_err(|e| StageError::sys("failed to setns to host mntns", e))?;
+    sys::setns(host.raw(), libc::CLONE_NEWNS).map_err(|e| StageError::sys("failed to setns to host mntns", e))?;
     sent
 }
 
-fn send_all(log: &Logger, sock: &OwnedFd, sources: &[u8]) -> Result<(), StageError> {
+fn send_all(log: &Logger, sock: &sys::Fd, sources: &[u8]) -> Result<(), StageError> {
     for src in sources.split(|&c| c == 0).filter(|s| !s.is_empty()) {
         let shown = String::from_utf8_lossy(src);
         log.debug(&format!("send mount source {shown}"));
         let fd = sys::open(&sys::cstring(src), libc::O_PATH)
             .map_err(|e| StageError::sys(format!("failed to open mount source {shown}"), e))?;
-        let fds = [fd.as_raw_fd()];
-        let iov = [IoSlice::new(&[0u8])];
-        sendmsg::<()>(sock.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None).map_err(
-            |e| StageError::sys(format!("failed to send fd {} via unix socket {}", fds[0], sock.as_raw_fd()), e),
-        )?;
+        sys::send_fd(sock.raw(), fd.raw()).map_err(|e| {
+            StageError::sys(format!("failed to send fd {} via unix socket {}", fd.raw(), sock.raw()), e)
+        })?;
     }
     Ok(())
 }
@@ -48,7 +46,7 @@ pub fn parse_mount_fds(v: Option<&[u8]>) -> Result<Vec<RawFd>, StageError> {
     const E: &str = "malformed _LIBCONTAINER_MOUNT_FDS env var";
     // runc's C dereferences NULL here; an unset variable is an error.
     let v = v.ok_or_else(|| StageError::plain(format!("{E}: missing '['")))?;
-    let s = std::str::from_utf8(v).map_err(|_| StageError::plain(format!("{E}: not a number")))?;
+    let s = core::str::from_utf8(v).map_err(|_| StageError::plain(format!("{E}: not a number")))?;
     let s = s.strip_prefix('[').ok_or_else(|| StageError::plain(format!("{E}: missing '['")))?;
     let body = s.strip_suffix(']').ok_or_else(|| StageError::plain(format!("{E}: missing ]")))?;
     let mut out = Vec::new();
@@ -70,48 +68,29 @@ pub fn parse_mount_fds(v: Option<&[u8]>) -> Result<Vec<RawFd>, StageError> {
 
 /// Stage-1: receive each fd and install it, CLOEXEC, at its reserved number
 /// (replacing the placeholder atomically with dup3).
-pub fn receive_mount_sources(sock: &OwnedFd) -> Result<(), StageError> {
+pub fn receive_mount_sources(sock: &sys::Fd) -> Result<(), StageError> {
     let wanted = parse_mount_fds(sys::getenv(c"_LIBCONTAINER_MOUNT_FDS"))?;
-    let s = sock.as_raw_fd();
+    let s = sock.raw();
     for target in wanted {
-        let mut byte = [0u8; 1];
-        let mut iov = [IoSliceMut::new(&mut byte)];
-        let mut space = nix::cmsg_space!([RawFd; 1]);
-        let msg = recvmsg::<()>(s, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-            .map_err(|e| StageError::sys(format!("failed to receive fd from unix socket {s}"), e))?;
-        if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
-            return Err(StageError::plain(format!("received truncated control message from unix socket {s}")));
-        }
-        let mut got: Option<OwnedFd> = None;
-        for c in msg.cmsgs().map_err(|e| StageError::sys("failed to receive fd", e))? {
-            match c {
-                ControlMessageOwned::ScmRights(fds) if fds.len() == 1 && got.is_none() => {
-                    // SAFETY: the kernel just installed this fd for us.
-                    got = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
-                }
-                ControlMessageOwned::ScmRights(fds) => {
-                    for fd in fds {
-                        // SAFETY: fds installed for us; close the extras.
-                        drop(unsafe { OwnedFd::from_raw_fd(fd) });
-                    }
-                    return Err(StageError::plain(format!(
-                        "received control message from unix socket {s} with too many fds"
-                    )));
-                }
-                _ => {
-                    return Err(StageError::plain(format!("received unknown control message from unix socket {s}")))
-                }
+        let fd = match sys::recv_fd(s).map_err(|e| StageError::sys(format!("failed to receive fd from unix socket {s}"), e))? {
+            Received::Fd(fd) => fd,
+            Received::Truncated => {
+                return Err(StageError::plain(format!("received truncated control message from unix socket {s}")))
             }
-        }
-        let fd = got.ok_or_else(|| {
-            StageError::plain(format!("received message from unix socket {s} without control message"))
-        })?;
-        if msg.bytes != 1 {
-            return Err(StageError::plain(format!("received {} bytes with a mount fd, expected 1", msg.bytes)));
-        }
-        // SAFETY: dup3 onto a number the runtime reserved for this purpose.
-        if unsafe { libc::dup3(fd.as_raw_fd(), target, libc::O_CLOEXEC) } < 0 {
-            return Err(StageError::last_os(format!("cannot dup3 fd {} to {target}", fd.as_raw_fd())));
+            Received::NoControl => {
+                return Err(StageError::plain(format!("received message from unix socket {s} without control message")))
+            }
+            Received::NotRights => {
+                return Err(StageError::plain(format!("received unknown control message from unix socket {s}")))
+            }
+            Received::Malformed => {
+                return Err(StageError::plain(format!("received a malformed fd message from unix socket {s}")))
+            }
+        };
+        // SAFETY: dup3 onto a number the runtime reserved for this purpose;
+        // the placeholder there is replaced atomically.
+        if unsafe { libc::dup3(fd.raw(), target, libc::O_CLOEXEC) } < 0 {
+            return Err(StageError::sys(format!("cannot dup3 fd {} to {target}", fd.raw()), sys::Errno::last()));
         }
     }
     Ok(())

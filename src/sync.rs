@@ -1,10 +1,11 @@
 //! Sync codes between the stages (§4.1): 4-byte native-endian ints, and
 //! 4-byte pids, over the two SOCK_STREAM socketpairs. Strictly lock-step.
 
-use crate::sys::{self, Pid};
-use nix::errno::Errno;
-use std::os::fd::{AsRawFd, OwnedFd};
-use thiserror::Error;
+use super::sys::{self, Pid};
+use super::sys::Errno;
+use super::sys::Fd;
+use alloc::format;
+use alloc::string::String;
 
 pub const SYNC_USERMAP_PLS: u32 = 0x40;
 pub const SYNC_USERMAP_ACK: u32 = 0x41;
@@ -21,34 +22,44 @@ pub const SYNC_TIMEOFFSETS_ACK: u32 = 0x47;
 
 /// A failed exchange. `peer` and `what` carry runc's words, e.g.
 /// "failed to sync with stage-1: next state".
-#[derive(Debug, Error)]
+#[derive(Debug)]
 pub enum SyncError {
-    #[error("failed to sync with {peer}: {what}: {}", .errno.desc())]
     Io { peer: &'static str, what: String, errno: Errno },
     // EOF: C's read returns 0 and %m prints the errno left over, "Success".
-    #[error("failed to sync with {peer}: {what}: Success")]
     Eof { peer: &'static str, what: String },
-    #[error("failed to sync with {peer}: {what} (got {got} of {want} bytes)")]
     Short { peer: &'static str, what: String, got: usize, want: usize },
-    #[error("failed to sync with {peer}: {what}: got {got}")]
     Unexpected { peer: &'static str, what: &'static str, got: u32 },
-    #[error("unexpected sync value: {0}")]
     UnexpectedValue(u32),
 }
 
+impl core::fmt::Display for SyncError {
+    #[allow(unused_variables)]
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Io{ peer, what, errno } => write!(f, "failed to sync with {peer}: {what}: {}", errno.desc()),
+            Self::Eof{ peer, what } => write!(f, "failed to sync with {peer}: {what}: Success"),
+            Self::Short{ peer, what, got, want } => write!(f, "failed to sync with {peer}: {what} (got {got} of {want} bytes)"),
+            Self::Unexpected{ peer, what, got } => write!(f, "failed to sync with {peer}: {what}: got {got}"),
+            Self::UnexpectedValue(_0) => write!(f, "unexpected sync value: {_0}"),
+        }
+    }
+}
+
+impl core::error::Error for SyncError {}
+
 /// One end of a stage socketpair, with the peer's name for messages.
 pub struct SyncPipe {
-    fd: OwnedFd,
+    fd: Fd,
     peer: &'static str,
 }
 
 impl SyncPipe {
-    pub fn new(fd: OwnedFd, peer: &'static str) -> SyncPipe {
+    pub fn new(fd: Fd, peer: &'static str) -> SyncPipe {
         SyncPipe { fd, peer }
     }
 
     fn write4(&self, v: [u8; 4], what: impl FnOnce() -> String) -> Result<(), SyncError> {
-        match sys::write_full(self.fd.as_raw_fd(), &v) {
+        match sys::write_full(self.fd.raw(), &v) {
             Ok(4) => Ok(()),
             Ok(n) => Err(SyncError::Short { peer: self.peer, what: what(), got: n, want: 4 }),
             Err(errno) => Err(SyncError::Io { peer: self.peer, what: what(), errno }),
@@ -57,7 +68,7 @@ impl SyncPipe {
 
     fn read4(&self, what: impl FnOnce() -> String) -> Result<[u8; 4], SyncError> {
         let mut b = [0u8; 4];
-        match sys::read_full(self.fd.as_raw_fd(), &mut b) {
+        match sys::read_full(self.fd.raw(), &mut b) {
             Ok(4) => Ok(b),
             Ok(0) => Err(SyncError::Eof { peer: self.peer, what: what() }),
             Ok(n) => Err(SyncError::Short { peer: self.peer, what: what(), got: n, want: 4 }),
@@ -71,7 +82,7 @@ impl SyncPipe {
 
     /// Read any code ("next state" in runc's words).
     pub fn recv(&self) -> Result<u32, SyncError> {
-        self.read4(|| "next state".into()).map(u32::from_ne_bytes)
+        self.read4(|| String::from("next state")).map(u32::from_ne_bytes)
     }
 
     /// Read a code that must be `code`.
@@ -84,14 +95,14 @@ impl SyncPipe {
     }
 
     pub fn send_pid(&self, pid: Pid) -> Result<(), SyncError> {
-        self.write4(pid.to_ne_bytes(), || "write(stage2_pid)".into())
+        self.write4(pid.to_ne_bytes(), || String::from("write(stage2_pid)"))
     }
 
     pub fn recv_pid(&self) -> Result<Pid, SyncError> {
-        self.read4(|| "read(stage2_pid)".into()).map(i32::from_ne_bytes)
+        self.read4(|| String::from("read(stage2_pid)")).map(i32::from_ne_bytes)
     }
 
-    pub fn raw(&self) -> &OwnedFd {
+    pub fn raw(&self) -> &Fd {
         &self.fd
     }
 }

@@ -1,11 +1,79 @@
-//! Thin syscall wrappers. Every `unsafe` of the stage lives here, each with
-//! its reason; the logic above is safe Rust.
+//! Thin syscall wrappers, an errno type and an owned fd. Every `unsafe` of
+//! the stage lives here or right beside a raw syscall, each with its reason;
+//! the logic above is safe Rust. core + alloc + libc only (see lib.rs).
 
-use nix::errno::Errno;
-use std::ffi::{CStr, CString};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use alloc::ffi::CString;
+use alloc::vec::Vec;
+use core::ffi::CStr;
 
 pub type Pid = libc::pid_t;
+pub type RawFd = libc::c_int;
+
+/// An errno value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    pub const EPERM: Errno = Errno(libc::EPERM);
+    pub const ENOENT: Errno = Errno(libc::ENOENT);
+    pub const EINTR: Errno = Errno(libc::EINTR);
+    pub const EIO: Errno = Errno(libc::EIO);
+    pub const EINVAL: Errno = Errno(libc::EINVAL);
+
+    pub fn last() -> Errno {
+        // SAFETY: __errno_location returns this thread's errno slot.
+        Errno(unsafe { *libc::__errno_location() })
+    }
+
+    pub fn set_last(e: Errno) {
+        // SAFETY: as above.
+        unsafe { *libc::__errno_location() = e.0 }
+    }
+
+    /// `strerror(errno)`, as C's `%m` prints it.
+    pub fn desc(self) -> alloc::string::String {
+        let mut buf = [0u8; 128];
+        // SAFETY: the XSI/GNU-independent __xpg_strerror_r fills buf with a
+        // NUL-terminated message.
+        let r = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
+        if r != 0 {
+            return alloc::format!("Unknown error {}", self.0);
+        }
+        let n = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
+        alloc::string::String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+}
+
+impl core::fmt::Display for Errno {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.desc())
+    }
+}
+
+/// An fd the stage opened itself: closed on drop. Inherited fds (the init
+/// socket, the log pipe) stay plain numbers and are never closed here.
+#[derive(Debug)]
+pub struct Fd(RawFd);
+
+impl Fd {
+    /// Take ownership of a fresh fd.
+    ///
+    /// # Safety
+    /// `fd` must be open and owned by nobody else.
+    pub unsafe fn from_raw(fd: RawFd) -> Fd {
+        Fd(fd)
+    }
+    pub fn raw(&self) -> RawFd {
+        self.0
+    }
+}
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: we own the fd.
+        unsafe { libc::close(self.0) };
+    }
+}
 
 /// `getenv` without std: std's env is fine to call before main, but libc is
 /// what runc reads, and it cannot allocate or lock.
@@ -63,14 +131,14 @@ pub fn write_full(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
 }
 
 /// open(2), always O_CLOEXEC.
-pub fn open(path: &CStr, flags: libc::c_int) -> Result<OwnedFd, Errno> {
+pub fn open(path: &CStr, flags: libc::c_int) -> Result<Fd, Errno> {
     // SAFETY: path is NUL-terminated.
     let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
     if fd < 0 {
         return Err(Errno::last());
     }
     // SAFETY: a fresh fd that nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    Ok(unsafe { Fd::from_raw(fd) })
 }
 
 /// runc's `write_file`: open O_RDWR and one write of exactly `data`.
@@ -79,7 +147,7 @@ pub fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
     let fd = open(path, libc::O_RDWR)?;
     // SAFETY: writing an owned buffer to an fd we own. One write: procfs map
     // files must be written in a single write(2).
-    let r = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+    let r = unsafe { libc::write(fd.raw(), data.as_ptr().cast(), data.len()) };
     match cvt(r as libc::c_long)? {
         n if n as usize == data.len() => Ok(()),
         _ => Err(Errno::EIO),
@@ -95,7 +163,7 @@ pub fn cstring(b: &[u8]) -> CString {
 
 /// A `SOCK_STREAM` socketpair. CLOEXEC: nothing execs between the stages,
 /// and nothing of ours may reach the container.
-pub fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
+pub fn socketpair() -> Result<(Fd, Fd), Errno> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: fds has room for the two descriptors.
     let r = unsafe {
@@ -105,7 +173,7 @@ pub fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
         return Err(Errno::last());
     }
     // SAFETY: two fresh fds owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(unsafe { (Fd::from_raw(fds[0]), Fd::from_raw(fds[1])) })
 }
 
 pub fn set_name(name: &CStr) {
@@ -147,7 +215,7 @@ pub fn setgid(g: u32) -> Result<(), Errno> {
 
 pub fn setgroups_empty() -> Result<(), Errno> {
     // SAFETY: size 0, NULL list.
-    cvt(unsafe { libc::setgroups(0, std::ptr::null()) } as libc::c_long).map(drop)
+    cvt(unsafe { libc::setgroups(0, core::ptr::null()) } as libc::c_long).map(drop)
 }
 
 pub fn setsid() -> Result<(), Errno> {
@@ -159,10 +227,10 @@ pub fn setsid() -> Result<(), Errno> {
 /// process we may signal (`kill(-1)`), so it is never passed on.
 pub fn sane_kill(pid: Pid, sig: libc::c_int) {
     if pid > 0 {
-        let saved = Errno::last_raw();
+        let saved = Errno::last();
         // SAFETY: pid > 0 names one process.
         unsafe { libc::kill(pid, sig) };
-        Errno::set_raw(saved);
+        Errno::set_last(saved);
     }
 }
 
@@ -193,9 +261,9 @@ pub fn waitpid(pid: Pid) -> Result<libc::c_int, Errno> {
 #[cfg_attr(feature = "runc-1-1", allow(dead_code))]
 pub fn affinity_mask() -> Result<u64, Errno> {
     // SAFETY: cpu_set_t is plain data; zeroed is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
     // SAFETY: set is a valid cpu_set_t of the size passed.
-    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    let r = unsafe { libc::sched_getaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &mut set) };
     if r < 0 {
         return Err(Errno::last());
     }
@@ -223,10 +291,89 @@ pub fn fork() -> Result<Option<Pid>, Errno> {
 /// execve with an explicit, possibly empty, environment. Returns only on error.
 pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
     let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
-    a.push(std::ptr::null());
+    a.push(core::ptr::null());
     let mut e: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
-    e.push(std::ptr::null());
+    e.push(core::ptr::null());
     // SAFETY: both arrays are NULL-terminated and their strings outlive the call.
     unsafe { libc::execve(path.as_ptr(), a.as_ptr(), e.as_ptr()) };
     Errno::last()
+}
+
+/// Send one fd with a 1-byte `\0` payload (SCM_RIGHTS), as runc 1.1 does.
+#[cfg_attr(not(feature = "runc-1-1"), allow(dead_code))]
+pub fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    // Room for one cmsghdr carrying one int, 8-byte aligned.
+    let mut cbuf = [0u64; 4];
+    // SAFETY: msghdr is plain data; zeroed is valid before we fill it.
+    let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(4) } as _;
+    // SAFETY: the control buffer is large enough for one header plus an int
+    // (CMSG_SPACE(4) <= 32 bytes), and CMSG_FIRSTHDR points into it.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(4) as _;
+        core::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut RawFd, fd);
+        if libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) != 1 {
+            return Err(Errno::last());
+        }
+    }
+    Ok(())
+}
+
+/// What one `recv_fd` got.
+#[cfg_attr(not(feature = "runc-1-1"), allow(dead_code))]
+pub enum Received {
+    /// Exactly one byte and exactly one fd (installed CLOEXEC).
+    Fd(Fd),
+    Truncated,
+    NoControl,
+    NotRights,
+    /// Wrong data length or fd count; any fds are already closed.
+    Malformed,
+}
+
+#[cfg_attr(not(feature = "runc-1-1"), allow(dead_code))]
+pub fn recv_fd(sock: RawFd) -> Result<Received, Errno> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    let mut cbuf = [0u64; 16];
+    // SAFETY: msghdr is plain data; zeroed is valid before we fill it.
+    let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = core::mem::size_of_val(&cbuf) as _;
+    // SAFETY: msg points at live buffers of the sizes given.
+    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(Errno::last());
+    }
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        return Ok(Received::Truncated);
+    }
+    // SAFETY: walking the control messages the kernel wrote into cbuf.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() {
+            return Ok(Received::NoControl);
+        }
+        if (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS {
+            return Ok(Received::NotRights);
+        }
+        let nfds = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / 4;
+        let data = libc::CMSG_DATA(c) as *const RawFd;
+        let fds: Vec<Fd> = (0..nfds).map(|i| Fd::from_raw(core::ptr::read_unaligned(data.add(i)))).collect();
+        if n != 1 || fds.len() != 1 || !libc::CMSG_NXTHDR(&msg, c).is_null() {
+            return Ok(Received::Malformed); // dropping `fds` closes them
+        }
+        Ok(Received::Fd(fds.into_iter().next().expect("one fd")))
+    }
 }

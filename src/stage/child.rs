@@ -5,10 +5,11 @@
 //! own pid namespace never changes.
 
 use super::{die, init, join::join_namespaces, Ctx, Pipes, StageError};
-use crate::clone::clone_parent;
-use crate::log::{Logger, Stage};
-use crate::sync::*;
-use crate::sys::{self, Pid};
+use super::super::clone::clone_parent;
+use super::super::log::{Logger, Stage};
+use super::super::sync::*;
+use super::super::sys::{self, Pid};
+use alloc::format;
 
 /// Run stage-1. Returns only in stage-2.
 pub(crate) fn run(ctx: Ctx, pipes: Pipes) {
@@ -35,7 +36,7 @@ enum Role {
     Stage2,
 }
 
-fn body(ctx: &Ctx, sync: &SyncPipe, g0: std::os::fd::OwnedFd, p2_out: &mut Pid) -> Result<Role, StageError> {
+fn body(ctx: &Ctx, sync: &SyncPipe, g0: super::super::sys::Fd, p2_out: &mut Pid) -> Result<Role, StageError> {
     let log = &ctx.log;
     let cfg = &ctx.cfg;
     let mut flags = cfg.clone_flags as i32;
@@ -54,11 +55,11 @@ fn body(ctx: &Ctx, sync: &SyncPipe, g0: std::os::fd::OwnedFd, p2_out: &mut Pid) 
             log.debug("temporarily set process as dumpable");
             sys::set_dumpable(true).map_err(|e| StageError::sys("failed to temporarily set process as dumpable", e))?;
         }
-        if crate::RUNC_1_1 {
+        if super::super::RUNC_1_1 {
             log.debug("request stage-0 to map user namespace");
         }
         sync.send(SYNC_USERMAP_PLS, "SYNC_USERMAP_PLS")?;
-        log.debug(if crate::RUNC_1_1 {
+        log.debug(if super::super::RUNC_1_1 {
             "request stage-0 to map user namespace"
         } else {
             "waiting stage-0 to complete the mapping of user namespace"
@@ -78,7 +79,7 @@ fn body(ctx: &Ctx, sync: &SyncPipe, g0: std::os::fd::OwnedFd, p2_out: &mut Pid) 
         try_unshare(log, flags & !libc::CLONE_NEWCGROUP, "remaining namespaces (except cgroupns)")?;
         if cfg.attr_27290.is_some() {
             sync.send(SYNC_MOUNTSOURCES_PLS, "SYNC_MOUNTSOURCES_PLS")?;
-            crate::mountfds::receive_mount_sources(sync.raw())?;
+            super::super::mountfds::receive_mount_sources(sync.raw())?;
             sync.expect(SYNC_MOUNTSOURCES_ACK, "SYNC_MOUNTSOURCES_ACK")?;
         }
     }
@@ -121,11 +122,11 @@ fn body(ctx: &Ctx, sync: &SyncPipe, g0: std::os::fd::OwnedFd, p2_out: &mut Pid) 
 /// while another process read our /proc/<pid>/status or maps.
 pub(crate) fn try_unshare(log: &Logger, flags: i32, what: &str) -> Result<(), StageError> {
     log.debug(&format!("unshare {what}"));
-    let mut last = nix::errno::Errno::UnknownErrno;
+    let mut last = super::super::sys::Errno(0);
     for _ in 0..5 {
         match sys::unshare(flags) {
             Ok(()) => return Ok(()),
-            Err(nix::errno::Errno::EINVAL) => last = nix::errno::Errno::EINVAL,
+            Err(e) if e == super::super::sys::Errno::EINVAL => last = e,
             Err(e) => {
                 last = e;
                 break;

@@ -3,26 +3,61 @@
 //! `Sys` is runc's `bail()` (message + `: strerror(errno)`); `Plain` is
 //! `bailx()` (no errno). The module errors convert in with their own words.
 
-use crate::bootstrap::{NsPathError, ParseError};
-use crate::idmap::IdmapError;
-use crate::sync::SyncError;
-use nix::errno::Errno;
-use thiserror::Error;
+use super::super::bootstrap::{NsPathError, ParseError};
+use super::super::idmap::IdmapError;
+use super::super::sync::SyncError;
+use super::super::sys::Errno;
+use alloc::format;
+use alloc::string::String;
 
-#[derive(Debug, Error)]
+#[derive(Debug)]
 pub enum StageError {
-    #[error("{msg}: {}", .errno.desc())]
     Sys { msg: String, errno: Errno },
-    #[error("{0}")]
     Plain(String),
-    #[error(transparent)]
-    Parse(#[from] ParseError),
-    #[error(transparent)]
-    NsPath(#[from] NsPathError),
-    #[error(transparent)]
-    Sync(#[from] SyncError),
-    #[error(transparent)]
-    Idmap(#[from] IdmapError),
+    Parse(ParseError),
+    NsPath(NsPathError),
+    Sync(SyncError),
+    Idmap(IdmapError),
+}
+
+impl core::fmt::Display for StageError {
+    #[allow(unused_variables)]
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Sys{ msg, errno } => write!(f, "{msg}: {}", errno.desc()),
+            Self::Plain(_0) => write!(f, "{_0}"),
+            Self::Parse(_0) => core::fmt::Display::fmt(_0, f),
+            Self::NsPath(_0) => core::fmt::Display::fmt(_0, f),
+            Self::Sync(_0) => core::fmt::Display::fmt(_0, f),
+            Self::Idmap(_0) => core::fmt::Display::fmt(_0, f),
+        }
+    }
+}
+
+impl core::error::Error for StageError {}
+
+impl From<ParseError> for StageError {
+    fn from(e: ParseError) -> Self {
+        Self::Parse(e)
+    }
+}
+
+impl From<NsPathError> for StageError {
+    fn from(e: NsPathError) -> Self {
+        Self::NsPath(e)
+    }
+}
+
+impl From<SyncError> for StageError {
+    fn from(e: SyncError) -> Self {
+        Self::Sync(e)
+    }
+}
+
+impl From<IdmapError> for StageError {
+    fn from(e: IdmapError) -> Self {
+        Self::Idmap(e)
+    }
 }
 
 impl StageError {
@@ -31,6 +66,7 @@ impl StageError {
     }
 
     /// `bail()` right after a libc call that set errno.
+    #[cfg_attr(not(feature = "runc-1-1"), allow(dead_code))]
     pub fn last_os(msg: impl Into<String>) -> StageError {
         StageError::sys(msg, Errno::last())
     }
@@ -40,7 +76,8 @@ impl StageError {
     }
 
     /// A message with the cause appended, `msg: cause`.
-    pub fn with_source(msg: &str, cause: impl std::fmt::Display) -> StageError {
+    #[cfg_attr(not(feature = "runc-1-1"), allow(dead_code))]
+    pub fn with_source(msg: &str, cause: impl core::fmt::Display) -> StageError {
         StageError::Plain(format!("{msg}: {cause}"))
     }
 }

@@ -3,12 +3,12 @@
 //! program (the runtime's init), with every fd of ours closed.
 
 use super::{die, Ctx, StageError};
-use crate::sync::*;
-use crate::sys;
-use std::os::fd::OwnedFd;
+use super::super::sync::*;
+use super::super::sys;
+use super::super::sys::Fd;
 
 /// Run stage-2; returns on success, exits 1 on failure.
-pub(crate) fn run(ctx: Ctx, g0: OwnedFd) {
+pub(crate) fn run(ctx: Ctx, g0: Fd) {
     let log = ctx.log;
     sys::set_name(c"runc:[2:INIT]");
     log.debug("~> nsexec stage-2");

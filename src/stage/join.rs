@@ -13,23 +13,25 @@
 //! with nstype 0 (any type), no setresuid.
 
 use super::StageError;
-use crate::bootstrap::ns_flag;
-use crate::log::Logger;
-use crate::sys;
-use nix::errno::Errno;
-use std::os::fd::{AsRawFd, OwnedFd};
+use super::super::bootstrap::ns_flag;
+use super::super::log::Logger;
+use super::super::sys;
+use super::super::sys::{Errno, Fd};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 struct Ns {
     name: String,
     path: String,
     flag: i32,
-    fd: Option<OwnedFd>,
+    fd: Option<Fd>,
 }
 
 /// C's `%#x`: "0" for zero, "0x…" otherwise.
 fn hex(flag: i32) -> String {
     if flag == 0 {
-        "0".into()
+        String::from("0")
     } else {
         format!("{flag:#x}")
     }
@@ -44,7 +46,7 @@ fn open_all(list: &[(&[u8], &[u8])]) -> Result<Vec<Ns>, StageError> {
             .map_err(|e| StageError::sys(format!("failed to open {path_s}"), e))?;
         let flag = match ns_flag(&name) {
             Some(f) => f,
-            None if crate::RUNC_1_1 => 0,
+            None if super::super::RUNC_1_1 => 0,
             // runc >= 1.3 refuses a name it does not know (after the open).
             None => return Err(StageError::plain(format!("unknown namespace type {name}"))),
         };
@@ -56,7 +58,7 @@ fn open_all(list: &[(&[u8], &[u8])]) -> Result<Vec<Ns>, StageError> {
 /// Join every namespace of the list, or fail.
 pub fn join_namespaces(log: &Logger, list: &[(&[u8], &[u8])]) -> Result<(), StageError> {
     let mut nss = open_all(list)?;
-    if crate::RUNC_1_1 {
+    if super::super::RUNC_1_1 {
         for ns in &mut nss {
             log.debug(&format!(
                 "setns({}) into {} namespace (with path {})",
@@ -65,7 +67,7 @@ pub fn join_namespaces(log: &Logger, list: &[(&[u8], &[u8])]) -> Result<(), Stag
                 ns.path
             ));
             let fd = ns.fd.take().expect("opened above");
-            sys::setns(fd.as_raw_fd(), ns.flag)
+            sys::setns(fd.raw(), ns.flag)
                 .map_err(|e| StageError::sys(format!("failed to setns into {} namespace", ns.name), e))?;
         }
         return Ok(());
@@ -104,10 +106,10 @@ pub fn join_namespaces(log: &Logger, list: &[(&[u8], &[u8])]) -> Result<(), Stag
 /// for a later pass.
 fn pass(log: &Logger, nss: &mut [Ns], allow: impl Fn(i32) -> bool) -> Result<(), StageError> {
     for ns in nss.iter_mut().filter(|n| n.fd.is_some() && allow(n.flag)) {
-        let fd = ns.fd.as_ref().expect("filtered").as_raw_fd();
+        let fd = ns.fd.as_ref().expect("filtered").raw();
         let r = sys::setns(fd, ns.flag);
         let why = match r {
-            Ok(()) => "Success",
+            Ok(()) => String::from("Success"),
             Err(e) => e.desc(),
         };
         log.debug(&format!(
@@ -118,7 +120,7 @@ fn pass(log: &Logger, nss: &mut [Ns], allow: impl Fn(i32) -> bool) -> Result<(),
         ));
         match r {
             Ok(()) => {}
-            Err(Errno::EPERM) => continue,
+            Err(e) if e == Errno::EPERM => continue,
             Err(e) => {
                 return Err(StageError::plain(format!(
                     "failed to setns into {} namespace: {}",

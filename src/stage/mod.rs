@@ -13,14 +13,17 @@ mod init;
 mod join;
 mod parent;
 
-use crate::bootstrap::{Bootstrap, Header, NLMSG_HDRLEN};
+use super::bootstrap::{Bootstrap, Header, NLMSG_HDRLEN};
 #[cfg(not(feature = "runc-1-1"))]
-use crate::log::Level;
-use crate::log::{Logger, DEFAULT_LEVEL};
-use crate::sys;
+use super::log::Level;
+use super::log::{Logger, DEFAULT_LEVEL};
+use super::sys;
 pub use error::StageError;
-use std::os::fd::{OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use super::sys::{Fd, RawFd};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Set on first entry. Clones inherit it, so a host constructor calling
 /// `nsexec()` after our own `.init_array` entry (or the other way round) is a
@@ -34,12 +37,23 @@ pub extern "C" fn nsexec() {
     if ENTERED.swap(true, Ordering::SeqCst) {
         return;
     }
+    // With panic=abort (release) a panic ends in src/rt.rs's handler, or
+    // in the host's hook for nsrun: never an unwind into C or Go. In
+    // unwinding builds (tests) catch it here.
+    #[cfg(panic = "abort")]
+    run();
+    #[cfg(not(panic = "abort"))]
     if std::panic::catch_unwind(run).is_err() {
-        // The logger is rebuilt from the environment: it is plain data.
-        let log = logger_from_env().unwrap_or_else(|_| Logger::new(None, DEFAULT_LEVEL));
-        log.fatal("nsexec panicked (this is a bug in libnsexec)");
+        fatal_from_env("nsexec panicked");
         sys::exit(1);
     }
+}
+
+/// Log a fatal line with the logger the environment describes (for panics,
+/// where no stage context is at hand).
+pub fn fatal_from_env(msg: &str) {
+    let log = logger_from_env().unwrap_or_else(|_| Logger::new(None, DEFAULT_LEVEL));
+    log.fatal(msg);
 }
 
 /// Everything a stage needs, copied into each clone.
@@ -52,13 +66,13 @@ pub(crate) struct Ctx {
 
 /// The two stage socketpairs: `.0` is the child's end, `.1` stage-0's.
 pub(crate) struct Pipes {
-    pub child: (OwnedFd, OwnedFd),
-    pub grandchild: (OwnedFd, OwnedFd),
+    pub child: (Fd, Fd),
+    pub grandchild: (Fd, Fd),
 }
 
 /// Log a fatal error and exit 1: the end of every failed stage.
 pub(crate) fn die(log: &Logger, e: StageError) -> ! {
-    log.fatal(&e.to_string());
+    log.fatal(&format!("{e}"));
     sys::exit(1)
 }
 
@@ -90,14 +104,14 @@ fn logger_from_env() -> Result<Logger, StageError> {
     Ok(Logger::new(fd, level.unwrap_or(DEFAULT_LEVEL)))
 }
 
-fn env_fd(name: &std::ffi::CStr) -> Result<Option<RawFd>, StageError> {
+fn env_fd(name: &core::ffi::CStr) -> Result<Option<RawFd>, StageError> {
     env_int(name)
 }
 
 /// runc's `getenv_int`: unset or empty is absent; junk or a negative value
 /// is fatal ("unable to parse", "bad value for"). The value is truncated to
 /// an int, as C does.
-fn env_int(name: &std::ffi::CStr) -> Result<Option<i32>, StageError> {
+fn env_int(name: &core::ffi::CStr) -> Result<Option<i32>, StageError> {
     let Some(val) = sys::getenv(name).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -114,7 +128,7 @@ fn env_int(name: &std::ffi::CStr) -> Result<Option<i32>, StageError> {
 /// strtol(…, 10) accepting what C accepts for a whole-string parse: leading
 /// white space and a sign. Overflow saturates like strtol.
 fn parse_c_long(v: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(v).ok()?.trim_start();
+    let s = core::str::from_utf8(v).ok()?.trim_start();
     let (neg, digits) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
@@ -132,7 +146,7 @@ fn setup(log: Logger, initpipe: RawFd) -> Result<Ctx, StageError> {
     #[cfg(feature = "runc-1-1")]
     {
         // Before any pipe I/O or namespace work (CVE-2019-5736).
-        crate::cloned_binary::ensure(&log)
+        super::cloned_binary::ensure(&log)
             .map_err(|e| StageError::with_source("could not ensure we are a cloned binary", e))?;
         // 1.1's Go initWaiter reads this byte before it sends the bootstrap.
         if sys::write_full(initpipe, &[0]) != Ok(1) {
@@ -152,7 +166,7 @@ fn setup(log: Logger, initpipe: RawFd) -> Result<Ctx, StageError> {
     if let Some(oom) = cfg.oom_score_adj.as_deref() {
         // Before going non-dumpable: after it, /proc/self/* is root-owned and a
         // rootless runtime could no longer write it. Children inherit it.
-        let text = String::from_utf8_lossy(crate::bootstrap::strip_nul(oom));
+        let text = String::from_utf8_lossy(super::bootstrap::strip_nul(oom));
         log.debug(&format!("update /proc/self/oom_score_adj to '{text}'"));
         sys::write_file(c"/proc/self/oom_score_adj", oom)
             .map_err(|e| StageError::sys("failed to update /proc/self/oom_score_adj", e))?;

@@ -4,12 +4,16 @@
 
 use super::{child, die, Ctx, Pipes, StageError};
 #[cfg(not(feature = "runc-1-1"))]
-use crate::bootstrap::strip_nul;
-use crate::clone::clone_parent;
-use crate::idmap::{self, MapKind};
-use crate::log::{Logger, Stage};
-use crate::sync::*;
-use crate::sys::{self, Pid};
+use super::super::bootstrap::strip_nul;
+use super::super::clone::clone_parent;
+use super::super::idmap::{self, MapKind};
+use super::super::log::{Logger, Stage};
+use super::super::sync::*;
+use super::super::sys::{self, Pid};
+use alloc::format;
+#[cfg(not(feature = "runc-1-1"))]
+use alloc::string::String;
+
 
 /// Make the socketpairs, clone stage-1, and run stage-0. Returns only in
 /// stage-2 (through stage-1's clone).
@@ -95,7 +99,7 @@ fn serve(log: &Logger, ctx: &Ctx, peers: &mut Peers, child: SyncPipe, grandchild
             }
             #[cfg(feature = "runc-1-1")]
             SYNC_MOUNTSOURCES_PLS => {
-                crate::mountfds::send_mount_sources(log, child.raw(), p1, cfg.attr_27290.as_deref())?;
+                super::super::mountfds::send_mount_sources(log, child.raw(), p1, cfg.attr_27290.as_deref())?;
                 child.send(SYNC_MOUNTSOURCES_ACK, "SYNC_MOUNTSOURCES_ACK")?;
             }
             #[cfg(not(feature = "runc-1-1"))]
