@@ -5,6 +5,8 @@ extern crate alloc;
 #[path = "modules.rs"]
 #[allow(dead_code)]
 mod nsexec;
+#[allow(dead_code)]
+mod rootfs;
 
 fn main() {
     nsexec::nsexec();

@@ -10,6 +10,7 @@ pub mod sync;
 mod clone;
 #[cfg(feature = "runc-1-1")]
 mod cloned_binary;
+pub mod exeseal;
 mod idmap;
 #[cfg(feature = "runc-1-1")]
 mod mountfds;
