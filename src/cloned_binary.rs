@@ -69,7 +69,7 @@ pub fn ensure(log: &Logger) -> Result<(), ClonedBinaryError> {
     };
     let sealed = match exeseal::bind_seal(c"/proc/self/exe").or_else(|| exeseal::overlay_seal(dummy)) {
         Some(fd) => fd,
-        None => exeseal::memfd_copy(&exe).map_err(ClonedBinaryError::Memfd)?,
+        None => exeseal::memfd_copy(exe.raw()).map_err(ClonedBinaryError::Memfd)?,
     };
     drop(exe);
     log.debug("re-executing from a sealed copy of the binary");
@@ -132,7 +132,7 @@ mod tests {
     fn a_sealed_memfd_counts_as_cloned() {
         let exe = sys::open(c"/proc/self/exe", libc::O_RDONLY).unwrap();
         assert!(!is_cloned(exe.raw()) || sys::getenv(MARKER).is_some());
-        let mem = exeseal::memfd_copy(&exe).unwrap();
+        let mem = exeseal::memfd_copy(exe.raw()).unwrap();
         assert!(is_cloned(mem.raw()));
     }
 }

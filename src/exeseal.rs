@@ -143,7 +143,7 @@ pub fn bind_seal(path: &core::ffi::CStr) -> Option<Fd> {
 
 /// The fallback: a copy of the binary in a memfd, sealed against any
 /// change (runc 1.1's way; costs a copy of the whole binary).
-pub fn memfd_copy(exe: &Fd) -> Result<Fd, Errno> {
+pub fn memfd_copy(exe: RawFd) -> Result<Fd, Errno> {
     let name = c"runc_cloned:/proc/self/exe";
     let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
     // SAFETY: memfd_create with a NUL-terminated name. MFD_EXEC (6.3+) keeps
@@ -161,7 +161,7 @@ pub fn memfd_copy(exe: &Fd) -> Result<Fd, Errno> {
     // SAFETY: stat is plain data.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
     // SAFETY: out pointer to a local.
-    if unsafe { libc::fstat(exe.raw(), &mut st) } < 0 {
+    if unsafe { libc::fstat(exe, &mut st) } < 0 {
         return Err(Errno::last());
     }
     let size = st.st_size as usize;
@@ -169,7 +169,7 @@ pub fn memfd_copy(exe: &Fd) -> Result<Fd, Errno> {
     while (off as usize) < size {
         // SAFETY: in-kernel copy between two fds we own, from an explicit
         // offset (the fd's own position is left alone).
-        let n = unsafe { libc::sendfile(mem.raw(), exe.raw(), &mut off, size - off as usize) };
+        let n = unsafe { libc::sendfile(mem.raw(), exe, &mut off, size - off as usize) };
         match n {
             n if n > 0 => {}
             0 => return Err(Errno::EIO), // the file shrank under us
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn memfd_copy_is_sealed_and_equal() {
         let exe = sys::open(c"/proc/self/exe", libc::O_RDONLY).unwrap();
-        let mem = memfd_copy(&exe).unwrap();
+        let mem = memfd_copy(exe.raw()).unwrap();
         assert_eq!(is_sealed_memfd(mem.raw()), Some(true));
         let a = std::fs::read("/proc/self/exe").unwrap();
         let b = std::fs::read(format!("/proc/self/fd/{}", mem.raw())).unwrap();

@@ -66,6 +66,12 @@ impl Fd {
     pub fn raw(&self) -> RawFd {
         self.0
     }
+    /// Give up ownership without closing (to hand the fd to std's OwnedFd).
+    pub fn into_raw(self) -> RawFd {
+        let fd = self.0;
+        core::mem::forget(self);
+        fd
+    }
 }
 
 impl Drop for Fd {

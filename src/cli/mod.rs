@@ -1,0 +1,360 @@
+//! runc's command line (clap definitions and dispatch). Errors become
+//! runc's log lines and exit codes here, and only here.
+
+mod features;
+pub mod log;
+
+use anyhow::{anyhow, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::container::{self, ContainerError, CreateOpts, ExecOpts, Root};
+
+/// What `--version` and `features` report: runc's version line is what
+/// go-runc parses, so it must read `runc version X`.
+pub const RUNC_VERSION: &str = "1.1.5+nsrun.0.1.0";
+
+#[derive(Parser, Debug)]
+#[command(name = "nsrun", about = "OCI runtime with runc's command line", disable_version_flag = true)]
+struct Cli {
+    /// root directory for storage of container state
+    #[arg(long, default_value = "/run/nsrun")]
+    root: PathBuf,
+    /// set the log file to write logs to (default is stderr)
+    #[arg(long, default_value = "")]
+    log: String,
+    /// set the log format ('text' (default), or 'json')
+    #[arg(long = "log-format", default_value = "text")]
+    log_format: String,
+    /// enable debug logging
+    #[arg(long)]
+    debug: bool,
+    /// enable systemd cgroup support
+    #[arg(long = "systemd-cgroup")]
+    systemd_cgroup: bool,
+    /// ignore cgroup permission errors ('true', 'false', or 'auto')
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    rootless: Option<String>,
+    /// path to the criu binary (accepted for compatibility; checkpoint is not supported)
+    #[arg(long, hide = true)]
+    criu: Option<String>,
+    /// print the version
+    #[arg(short = 'v', long)]
+    version: bool,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct CreateArgs {
+    /// path to the root of the bundle directory
+    #[arg(short = 'b', long, default_value = "")]
+    bundle: String,
+    /// path to an AF_UNIX socket which will receive the pty master
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// file to write the process id to
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// do not use pivot root to jail process inside rootfs
+    #[arg(long = "no-pivot")]
+    no_pivot: bool,
+    /// do not create a new session keyring for the container
+    #[arg(long = "no-new-keyring")]
+    no_new_keyring: bool,
+    /// pass N additional file descriptors to the container
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    id: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// create a container
+    Create {
+        #[command(flatten)]
+        c: CreateArgs,
+        /// accepted: create always detaches
+        #[arg(short = 'd', long, hide = true)]
+        detach: bool,
+    },
+    /// executes the user defined process in a created container
+    Start { id: String },
+    /// create and run a container
+    Run {
+        #[command(flatten)]
+        c: CreateArgs,
+        /// detach from the container's process
+        #[arg(short = 'd', long)]
+        detach: bool,
+        /// do not delete the container after it exits
+        #[arg(long)]
+        keep: bool,
+        /// disable the use of the subreaper used to reap reparented processes
+        #[arg(long = "no-subreaper")]
+        no_subreaper: bool,
+    },
+    /// output the state of a container
+    State { id: String },
+    /// kill sends the specified signal (default: SIGTERM) to the container's init process
+    Kill {
+        /// send the specified signal to all processes inside the container
+        #[arg(short = 'a', long)]
+        all: bool,
+        id: String,
+        #[arg(default_value = "SIGTERM")]
+        signal: String,
+    },
+    /// delete any resources held by the container
+    Delete {
+        /// forcibly delete the container if it is still running (uses SIGKILL)
+        #[arg(short = 'f', long)]
+        force: bool,
+        id: String,
+    },
+    /// lists containers started by nsrun with the given root
+    List {
+        /// select one of: table or json
+        #[arg(short = 'f', long, default_value = "table")]
+        format: String,
+        /// display only container IDs
+        #[arg(short = 'q', long)]
+        quiet: bool,
+    },
+    /// execute new process inside the container
+    Exec(Box<ExecArgs>),
+    /// create a new specification file
+    Spec {
+        /// path to the root of the bundle directory
+        #[arg(short = 'b', long, default_value = "")]
+        bundle: String,
+        /// generate a configuration for a rootless container
+        #[arg(long)]
+        rootless: bool,
+    },
+    /// show the enabled features
+    Features,
+}
+
+#[derive(Args, Debug)]
+struct ExecArgs {
+    /// path to the process.json
+    #[arg(short = 'p', long)]
+    process: Option<PathBuf>,
+    /// allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    tty: bool,
+    /// detach from the container's process
+    #[arg(short = 'd', long)]
+    detach: bool,
+    /// set environment variables
+    #[arg(short = 'e', long)]
+    env: Vec<String>,
+    /// current working directory in the container
+    #[arg(long)]
+    cwd: Option<String>,
+    /// UID (format: <uid>[:<gid>])
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    /// additional gids
+    #[arg(short = 'g', long = "additional-gids")]
+    additional_gids: Vec<String>,
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    id: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+/// An error with the exit code it maps to.
+struct Failure {
+    msg: String,
+    code: i32,
+}
+
+fn fail(code: i32, e: impl std::fmt::Display) -> Failure {
+    Failure { msg: e.to_string(), code }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+fn bundle_dir(b: &str) -> PathBuf {
+    absolute(Path::new(if b.is_empty() { "." } else { b }))
+}
+
+fn create_opts(c: &CreateArgs, detach: bool, debug: bool) -> CreateOpts {
+    CreateOpts {
+        bundle: bundle_dir(&c.bundle),
+        pid_file: c.pid_file.as_deref().map(absolute),
+        console_socket: c.console_socket.as_deref().map(absolute),
+        preserve_fds: c.preserve_fds,
+        no_pivot: c.no_pivot,
+        no_new_keyring: c.no_new_keyring,
+        detach,
+        debug,
+    }
+}
+
+/// Stage log lines go to our log sink at their own level.
+fn sink(level: &str, msg: &str) {
+    log::log(level, msg);
+}
+
+/// Parse, run, exit. Called by main for everything but `init`.
+pub fn main() -> ! {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    if cli.version {
+        println!("runc version {RUNC_VERSION}\ncommit: nsrun-{}\nspec: 1.3.0", env!("CARGO_PKG_VERSION"));
+        std::process::exit(0);
+    }
+    let format = match cli.log_format.as_str() {
+        "" | "text" => log::Format::Text,
+        "json" => log::Format::Json,
+        other => {
+            eprintln!("invalid log-format: {other}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = log::init(&cli.log, format, cli.debug) {
+        eprintln!("open log file {}: {e}", cli.log);
+        std::process::exit(1);
+    }
+    let code = match dispatch(&cli) {
+        Ok(code) => code,
+        Err(f) => {
+            log::fatal(&f.msg);
+            f.code
+        }
+    };
+    std::process::exit(code);
+}
+
+fn dispatch(cli: &Cli) -> Result<i32, Failure> {
+    let Some(cmd) = &cli.cmd else {
+        return Err(fail(1, "no command given: see nsrun --help"));
+    };
+    if cli.systemd_cgroup {
+        // Never silently ignored: the cgroup paths would mean something else.
+        return Err(fail(1, "--systemd-cgroup is not supported yet"));
+    }
+    let root = Root(absolute(&cli.root));
+    let plain = |r: Result<(), ContainerError>| r.map(|_| 0).map_err(|e| fail(1, e));
+    match cmd {
+        Cmd::Create { c, .. } => {
+            let o = create_opts(c, true, cli.debug);
+            container::create(&root, &c.id, &o, &mut sink).map(|_| 0).map_err(|e| fail(1, format!("runc create failed: {e}")))
+        }
+        Cmd::Run { c, detach, keep, .. } => {
+            let o = create_opts(c, *detach, cli.debug);
+            container::run(&root, &c.id, &o, *keep, &mut sink).map_err(|e| fail(1, format!("runc run failed: {e}")))
+        }
+        Cmd::Start { id } => plain(container::start(&root, id)),
+        Cmd::State { id } => {
+            let s = container::state_json(&root, id).map_err(|e| fail(1, e))?;
+            let _ = std::io::stdout().write_all(s.as_bytes());
+            Ok(0)
+        }
+        Cmd::Kill { all, id, signal } => {
+            plain(container::kill(&root, id, signal, *all))
+        }
+        Cmd::Delete { force, id } => plain(container::delete(&root, id, *force)),
+        Cmd::List { format, quiet } => list(&root, format, *quiet),
+        Cmd::Exec(a) => {
+            let o = ExecOpts {
+                process: a.process.as_deref().map(absolute),
+                args: a.command.clone(),
+                env: a.env.clone(),
+                cwd: a.cwd.clone(),
+                user: a.user.clone(),
+                additional_gids: a.additional_gids.clone(),
+                tty: a.tty,
+                detach: a.detach,
+                console_socket: a.console_socket.as_deref().map(absolute),
+                pid_file: a.pid_file.as_deref().map(absolute),
+                preserve_fds: a.preserve_fds,
+                debug: cli.debug,
+            };
+            container::exec(&root, &a.id, &o, &mut sink).map_err(|e| fail(255, format!("exec failed: {e}")))
+        }
+        Cmd::Spec { bundle, rootless } => spec_cmd(bundle, *rootless).map(|_| 0).map_err(|e| fail(1, e)),
+        Cmd::Features => {
+            print!("{}", features::json());
+            Ok(0)
+        }
+    }
+}
+
+fn spec_cmd(bundle: &str, rootless: bool) -> Result<()> {
+    let path = bundle_dir(bundle).join("config.json");
+    if path.exists() {
+        return Err(anyhow!("File config.json exists. Remove it first"));
+    }
+    let body = crate::spec::template::render(rootless, nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+    std::fs::write(&path, body).map_err(|e| anyhow!("write {}: {e}", path.display()))
+}
+
+fn list(root: &Root, format: &str, quiet: bool) -> Result<i32, Failure> {
+    if format != "table" && format != "json" {
+        return Err(fail(1, "invalid format option"));
+    }
+    let rows = container::list(root, &mut |w| eprintln!("{w}"));
+    let mut out = String::new();
+    if quiet {
+        for (s, _, _) in &rows {
+            out.push_str(&s.id);
+            out.push('\n');
+        }
+    } else if format == "json" {
+        let v: Vec<_> = rows.iter().map(|(s, st, o)| s.oci(*st, o.clone())).collect();
+        out = if v.is_empty() { "null".into() } else { serde_json::to_string(&v).unwrap_or_default() };
+        out.push('\n');
+    } else {
+        out = table(&rows);
+    }
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    Ok(0)
+}
+
+/// Go tabwriter(minwidth 12, tabwidth 1, padding 3, space fill).
+fn table(rows: &[(container::Saved, container::Status, String)]) -> String {
+    let mut cells: Vec<[String; 6]> = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
+    for (s, st, owner) in rows {
+        let pid = if *st == container::Status::Stopped { 0 } else { s.init_pid };
+        cells.push([
+            s.id.clone(),
+            pid.to_string(),
+            st.as_str().into(),
+            s.bundle.display().to_string(),
+            s.created.clone(),
+            owner.clone(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5).map(|c| cells.iter().map(|r| r[c].len() + 3).max().unwrap_or(0).max(12)).collect();
+    let mut out = String::new();
+    for r in &cells {
+        for (c, w) in widths.iter().enumerate() {
+            out.push_str(&format!("{:<w$}", r[c], w = *w));
+        }
+        out.push_str(&r[5]);
+        out.push('\n');
+    }
+    out
+}

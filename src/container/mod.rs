@@ -1,0 +1,534 @@
+//! The container lifecycle: create, start, run, exec, kill, delete, state,
+//! list. Errors carry libcontainer's words; the CLI adds runc's prefixes.
+
+pub mod clock;
+pub mod signal;
+pub mod state;
+pub mod tty;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use thiserror::Error;
+
+use crate::process::{self, LogSink, ProcessError, Spawn};
+use crate::spec::{self, ProcessPlan, SpecError};
+pub use state::{Root, Saved, Status};
+
+#[derive(Debug, Error)]
+pub enum ContainerError {
+    #[error("container does not exist")]
+    NotExist,
+    #[error("container with given ID already exists")]
+    Exists,
+    #[error("invalid container ID format")]
+    BadId,
+    #[error("container id cannot be empty")]
+    EmptyId,
+    #[error("container not running")]
+    NotRunning,
+    #[error("cannot start a container that has stopped")]
+    StartStopped,
+    #[error("cannot start an already running container")]
+    StartRunning,
+    #[error("cannot start a container in the {0} state")]
+    StartState(&'static str),
+    #[error("cannot delete container {0} that is not stopped: {1}")]
+    NotStopped(String, &'static str),
+    #[error("container init still running")]
+    StillRunning,
+    #[error("cannot exec in a stopped container")]
+    ExecStopped,
+    #[error("process args cannot be empty")]
+    ExecNoArgs,
+    #[error("cannot allocate tty if runc will detach without setting console socket")]
+    TtyNeedsSocket,
+    #[error("cannot use console socket if runc will not detach or allocate tty")]
+    SocketNeedsTty,
+    #[error("{0}")]
+    Spec(#[from] SpecError),
+    #[error("{0}")]
+    Process(#[from] ProcessError),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("state file is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ContainerError {
+    let w = what.into();
+    move |e| ContainerError::Io(w, e)
+}
+
+/// Flags of create/run.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOpts {
+    /// Absolute bundle path.
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    /// Accepted; the session keyring is the security module's (it reads this).
+    #[allow(dead_code)]
+    pub no_new_keyring: bool,
+    /// create always detaches; run only with -d.
+    pub detach: bool,
+    pub debug: bool,
+}
+
+/// Removes a half-made container (init, state dir) unless disarmed.
+struct Undo {
+    dir: Option<PathBuf>,
+    init: Option<process::Init>,
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if let Some(i) = &self.init {
+            i.kill();
+        }
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+fn check_console(terminal: bool, socket: bool, detach: bool) -> Result<(), ContainerError> {
+    if socket && (!terminal || !detach) {
+        return Err(ContainerError::SocketNeedsTty);
+    }
+    if terminal && detach && !socket {
+        return Err(ContainerError::TtyNeedsSocket);
+    }
+    Ok(())
+}
+
+/// A pty relayed by nsrun itself (foreground, terminal, no console socket).
+pub type Relay = (tty::Terminal, OwnedFd);
+
+/// Our terminal and our end of the internal console socket.
+type PendingRelay = (tty::Terminal, UnixStream);
+
+/// The console fd init gets, and for a foreground terminal our end of it.
+/// Our own terminal is looked up first, so a missing one fails early.
+fn console_for(
+    terminal: bool,
+    detach: bool,
+    socket: &Option<PathBuf>,
+) -> Result<(Option<OwnedFd>, Option<PendingRelay>), ContainerError> {
+    if terminal && !detach && socket.is_none() {
+        let term = tty::ours()?;
+        let (init_end, ours) = tty::socket_pair()?;
+        return Ok((Some(init_end), Some((term, ours))));
+    }
+    Ok((connect_console(socket)?, None))
+}
+
+fn connect_console(p: &Option<PathBuf>) -> Result<Option<OwnedFd>, ContainerError> {
+    p.as_ref()
+        .map(|p| UnixStream::connect(p).map(OwnedFd::from).map_err(io(format!("dial console socket {}", p.display()))))
+        .transpose()
+}
+
+/// runc's pid file: `.name` with O_EXCL, the pid without newline, rename.
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o666)
+        .custom_flags(libc::O_SYNC)
+        .open(&tmp)
+        .map_err(io(format!("open {}", tmp.display())))?;
+    f.write_all(pid.to_string().as_bytes()).map_err(io("write pid file"))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io("rename pid file"))
+}
+
+/// `create`: everything up to init blocked on the exec fifo. On error,
+/// nothing is left: no process, no state dir, no fd.
+/// Returns the saved state and, for a foreground terminal, what to relay.
+pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(Saved, Option<Relay>), ContainerError> {
+    state::validate_id(id)?;
+    let mut plan = spec::load(&o.bundle)?;
+    check_console(plan.init.process.terminal, o.console_socket.is_some(), o.detach)?;
+    if let Some(r) = plan.init.rootfs.as_mut() {
+        r.no_pivot = o.no_pivot;
+    }
+    root.ensure()?;
+    let dir = root.dir(id);
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(ContainerError::Exists),
+        Err(e) => return Err(ContainerError::Io(format!("mkdir {}", dir.display()), e)),
+    }
+    let mut undo = Undo { dir: Some(dir.clone()), init: None };
+    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711));
+
+    let fifo_path = dir.join(state::FIFO);
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .map_err(|e| ContainerError::Io("mkfifo exec.fifo".into(), e.into()))?;
+    let _ = std::fs::set_permissions(&fifo_path, std::fs::Permissions::from_mode(0o622));
+    let fifo: OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(&fifo_path)
+        .map_err(io("open exec fifo"))?
+        .into();
+    let (console, relay) = console_for(plan.init.process.terminal, o.detach, &o.console_socket)?;
+
+    let mut extra = vec![fifo.as_fd()];
+    if let Some(c) = &console {
+        extra.push(c.as_fd());
+    }
+    let spawn = Spawn {
+        bootstrap: process::create_bootstrap(&plan).map_err(ProcessError::from)?,
+        extra,
+        preserve: o.preserve_fds,
+        loglevel: if o.debug { 5 } else { 4 },
+        cwd: Some(&plan.rootfs),
+    };
+    let init = process::spawn(spawn, sink)?;
+    plan.init.fds.fifo = Some(init.extra_fds[0]);
+    plan.init.fds.console = init.extra_fds.get(1).copied();
+    plan.init.fds.preserve = o.preserve_fds;
+    let pid = init.pid;
+    let init = undo.init.insert(init);
+    init.run_plan(&plan.init, sink)?;
+    let relay = match relay {
+        Some((term, sock)) => Some((term, tty::recv_master(&sock)?)),
+        None => None,
+    };
+
+    let saved = Saved {
+        id: id.to_string(),
+        init_pid: pid,
+        init_start: state::proc_stat(pid).map(|(_, t)| t).unwrap_or(0),
+        created: clock::rfc3339_nano(std::time::SystemTime::now()),
+        oci_version: plan.oci_version.clone(),
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
+        annotations: plan.annotations.iter().cloned().collect::<BTreeMap<_, _>>(),
+        namespaces: plan.namespaces.clone(),
+        oom_score_adj: plan.oom_score_adj,
+    };
+    root.save(&saved)?;
+    if let Some(p) = &o.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    undo.init = None;
+    undo.dir = None;
+    Ok((saved, relay))
+}
+
+/// `start`: release init from the exec fifo.
+pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
+    let s = root.load(id)?;
+    let dir = root.dir(id);
+    match s.status(&dir) {
+        Status::Created => {}
+        Status::Stopped => return Err(ContainerError::StartStopped),
+        Status::Running => return Err(ContainerError::StartRunning),
+        Status::Paused => return Err(ContainerError::StartState("paused")),
+    }
+    let fifo_path = dir.join(state::FIFO);
+    // Non-blocking open plus a pidfd: a dead init can never hang `start`.
+    let mut fifo = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo_path)
+        .map_err(io("open exec fifo for reading"))?;
+    let pidfd = process::sys::pidfd_open(s.init_pid).map_err(|_| ContainerError::StartStopped)?;
+    let mut b = [0u8; 1];
+    loop {
+        let (dead, hup) = {
+            let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN), PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(ContainerError::Io("poll exec fifo".into(), e.into())),
+                Ok(_) => {}
+            }
+            (
+                fds[1].revents().is_some_and(|r| !r.is_empty()),
+                fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP)),
+            )
+        };
+        match fifo.read(&mut b) {
+            Ok(1..) => break,
+            Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => return Err(ContainerError::Io("read exec fifo".into(), e)),
+            _ => {}
+        }
+        if dead || hup {
+            return Err(ContainerError::StartRunning);
+        }
+    }
+    let _ = std::fs::remove_file(&fifo_path);
+    Ok(())
+}
+
+/// `run`: create + start, then (foreground) wait and forward signals.
+/// Returns the exit code for the CLI.
+pub fn run(root: &Root, id: &str, o: &CreateOpts, keep: bool, sink: LogSink) -> Result<i32, ContainerError> {
+    let (s, relay) = create(root, id, o, sink)?;
+    let set = (!o.detach).then(signal::block);
+    if let Err(e) = start(root, id) {
+        let _ = delete(root, id, true);
+        return Err(e);
+    }
+    let Some(set) = set else { return Ok(0) };
+    let code = match relay {
+        Some((term, master)) => term.relay(master, s.init_pid, &set).unwrap_or(255),
+        None => signal::forward_until_exit(s.init_pid, &set),
+    };
+    if !keep {
+        let _ = delete(root, id, true);
+    }
+    Ok(code)
+}
+
+/// Kill init with SIGKILL and wait (up to 10 s) until it is gone.
+fn kill_and_wait(s: &Saved) -> Result<(), ContainerError> {
+    let Ok(pidfd) = process::sys::pidfd_open(s.init_pid) else { return Ok(()) };
+    if !s.init_alive() {
+        return Ok(());
+    }
+    let _ = process::sys::pidfd_signal(pidfd.as_fd(), libc::SIGKILL);
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::from(10_000u16)) {
+        Ok(n) if n > 0 => Ok(()),
+        _ => Err(ContainerError::StillRunning),
+    }
+}
+
+/// Remove what a container left: state dir (cgroup seam: and its cgroup).
+fn destroy(root: &Root, id: &str) -> Result<(), ContainerError> {
+    std::fs::remove_dir_all(root.dir(id)).map_err(io("remove container state"))
+}
+
+/// `delete [--force]`, per runc's table (runc-cli-contract.md §2.12).
+pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), ContainerError> {
+    state::validate_id(id)?;
+    let s = match root.load(id) {
+        Ok(s) => s,
+        Err(ContainerError::NotExist) => {
+            let _ = std::fs::remove_dir_all(root.dir(id));
+            return if force { Ok(()) } else { Err(ContainerError::NotExist) };
+        }
+        Err(ContainerError::Corrupt(_)) if force => return destroy(root, id),
+        Err(e) => return Err(e),
+    };
+    match s.status(&root.dir(id)) {
+        Status::Stopped => {}
+        Status::Created => kill_and_wait(&s)?,
+        st @ (Status::Running | Status::Paused) => {
+            if !force {
+                return Err(ContainerError::NotStopped(id.to_string(), st.as_str()));
+            }
+            kill_and_wait(&s)?;
+        }
+    }
+    destroy(root, id)
+}
+
+/// `kill <id> [signal]`; `--all` signals every process of the container.
+pub fn kill(root: &Root, id: &str, sig: &str, all: bool) -> Result<(), ContainerError> {
+    // runc looks the container up before it parses the signal.
+    let s = root.load(id)?;
+    let sig = signal::parse(sig).map_err(ContainerError::Usage)?;
+    if s.status(&root.dir(id)) == Status::Stopped {
+        return Err(ContainerError::NotRunning);
+    }
+    // A pidfd pins the process: no signal can reach a recycled pid once the
+    // start time was checked.
+    let pidfd = process::sys::pidfd_open(s.init_pid).map_err(|_| ContainerError::NotRunning)?;
+    if !s.init_alive() {
+        return Err(ContainerError::NotRunning);
+    }
+    if all {
+        // runc uses the cgroup's member list; until the cgroup manager lands,
+        // the container's pid namespace names the same processes.
+        for pid in pid_ns_members(s.init_pid) {
+            if let Ok(fd) = process::sys::pidfd_open(pid) {
+                let _ = process::sys::pidfd_signal(fd.as_fd(), sig);
+            }
+        }
+    }
+    process::sys::pidfd_signal(pidfd.as_fd(), sig).map_err(io("kill container"))
+}
+
+/// Host pids of the processes in `init`'s pid namespace, init excluded.
+fn pid_ns_members(init: i32) -> Vec<i32> {
+    let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok();
+    let Some(want) = ns(&init.to_string()) else { return Vec::new() };
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|p| *p != init && ns(&p.to_string()).as_ref() == Some(&want))
+        .collect()
+}
+
+/// `state <id>`: runc's indented JSON, no trailing newline.
+pub fn state_json(root: &Root, id: &str) -> Result<String, ContainerError> {
+    let s = root.load(id)?;
+    let st = s.status(&root.dir(id));
+    Ok(serde_json::to_string_pretty(&s.oci(st, String::new())).unwrap_or_default())
+}
+
+fn owner_name(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("#{uid}"))
+}
+
+/// One row of `list`: (state, status, owner).
+pub fn list(root: &Root, warn: &mut dyn FnMut(String)) -> Vec<(Saved, Status, String)> {
+    let mut out = Vec::new();
+    for id in root.ids() {
+        match root.load(&id) {
+            Ok(s) => {
+                let dir = root.dir(&id);
+                let owner = std::fs::metadata(&dir).map(|m| owner_name(m.uid())).unwrap_or_default();
+                let st = s.status(&dir);
+                out.push((s, st, owner));
+            }
+            Err(e) => warn(format!("load container {id}: {e}")),
+        }
+    }
+    out
+}
+
+/// Flags of exec.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOpts {
+    pub process: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
+    pub user: Option<String>,
+    pub additional_gids: Vec<String>,
+    pub tty: bool,
+    pub detach: bool,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: u32,
+    pub debug: bool,
+}
+
+fn atoi(what: &str, v: &str) -> Result<u32, ContainerError> {
+    v.parse::<u32>().map_err(|_| {
+        ContainerError::Usage(format!("parsing {v} as int for {what} failed: strconv.Atoi: parsing {v:?}: invalid syntax"))
+    })
+}
+
+/// The process of an exec: `--process` JSON, or config.json's with the CLI overrides.
+fn exec_process(s: &Saved, o: &ExecOpts) -> Result<ProcessPlan, ContainerError> {
+    if let Some(p) = &o.process {
+        let data = std::fs::read(p).map_err(io(format!("open {}", p.display())))?;
+        let proc: oci_spec::runtime::Process =
+            serde_json::from_slice(&data).map_err(|e| ContainerError::Usage(format!("parsing {}: {e}", p.display())))?;
+        return Ok(spec::process_plan(Some(&proc))?);
+    }
+    if o.args.is_empty() {
+        return Err(ContainerError::ExecNoArgs);
+    }
+    let spec = spec::read(&s.bundle)?;
+    let mut proc = spec.process().clone().ok_or(SpecError::NoProcess)?;
+    proc.set_args(Some(o.args.clone()));
+    proc.set_terminal(Some(o.tty));
+    let mut env = proc.env().clone().unwrap_or_default();
+    env.extend(o.env.iter().cloned());
+    proc.set_env(Some(env));
+    if let Some(c) = &o.cwd {
+        proc.set_cwd(c.into());
+    }
+    let mut user = proc.user().clone();
+    if let Some(u) = &o.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (u.as_str(), None),
+        };
+        user.set_uid(atoi("uid", uid)?);
+        if let Some(g) = gid {
+            user.set_gid(atoi("gid", g)?);
+        }
+    }
+    if !o.additional_gids.is_empty() {
+        let mut gids = Vec::new();
+        for g in &o.additional_gids {
+            gids.push(g.parse::<u32>().map_err(|_| {
+                ContainerError::Usage(format!("additional-gids must be a positive number {g}"))
+            })?);
+        }
+        user.set_additional_gids(Some(gids));
+    }
+    proc.set_user(user);
+    Ok(spec::process_plan(Some(&proc))?)
+}
+
+/// `exec`: a new process in a running container. Returns the exit code.
+pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, ContainerError> {
+    let s = root.load(id)?;
+    if s.status(&root.dir(id)) == Status::Stopped {
+        return Err(ContainerError::ExecStopped);
+    }
+    let process = exec_process(&s, o)?;
+    check_console(process.terminal, o.console_socket.is_some(), o.detach)?;
+    let (console, relay) = console_for(process.terminal, o.detach, &o.console_socket)?;
+    let extra: Vec<_> = console.iter().map(|c| c.as_fd()).collect();
+    let spawn = Spawn {
+        bootstrap: process::exec_bootstrap(s.init_pid, &s.namespaces, s.oom_score_adj).map_err(ProcessError::from)?,
+        extra,
+        preserve: o.preserve_fds,
+        loglevel: if o.debug { 5 } else { 4 },
+        cwd: None,
+    };
+    let mut init = process::spawn(spawn, sink)?;
+    // Cgroup seam: the cgroup manager moves init.pid into the container's cgroup here.
+    let plan = spec::InitPlan {
+        process,
+        rootfs: None,
+        hostname: None,
+        domainname: None,
+        fds: spec::InitFds { fifo: None, console: init.extra_fds.first().copied(), preserve: o.preserve_fds },
+    };
+    let set = (!o.detach).then(signal::block);
+    if let Err(e) = init.run_plan(&plan, sink) {
+        init.kill();
+        return Err(e.into());
+    }
+    let relay = match relay.map(|(term, sock)| tty::recv_master(&sock).map(|m| (term, m))).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            init.kill();
+            return Err(e);
+        }
+    };
+    if let Some(p) = &o.pid_file {
+        if let Err(e) = write_pid_file(p, init.pid) {
+            init.kill();
+            return Err(e);
+        }
+    }
+    match (set, relay) {
+        (None, _) => Ok(0),
+        (Some(set), Some((term, master))) => term.relay(master, init.pid, &set),
+        (Some(set), None) => Ok(signal::forward_until_exit(init.pid, &set)),
+    }
+}

@@ -1,0 +1,156 @@
+//! A terminal for a foreground `run`/`exec` without `--console-socket`:
+//! like runc, we receive the pty master ourselves over an internal socket,
+//! put our own terminal in raw mode and relay bytes, resizes and signals
+//! until the process exits.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use super::ContainerError;
+
+/// Our side of the terminal: the tty we relay to, and its saved mode.
+pub struct Terminal {
+    tty: File,
+    saved: Option<nix::sys::termios::Termios>,
+}
+
+/// Find our terminal the way runc does: stderr, stdout or stdin if one is a
+/// tty, else /dev/tty. Fails with runc's words when there is none.
+pub fn ours() -> Result<Terminal, ContainerError> {
+    for fd in [2, 1, 0] {
+        if nix::unistd::isatty(fd).unwrap_or(false) {
+            let dup = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))
+                .map_err(|e| ContainerError::Io("dup terminal".into(), e.into()))?;
+            // SAFETY: a fresh duplicate we own.
+            return Ok(Terminal { tty: unsafe { File::from_raw_fd(dup) }, saved: None });
+        }
+    }
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| ContainerError::Usage(format!("open /dev/tty: {}", crate::init::io_words(&e))))?;
+    Ok(Terminal { tty, saved: None })
+}
+
+/// The internal console socket: init gets the first end.
+pub fn socket_pair() -> Result<(OwnedFd, UnixStream), ContainerError> {
+    let (a, b) = UnixStream::pair().map_err(|e| ContainerError::Io("console socketpair".into(), e))?;
+    Ok((a.into(), b))
+}
+
+/// Receive the pty master init sent (one SCM_RIGHTS fd).
+pub fn recv_master(sock: &UnixStream) -> Result<OwnedFd, ContainerError> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut buf = [0u8; 64];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
+        .map_err(|e| ContainerError::Io("receive pty master".into(), e.into()))?;
+    for c in msg.cmsgs().map_err(|e| ContainerError::Io("receive pty master".into(), e.into()))? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the kernel just installed this fd for us.
+                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    Err(ContainerError::Usage("init sent no pty master".into()))
+}
+
+fn resize(from: BorrowedFd, to: BorrowedFd) {
+    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a valid winsize on our own fds.
+    unsafe {
+        if libc::ioctl(from.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) == 0 {
+            libc::ioctl(to.as_raw_fd(), libc::TIOCSWINSZ, &ws);
+        }
+    }
+}
+
+impl Terminal {
+    /// Relay until `pid` (our child) exits; returns its exit code. `set` is
+    /// the blocked signal set from `signal::block`.
+    pub fn relay(mut self, master: OwnedFd, pid: i32, set: &SigSet) -> Result<i32, ContainerError> {
+        if let Ok(t) = tcgetattr(self.tty.as_fd()) {
+            let mut raw = t.clone();
+            cfmakeraw(&mut raw);
+            let _ = tcsetattr(self.tty.as_fd(), SetArg::TCSANOW, &raw);
+            self.saved = Some(t);
+        }
+        resize(self.tty.as_fd(), master.as_fd());
+        let sfd = SignalFd::with_flags(set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+            .map_err(|e| ContainerError::Io("signalfd".into(), e.into()))?;
+        let mut m = File::from(master);
+        let mut buf = [0u8; 4096];
+        let mut master_open = true;
+        loop {
+            if let Ok(st) = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
+                if st != WaitStatus::StillAlive {
+                    // Drain what the process wrote before it died.
+                    let _ = nix::fcntl::fcntl(m.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+                    while let Ok(n @ 1..) = m.read(&mut buf) {
+                        let _ = self.tty.write_all(&buf[..n]);
+                    }
+                    return Ok(super::signal::exit_code(st).unwrap_or(255));
+                }
+            }
+            let (tty_in, m_in, sig_in) = {
+                let mut fds = vec![PollFd::new(self.tty.as_fd(), PollFlags::POLLIN), PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+                if master_open {
+                    fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+                }
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => return Err(ContainerError::Io("poll terminal".into(), e.into())),
+                    Ok(_) => {}
+                }
+                let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+                (ready(0), ready(2), ready(1))
+            };
+            if sig_in {
+                while let Ok(Some(si)) = sfd.read_signal() {
+                    match Signal::try_from(si.ssi_signo as i32) {
+                        Ok(Signal::SIGCHLD) => {}
+                        Ok(Signal::SIGWINCH) => resize(self.tty.as_fd(), m.as_fd()),
+                        Ok(s) => {
+                            let _ = nix::sys::signal::kill(Pid::from_raw(pid), s);
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+            if tty_in {
+                if let Ok(n @ 1..) = self.tty.read(&mut buf) {
+                    let _ = m.write_all(&buf[..n]);
+                }
+            }
+            if m_in {
+                match m.read(&mut buf) {
+                    Ok(n @ 1..) => {
+                        let _ = self.tty.write_all(&buf[..n]);
+                    }
+                    // EIO: the last slave fd closed; keep waiting for the exit.
+                    _ => master_open = false,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            let _ = tcsetattr(self.tty.as_fd(), SetArg::TCSANOW, t);
+        }
+    }
+}

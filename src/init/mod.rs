@@ -1,0 +1,249 @@
+//! `nsrun init`: runs in stage-2, inside the container's namespaces, after
+//! nsexec returned. Reads its [`InitPlan`], builds the container world,
+//! reports ready, waits on the exec fifo (create) and execs the process.
+
+pub mod console;
+pub mod minimal_rootfs;
+
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use thiserror::Error;
+
+use crate::codec;
+use crate::spec::plan::{InitPlan, ProcessPlan, Report};
+use minimal_rootfs::RootfsError;
+
+#[derive(Debug, Error)]
+pub enum InitError {
+    #[error("nsrun init must be started by nsrun")]
+    NotInit,
+    #[error(transparent)]
+    Rootfs(#[from] RootfsError),
+    #[error("{0}")]
+    Console(String),
+    #[error("sethostname: {0}")]
+    Hostname(nix::Error),
+    #[error("setdomainname: {0}")]
+    Domainname(nix::Error),
+    #[error("{0}")]
+    User(String),
+    #[error("chdir to cwd ({0:?}) set in config.json failed: {1}")]
+    Cwd(String, nix::Error),
+    #[error("unable to start container process: exec: {0:?}: {1}")]
+    Lookup(String, String),
+    #[error("{0}")]
+    Other(String),
+}
+
+fn env_fd(name: &str) -> Option<RawFd> {
+    std::env::var(name).ok()?.parse().ok().filter(|fd| *fd >= 0)
+}
+
+/// Take ownership of an fd number our parent set up for us.
+fn take_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: the parent placed this fd in init for init's sole use
+    // (process::spawn); nothing else in this process owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let _ = nix::fcntl::fcntl(std::os::fd::AsRawFd::as_raw_fd(&fd), nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+    fd
+}
+
+/// Entry point from main for `argv[1] == "init"`. Never returns.
+pub fn run() -> ! {
+    let (Some(sock_fd), log_fd) = (env_fd("_LIBCONTAINER_INITPIPE"), env_fd("_LIBCONTAINER_LOGPIPE")) else {
+        eprintln!("{}", InitError::NotInit);
+        std::process::exit(1);
+    };
+    let mut sock = UnixStream::from(take_fd(sock_fd));
+    // The stage is done with the log pipe; init reports through the socket.
+    drop(log_fd.map(take_fd));
+    let plan: InitPlan = match codec::recv(&mut sock) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = codec::send(&mut sock, &Report::Failed(e.to_string()));
+            std::process::exit(1);
+        }
+    };
+    let ready = match prepare(&plan) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = codec::send(&mut sock, &Report::Failed(e.to_string()));
+            std::process::exit(1);
+        }
+    };
+    if codec::send(&mut sock, &Report::Ready).is_err() {
+        std::process::exit(1);
+    }
+    drop(sock);
+    if let Some(fifo) = plan.fds.fifo {
+        if let Err(e) = wait_for_start(fifo) {
+            eprintln!("nsrun init: {e}");
+            std::process::exit(1);
+        }
+    }
+    let e = nix::unistd::execve(&ready.path, &ready.argv, &ready.envp).unwrap_err();
+    eprintln!("nsrun init: exec {:?}: {e}", plan.process.args[0]);
+    std::process::exit(255);
+}
+
+/// Block until `start` opens the fifo (runc: open `/proc/self/fd/N` O_WRONLY,
+/// write one byte). The O_PATH fd came from the parent, so its readlink from
+/// the host is `<root>/<id>/exec.fifo`, which containerd checks.
+fn wait_for_start(fifo: RawFd) -> Result<(), String> {
+    let path = format!("/proc/self/fd/{fifo}");
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| format!("open exec fifo {path}: {e}"))?;
+    f.write_all(b"0").map_err(|e| format!("write exec fifo: {e}"))?;
+    drop(take_fd(fifo));
+    Ok(())
+}
+
+/// What execve needs, resolved before init reports ready.
+struct Ready {
+    path: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+}
+
+fn prepare(plan: &InitPlan) -> Result<Ready, InitError> {
+    let p = &plan.process;
+    if let Some(r) = &plan.rootfs {
+        r.apply()?;
+    }
+    if let Some(h) = &plan.hostname {
+        nix::unistd::sethostname(h).map_err(InitError::Hostname)?;
+    }
+    if let Some(d) = &plan.domainname {
+        set_domainname(d).map_err(InitError::Domainname)?;
+    }
+    if plan.rootfs.is_some() {
+        // runc creates a missing cwd inside the rootfs (best effort: the root
+        // may already be read-only).
+        let _ = std::fs::create_dir_all(&p.cwd);
+    }
+    if p.terminal {
+        let sock = plan.fds.console.ok_or_else(|| InitError::Console("no console socket".into()))?;
+        console::setup(take_fd(sock), p.console_size, plan.rootfs.is_some())?;
+    } else if let Some(sock) = plan.fds.console {
+        drop(take_fd(sock));
+    }
+    // Security seam: capabilities, seccomp, rlimits, LSM labels come from the
+    // security module. no_new_privs is one prctl and is set here meanwhile.
+    if p.no_new_privileges {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| InitError::Other(format!("set no_new_privs: {e}")))?;
+    }
+    set_user(p)?;
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(p.umask.unwrap_or(0o022)));
+    nix::unistd::chdir(Path::new(&p.cwd)).map_err(|e| InitError::Cwd(p.cwd.clone(), e))?;
+    let env = with_home(&p.env, p.uid);
+    let path = lookup(&p.args[0], &env)?;
+    let cs = |s: &str| CString::new(s).map_err(|_| InitError::Other(format!("NUL byte in {s:?}")));
+    let argv = p.args.iter().map(|a| cs(a)).collect::<Result<Vec<_>, _>>()?;
+    let envp = env.iter().map(|a| cs(a)).collect::<Result<Vec<_>, _>>()?;
+    // Only stdio and --preserve-fds cross the final execve (CVE-2024-21626).
+    crate::process::sys::cloexec_from(3 + plan.fds.preserve).map_err(|e| InitError::Other(format!("close fds: {e}")))?;
+    let set = nix::sys::signal::SigSet::empty();
+    let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&set), None);
+    Ok(Ready { path: cs(&path)?, argv, envp })
+}
+
+fn set_domainname(d: &str) -> nix::Result<()> {
+    // SAFETY: pointer and length describe a valid byte buffer.
+    let r = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
+    nix::errno::Errno::result(r).map(drop)
+}
+
+fn set_user(p: &ProcessPlan) -> Result<(), InitError> {
+    use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+    // setgroups is refused when the user namespace denies it (rootless).
+    let allowed = std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() != "deny").unwrap_or(true);
+    if allowed {
+        let gids: Vec<Gid> = p.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+        setgroups(&gids).map_err(|e| InitError::User(format!("setgroups: {e}")))?;
+    } else if !p.additional_gids.is_empty() {
+        return Err(InitError::User("cannot set additional gids: setgroups is denied".into()));
+    }
+    let g = Gid::from_raw(p.gid);
+    setresgid(g, g, g).map_err(|e| InitError::User(format!("setgid: {e}")))?;
+    let u = Uid::from_raw(p.uid);
+    setresuid(u, u, u).map_err(|e| InitError::User(format!("setuid: {e}")))?;
+    Ok(())
+}
+
+/// runc sets HOME from the container's /etc/passwd when the env lacks it.
+fn with_home(env: &[String], uid: u32) -> Vec<String> {
+    let mut env = env.to_vec();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        let home = std::fs::read_to_string("/etc/passwd")
+            .ok()
+            .and_then(|s| {
+                s.lines().find_map(|l| {
+                    let f: Vec<&str> = l.split(':').collect();
+                    (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
+                })
+            })
+            .unwrap_or_else(|| "/".into());
+        env.push(format!("HOME={home}"));
+    }
+    env
+}
+
+/// Go's exec.LookPath with the process's own PATH, and its error words.
+fn lookup(arg0: &str, env: &[String]) -> Result<String, InitError> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| -> Result<(), String> {
+        let m = std::fs::metadata(p).map_err(|e| format!("stat {}: {}", p.display(), io_words(&e)))?;
+        if m.is_dir() || m.permissions().mode() & 0o111 == 0 {
+            return Err(format!("stat {}: permission denied", p.display()));
+        }
+        Ok(())
+    };
+    if arg0.contains('/') {
+        return executable(Path::new(arg0)).map(|_| arg0.to_string()).map_err(|e| InitError::Lookup(arg0.into(), e));
+    }
+    let path = env.iter().rev().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("");
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = Path::new(dir).join(arg0);
+        if executable(&cand).is_ok() {
+            return Ok(cand.display().to_string());
+        }
+    }
+    Err(InitError::Lookup(arg0.into(), "executable file not found in $PATH".into()))
+}
+
+/// Go's lower-case errno words ("no such file or directory").
+pub fn io_words(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_words_match_go() {
+        let env = vec!["PATH=/nonexistent:/bin".to_string()];
+        assert_eq!(lookup("sh", &env).unwrap(), "/bin/sh");
+        assert_eq!(
+            lookup("/nonexist", &env).unwrap_err().to_string(),
+            "unable to start container process: exec: \"/nonexist\": stat /nonexist: no such file or directory"
+        );
+        assert_eq!(
+            lookup("nope-nope", &env).unwrap_err().to_string(),
+            "unable to start container process: exec: \"nope-nope\": executable file not found in $PATH"
+        );
+    }
+
+    #[test]
+    fn home_is_added_once() {
+        assert!(with_home(&["HOME=/x".into()], 0) == vec!["HOME=/x".to_string()]);
+        assert!(with_home(&[], 4242).iter().any(|e| e.starts_with("HOME=")));
+    }
+}

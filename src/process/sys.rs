@@ -1,0 +1,84 @@
+//! Thin syscall wrappers for spawning `init`; each unsafe block is one call.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `fork()`. Returns 0 in the child.
+///
+/// The caller must only make async-signal-safe calls in the child; nsrun is
+/// single-threaded (no threads anywhere in the runtime), so this holds.
+pub fn fork() -> io::Result<libc::pid_t> {
+    // SAFETY: plain fork in a single-threaded process; see the doc comment.
+    let r = unsafe { libc::fork() };
+    cvt(r as libc::c_long).map(|r| r as libc::pid_t)
+}
+
+/// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`. Only returns on error.
+/// `argv` / `envp` must end with a null pointer.
+pub fn execveat_fd(fd: BorrowedFd, argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> io::Error {
+    debug_assert!(argv.last().is_some_and(|p| p.is_null()) && envp.last().is_some_and(|p| p.is_null()));
+    // SAFETY: the arrays are null-terminated arrays of C strings the caller keeps alive.
+    unsafe {
+        libc::syscall(libc::SYS_execveat, fd.as_raw_fd(), c"".as_ptr(), argv.as_ptr(), envp.as_ptr(), libc::AT_EMPTY_PATH)
+    };
+    io::Error::last_os_error()
+}
+
+/// `dup2`, clearing CLOEXEC also when `from == to`.
+pub fn dup_to(from: RawFd, to: RawFd) -> io::Result<()> {
+    if from == to {
+        // SAFETY: fcntl on an fd number; errors are reported.
+        cvt(unsafe { libc::fcntl(from, libc::F_SETFD, 0) } as libc::c_long)?;
+    } else {
+        // SAFETY: dup2 on fd numbers; errors are reported.
+        cvt(unsafe { libc::dup2(from, to) } as libc::c_long)?;
+    }
+    Ok(())
+}
+
+/// `fcntl(F_DUPFD_CLOEXEC, min)`: a raw copy at or above `min`, for the child only.
+pub fn dup_above(fd: RawFd, min: RawFd) -> io::Result<RawFd> {
+    // SAFETY: fcntl on an fd number; errors are reported.
+    cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) } as libc::c_long).map(|r| r as RawFd)
+}
+
+/// Mark every fd from `first` up as close-on-exec (`close_range` CLOEXEC).
+pub fn cloexec_from(first: u32) -> io::Result<()> {
+    // SAFETY: close_range only changes fd flags.
+    cvt(unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) })?;
+    Ok(())
+}
+
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit is always safe; no destructors run in a forked child.
+    unsafe { libc::_exit(code) }
+}
+
+/// `pidfd_open(pid, 0)`, CLOEXEC by definition.
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: no pointers involved.
+    let fd = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: fresh descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `pidfd_send_signal(fd, sig, NULL, 0)`.
+pub fn pidfd_signal(fd: BorrowedFd, sig: i32) -> io::Result<()> {
+    // SAFETY: null siginfo is allowed.
+    cvt(unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, std::ptr::null::<u8>(), 0) })?;
+    Ok(())
+}
+
+/// Null-terminated pointer array over C strings the caller keeps alive.
+pub fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
+    v.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+}

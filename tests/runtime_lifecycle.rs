@@ -1,0 +1,554 @@
+//! nsrun's lifecycle against the real kernel, next to runc on the same
+//! bundle: run exit codes and output, create/state/start/kill/delete, the
+//! exec fifo and pid file contracts, binary protection, error words and
+//! exit codes, and "a failed create leaves nothing behind".
+
+mod common;
+#[path = "payload/bundle.rs"]
+mod bundle;
+
+use bundle::*;
+use serde_json::{json, Value};
+use std::fs::File;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn have_runc() -> bool {
+    common::have("runc")
+}
+
+/// Run `prog --root R args` with stdout/stderr in files (a detached container
+/// keeps them open, so pipes would never reach EOF). Returns (code, out, err).
+fn detached(runc: bool, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let (o, e) = (dir.join(".out"), dir.join(".err"));
+    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let st = Command::new(bin)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(File::create(&o).unwrap())
+        .stderr(File::create(&e).unwrap())
+        .status()
+        .unwrap();
+    (st.code().unwrap_or(-1), std::fs::read_to_string(o).unwrap(), std::fs::read_to_string(e).unwrap())
+}
+
+#[test]
+fn run_output_and_exit_code_match_runc() {
+    let b = Bundle::new("rt-run-exit", &base_config(&["/payload", "id", "cwd", "uts", "umask", "env", "fds", "exit:3"]));
+    let dir = path_str(&b.dir);
+    let n = nsrun(&["run", "-b", dir, "rt-run-exit"]);
+    assert_eq!(code(&n), 3, "nsrun stderr: {}", err(&n));
+    assert!(out(&n).contains("hostname=runc\n"), "{}", out(&n));
+    assert!(out(&n).contains("cwd=/\n") && out(&n).contains("uid=0\n"));
+    // The container is deleted after a foreground run.
+    assert!(!nsrun_root().join("rt-run-exit").exists());
+    if !common::skip_unless(have_runc(), "runc not installed") {
+        let r = runc(&["run", "-b", dir, "rt-run-exit"]);
+        assert_eq!(code(&r), 3, "runc stderr: {}", err(&r));
+        assert_eq!(out(&n), out(&r), "payload output differs between nsrun and runc");
+    }
+    assert_dev_null_intact();
+}
+
+#[test]
+fn run_reports_signal_deaths_as_128_plus_n() {
+    let b = Bundle::new("rt-run-sig", &base_config(&["/payload", "sleep:30"]));
+    let mut child = Command::new(common::nsrun_bin())
+        .arg("--root")
+        .arg(nsrun_root())
+        .args(["run", "-b", path_str(&b.dir), "rt-run-sig"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut killed = false;
+    for _ in 0..200 {
+        if nsrun(&["kill", "rt-run-sig", "KILL"]).status.success() {
+            killed = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(killed, "never saw the container running");
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(137));
+    assert!(!nsrun_root().join("rt-run-sig").exists());
+}
+
+fn state(runc: bool, id: &str) -> (i32, Value) {
+    let o = if runc { bundle::runc(&["state", id]) } else { nsrun(&["state", id]) };
+    (code(&o), serde_json::from_slice(&o.stdout).unwrap_or(Value::Null))
+}
+
+/// The whole lifecycle, for one runtime; returns the statuses seen.
+fn lifecycle(runc: bool, b: &Bundle, id: &str) -> Vec<String> {
+    let dir = path_str(&b.dir);
+    let pidf = b.dir.join(if runc { "runc.pid" } else { "nsrun.pid" });
+    let (c, _, e) = detached(runc, &b.dir, &["create", "-b", dir, "--pid-file", path_str(&pidf), id]);
+    assert_eq!(c, 0, "create ({runc}): {e}");
+    let mut seen = Vec::new();
+    let pid_text = std::fs::read_to_string(&pidf).unwrap();
+    assert!(!pid_text.ends_with('\n'), "pid file must have no newline");
+    let pid: i32 = pid_text.parse().unwrap();
+    let (c, s) = state(runc, id);
+    assert_eq!(c, 0);
+    assert_eq!(s["pid"], json!(pid));
+    assert_eq!(s["id"], json!(id));
+    assert_eq!(s["bundle"], json!(dir));
+    assert_eq!(s["ociVersion"], json!("1.0.2-dev"));
+    assert!(s["created"].as_str().unwrap().ends_with('Z'));
+    let keys: Vec<&String> = s.as_object().unwrap().keys().collect();
+    assert!(keys.iter().any(|k| *k == "owner") && keys.iter().any(|k| *k == "rootfs"));
+    seen.push(s["status"].as_str().unwrap().to_string());
+
+    // containerd's check: init holds an fd >= 3 whose readlink is the fifo.
+    let root = if runc { runc_root() } else { nsrun_root() };
+    let fifo = root.join(id).join("exec.fifo");
+    let has_fifo = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().flatten().any(|e| {
+        e.file_name().to_str().unwrap().parse::<i32>().unwrap() >= 3 && std::fs::read_link(e.path()).ok().as_deref() == Some(&fifo)
+    });
+    assert!(has_fifo, "init ({runc}) holds no fd on {}", fifo.display());
+
+    let o = if runc { bundle::runc(&["start", id]) } else { nsrun(&["start", id]) };
+    assert_eq!(code(&o), 0, "start: {}", err(&o));
+    assert!(!fifo.exists(), "start must remove the fifo");
+    seen.push(state(runc, id).1["status"].as_str().unwrap().to_string());
+    let o = if runc { bundle::runc(&["start", id]) } else { nsrun(&["start", id]) };
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("cannot start an already running container"), "{}", err(&o));
+
+    let o = if runc { bundle::runc(&["delete", id]) } else { nsrun(&["delete", id]) };
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains(&format!("cannot delete container {id} that is not stopped: running")), "{}", err(&o));
+
+    let o = if runc { bundle::runc(&["kill", id, "KILL"]) } else { nsrun(&["kill", id, "KILL"]) };
+    assert_eq!(code(&o), 0, "kill: {}", err(&o));
+    for _ in 0..100 {
+        if !alive(pid) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (_, s) = state(runc, id);
+    assert_eq!(s["pid"], json!(0), "a stopped container reports pid 0");
+    seen.push(s["status"].as_str().unwrap().to_string());
+    let o = if runc { bundle::runc(&["kill", id, "9"]) } else { nsrun(&["kill", id, "9"]) };
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("container not running"), "{}", err(&o));
+    let o = if runc { bundle::runc(&["start", id]) } else { nsrun(&["start", id]) };
+    assert!(err(&o).contains("cannot start a container that has stopped"), "{}", err(&o));
+
+    let o = if runc { bundle::runc(&["delete", id]) } else { nsrun(&["delete", id]) };
+    assert_eq!(code(&o), 0, "delete: {}", err(&o));
+    assert!(!root.join(id).exists());
+    let (c, _) = state(runc, id);
+    assert_eq!(c, 1);
+    seen
+}
+
+#[test]
+fn create_start_kill_delete_like_runc() {
+    let b = Bundle::new("rt-life", &base_config(&["/payload", "sleep:30"]));
+    let seen = lifecycle(false, &b, "rt-life");
+    assert_eq!(seen, ["created", "running", "stopped"]);
+    if !common::skip_unless(have_runc(), "runc not installed") {
+        assert_eq!(lifecycle(true, &b, "rt-life"), seen);
+    }
+    assert_dev_null_intact();
+}
+
+#[test]
+fn init_binary_is_read_only_and_not_copied() {
+    let b = Bundle::new("rt-exe", &base_config(&["/payload", "sleep:30"]));
+    let pidf = b.dir.join("pid");
+    let (c, _, e) = detached(false, &b.dir, &["create", "-b", path_str(&b.dir), "--pid-file", path_str(&pidf), "rt-exe"]);
+    assert_eq!(c, 0, "{e}");
+    let pid = std::fs::read_to_string(&pidf).unwrap();
+    let exe = format!("/proc/{pid}/exe");
+    // CVE-2019-5736: the init's exe sits on a read-only mount, so once it
+    // stops executing, a reopen for writing (the attack) gets EROFS. The host
+    // binary's own mount is writable.
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    assert!(statvfs(exe.as_str()).unwrap().flags().contains(FsFlags::ST_RDONLY), "{exe} is on a writable mount");
+    assert!(!statvfs(&common::nsrun_bin()).unwrap().flags().contains(FsFlags::ST_RDONLY), "test needs a writable host binary");
+    // Zero copy: the exe is the very same inode as the host binary.
+    use std::os::unix::fs::MetadataExt;
+    let a = std::fs::metadata(&exe).unwrap();
+    let h = std::fs::metadata(common::nsrun_bin()).unwrap();
+    assert_eq!((a.dev(), a.ino()), (h.dev(), h.ino()), "init does not run the host binary's inode");
+    let o = nsrun(&["delete", "rt-exe"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+}
+
+#[test]
+fn error_words_and_codes_match_runc() {
+    let mut cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["state", "rt-nope"], 1, "container does not exist"),
+        (vec!["start", "rt-nope"], 1, "container does not exist"),
+        (vec!["kill", "rt-nope", "9"], 1, "container does not exist"),
+        (vec!["delete", "rt-nope"], 1, "container does not exist"),
+        (vec!["state", "a..b/c"], 1, "invalid container ID format"),
+        (vec!["kill", "rt-nope", "SIGRTMIN+1"], 1, "container does not exist"),
+        (vec!["list", "--format", "xml"], 1, "invalid format option"),
+        (vec!["exec", "rt-nope", "/bin/true"], 255, "exec failed: container does not exist"),
+    ];
+    cases.push((vec!["delete", "-f", "rt-nope"], 0, ""));
+    for (args, want, words) in &cases {
+        let n = nsrun(args);
+        assert_eq!(code(&n), *want, "nsrun {args:?}: {}", err(&n));
+        assert!(err(&n).contains(words), "nsrun {args:?}: {}", err(&n));
+        if *want == 0 {
+            assert_eq!(err(&n), "", "delete -f of a missing container is silent");
+        }
+        if have_runc() {
+            let r = runc(args);
+            assert_eq!(code(&r), *want, "runc {args:?}: {}", err(&r));
+            assert!(err(&r).contains(words), "runc {args:?}: {}", err(&r));
+        }
+    }
+}
+
+#[test]
+fn json_log_gets_exactly_one_error_line() {
+    let d = common::scratch("rt-log");
+    let log = d.join("log.json");
+    let o = Command::new(common::nsrun_bin())
+        .arg("--root")
+        .arg(nsrun_root())
+        .args(["--log", path_str(&log), "--log-format", "json", "state", "rt-nope"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    // With --log, stderr gets the bare text and the file the JSON line.
+    assert_eq!(err(&o), "container does not exist\n");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let v: Value = serde_json::from_str(text.trim_end()).unwrap();
+    assert_eq!(v["level"], "error");
+    assert_eq!(v["msg"], "container does not exist");
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["level", "msg", "time"]);
+    let o = nsrun(&["--log-format", "xml", "state", "x"]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("invalid log-format: xml"));
+    // --systemd-cgroup is refused, never ignored.
+    let o = nsrun(&["--systemd-cgroup", "state", "x"]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("systemd-cgroup"), "{}", err(&o));
+}
+
+/// Processes whose root or cwd lies under `p`.
+fn procs_under(p: &Path) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|c| c.is_ascii_digit())))
+        .filter(|e| {
+            ["root", "cwd"].iter().any(|l| std::fs::read_link(e.path().join(l)).is_ok_and(|t| t.starts_with(p)))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn failed_create_leaves_nothing_behind() {
+    let d = common::scratch("rt-fail");
+    let rootfs = d.join("rootfs");
+    std::fs::create_dir_all(&rootfs).unwrap();
+    let mut c = base_config(&["/nonexist"]);
+    c["root"]["path"] = json!(rootfs);
+    c["mounts"] = json!([{"destination": "/proc", "type": "proc", "source": "proc"}]);
+    std::fs::write(d.join("config.json"), serde_json::to_vec(&c).unwrap()).unwrap();
+    let log = d.join("log.json");
+    let pidf = d.join("pid");
+    let o = nsrun(&["--log", path_str(&log), "--log-format", "json", "create", "-b", path_str(&d), "--pid-file", path_str(&pidf), "rt-fail"]);
+    assert_eq!(code(&o), 1);
+    let want = "exec: \"/nonexist\": stat /nonexist: no such file or directory";
+    assert!(err(&o).contains(want), "{}", err(&o));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().count(), 1, "podman wants exactly one JSON line: {text}");
+    assert!(!nsrun_root().join("rt-fail").exists(), "state dir left behind");
+    assert!(!pidf.exists(), "pid file written for a failed create");
+    assert!(procs_under(&rootfs).is_empty(), "processes left behind");
+    if have_runc() {
+        let r = runc(&["create", "-b", path_str(&d), "rt-fail"]);
+        assert_eq!(code(&r), 1);
+        // Without --log, the text format quotes the message Go-style.
+        assert!(err(&r).contains(&want.replace('"', "\\\"")), "{}", err(&r));
+    }
+    // Same for a config error, and for a duplicate id.
+    c["process"]["cwd"] = json!("relative");
+    std::fs::write(d.join("config.json"), serde_json::to_vec(&c).unwrap()).unwrap();
+    let o = nsrun(&["create", "-b", path_str(&d), "rt-fail"]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("Cwd must be an absolute path"), "{}", err(&o));
+    assert!(!nsrun_root().join("rt-fail").exists());
+    assert_dev_null_intact();
+}
+
+#[test]
+fn duplicate_id_and_terminal_rules() {
+    let b = Bundle::new("rt-dup", &base_config(&["/payload", "sleep:30"]));
+    let dir = path_str(&b.dir);
+    let (c, _, e) = detached(false, &b.dir, &["create", "-b", dir, "rt-dup"]);
+    assert_eq!(c, 0, "{e}");
+    let (c, _, e) = detached(false, &b.dir, &["create", "-b", dir, "rt-dup"]);
+    assert_eq!(c, 1);
+    assert!(e.contains("container with given ID already exists"), "{e}");
+    // The first container is untouched by the refused second create.
+    assert_eq!(state(false, "rt-dup").1["status"], "created");
+    let o = nsrun(&["delete", "rt-dup"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+
+    let mut cfg = base_config(&["/payload"]);
+    cfg["process"]["terminal"] = json!(true);
+    let t = Bundle::new("rt-tty", &cfg);
+    let o = nsrun(&["create", "-b", path_str(&t.dir), "rt-tty"]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("cannot allocate tty if runc will detach without setting console socket"), "{}", err(&o));
+    assert!(!nsrun_root().join("rt-tty").exists());
+}
+
+#[test]
+fn list_shows_containers() {
+    let b = Bundle::new("rt-list", &base_config(&["/payload", "sleep:30"]));
+    let (c, _, e) = detached(false, &b.dir, &["create", "-b", path_str(&b.dir), "rt-list"]);
+    assert_eq!(c, 0, "{e}");
+    let o = nsrun(&["list", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let me = v.as_array().unwrap().iter().find(|c| c["id"] == "rt-list").expect("listed");
+    assert_eq!(me["status"], "created");
+    assert_eq!(me["owner"], "root");
+    let q = out(&nsrun(&["list", "-q"]));
+    assert!(q.lines().any(|l| l == "rt-list"));
+    let t = out(&nsrun(&["list"]));
+    assert!(t.starts_with("ID "), "{t}");
+    assert!(t.lines().any(|l| l.starts_with("rt-list ") && l.contains(" created ")), "{t}");
+    assert_eq!(code(&nsrun(&["delete", "--force", "rt-list"])), 0);
+}
+
+#[test]
+fn spec_and_features() {
+    let d = common::scratch("rt-spec");
+    let o = nsrun(&["spec", "-b", path_str(&d)]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(out(&o), "");
+    let ours = std::fs::read(d.join("config.json")).unwrap();
+    let o = nsrun(&["spec", "-b", path_str(&d)]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("File config.json exists. Remove it first"));
+    if have_runc() {
+        let r = common::scratch("rt-spec-runc");
+        assert_eq!(code(&runc(&["spec", "-b", path_str(&r)])), 0);
+        assert_eq!(ours, std::fs::read(r.join("config.json")).unwrap(), "spec differs from runc's");
+        let rl = common::scratch("rt-spec-runc-rl");
+        let nl = common::scratch("rt-spec-rl");
+        assert_eq!(code(&runc(&["spec", "--rootless", "-b", path_str(&rl)])), 0);
+        assert_eq!(code(&nsrun(&["spec", "--rootless", "-b", path_str(&nl)])), 0);
+        assert_eq!(std::fs::read(nl.join("config.json")).unwrap(), std::fs::read(rl.join("config.json")).unwrap());
+    }
+    let f: Value = serde_json::from_slice(&nsrun(&["features"]).stdout).unwrap();
+    assert_eq!(f["ociVersionMin"], "1.0.0");
+    assert!(f["linux"]["namespaces"].as_array().unwrap().contains(&json!("mount")));
+    let v = out(&nsrun(&["--version"]));
+    assert!(v.starts_with("runc version "), "go-runc parses this line: {v}");
+}
+
+/// Receive one SCM_RIGHTS message: (payload, fds).
+fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (Vec<u8>, Vec<i32>) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let mut buf = [0u8; 64];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).unwrap();
+    let mut fds = Vec::new();
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(f) = c {
+            fds.extend(f);
+        }
+    }
+    let n = msg.bytes;
+    (buf[..n].to_vec(), fds)
+}
+
+/// One runtime's console-socket round trip; returns what the payload printed on the tty.
+fn console_round_trip(runc: bool, b: &Bundle, id: &str) -> String {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let sock = b.dir.join(format!("console-{runc}.sock"));
+    let _ = std::fs::remove_file(&sock);
+    let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let mut child = Command::new(bin)
+        .arg("--root")
+        .arg(root)
+        .args(["create", "-b", path_str(&b.dir), "--console-socket", path_str(&sock), id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(b.dir.join("console.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let (conn, _) = l.accept().unwrap();
+    let (payload, fds) = recv_fd(&conn);
+    assert_eq!(payload, b"/dev/ptmx", "console payload ({runc})");
+    assert_eq!(fds.len(), 1, "exactly one fd ({runc})");
+    let mut rest = Vec::new();
+    let _ = (&conn).read_to_end(&mut rest);
+    assert!(rest.is_empty(), "the connection is closed after the one message");
+    assert!(child.wait().unwrap().success(), "create: {}", std::fs::read_to_string(b.dir.join("console.err")).unwrap());
+    // SAFETY: the fd was just received and is owned by nobody else.
+    let mut master = unsafe { File::from_raw_fd(fds[0]) };
+    let o = if runc { bundle::runc(&["start", id]) } else { nsrun(&["start", id]) };
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 1024];
+    // The payload exits after printing; EIO marks the closed slave.
+    while let Ok(n) = master.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&chunk[..n]);
+    }
+    let _ = if runc { bundle::runc(&["delete", "-f", id]) } else { nsrun(&["delete", "-f", id]) };
+    String::from_utf8_lossy(&text).replace('\r', "")
+}
+
+#[test]
+fn console_socket_protocol_matches_runc() {
+    let mut cfg = base_config(&["/payload", "tty", "fds", "cat:/proc/self/mountinfo"]);
+    cfg["process"]["terminal"] = json!(true);
+    cfg["process"]["consoleSize"] = json!({"height": 40, "width": 100});
+    let b = Bundle::new("rt-console", &cfg);
+    let ours = console_round_trip(false, &b, "rt-console");
+    assert!(ours.contains("tty=/dev/pts/0\n"), "{ours}");
+    assert!(ours.lines().any(|l| l.contains(" /dev/console ")), "/dev/console is not the pty: {ours}");
+    if !common::skip_unless(common::have("runc"), "runc not installed") {
+        let theirs = console_round_trip(true, &b, "rt-console");
+        let pick = |s: &str| s.lines().filter(|l| l.starts_with("tty=") || l.starts_with("fd=")).map(String::from).collect::<Vec<_>>();
+        assert_eq!(pick(&ours), pick(&theirs));
+    }
+}
+
+#[test]
+fn preserve_fds_passes_exactly_n_fds() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let b = Bundle::new("rt-preserve", &base_config(&["/payload", "fds"]));
+    let f = File::open("/dev/null").unwrap();
+    let g = File::open("/dev/zero").unwrap();
+    let (fr, gr) = (f.as_raw_fd(), g.as_raw_fd());
+    let run = |bin: std::path::PathBuf, root: std::path::PathBuf| {
+        let mut c = Command::new(bin);
+        c.arg("--root").arg(root).args(["run", "--preserve-fds", "1", "-b", path_str(&b.dir), "rt-preserve"]);
+        c.stdin(Stdio::null());
+        // SAFETY: dup2 only, between fork and exec.
+        unsafe {
+            c.pre_exec(move || {
+                if libc::dup2(fr, 3) < 0 || libc::dup2(gr, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        c.output().unwrap()
+    };
+    let n = run(common::nsrun_bin(), nsrun_root());
+    assert_eq!(code(&n), 0, "{}", err(&n));
+    assert_eq!(lines(&out(&n), "fd"), ["fd=0", "fd=1", "fd=2", "fd=3"], "fd 3 passed, fd 4 not");
+    if common::have("runc") {
+        let r = run("runc".into(), runc_root());
+        assert_eq!(code(&r), 0, "{}", err(&r));
+        assert_eq!(lines(&out(&r), "fd"), lines(&out(&n), "fd"));
+    }
+}
+
+#[test]
+fn run_keep_and_force_delete() {
+    let b = Bundle::new("rt-keep", &base_config(&["/payload", "exit:5"]));
+    let o = nsrun(&["run", "--keep", "-b", path_str(&b.dir), "rt-keep"]);
+    assert_eq!(code(&o), 5, "{}", err(&o));
+    let (c, s) = state(false, "rt-keep");
+    assert_eq!(c, 0);
+    assert_eq!((s["status"].as_str(), s["pid"].as_i64()), (Some("stopped"), Some(0)));
+    assert_eq!(code(&nsrun(&["delete", "rt-keep"])), 0);
+    assert!(!nsrun_root().join("rt-keep").exists());
+
+    // delete --force of a running container kills it and cleans up.
+    let b = Bundle::new("rt-force", &base_config(&["/payload", "sleep:60"]));
+    let pidf = b.dir.join("pid");
+    let (c, _, e) = detached(false, &b.dir, &["run", "-d", "-b", path_str(&b.dir), "--pid-file", path_str(&pidf), "rt-force"]);
+    assert_eq!(c, 0, "{e}");
+    let pid: i32 = std::fs::read_to_string(&pidf).unwrap().parse().unwrap();
+    assert_eq!(state(false, "rt-force").1["status"], "running");
+    let o = nsrun(&["delete", "--force", "rt-force"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(!alive(pid), "init survived delete --force");
+    assert!(!nsrun_root().join("rt-force").exists());
+    assert_dev_null_intact();
+}
+
+/// `run` in the foreground with `terminal: true` on a pty we own; returns
+/// (exit code, what the terminal showed).
+fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = File::from(pty.slave);
+    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let mut c = Command::new(bin);
+    c.arg("--root").arg(root).args(["run", "-b", path_str(&b.dir), id]);
+    c.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave);
+    // SAFETY: setsid only, between fork and exec: a session of its own.
+    unsafe {
+        c.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = c.spawn().unwrap();
+    drop(c);
+    let mut master = File::from(pty.master);
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while let Ok(n @ 1..) = master.read(&mut chunk) {
+        text.extend_from_slice(&chunk[..n]);
+        if String::from_utf8_lossy(&text).contains("tty=") {
+            break;
+        }
+    }
+    let st = child.wait().unwrap();
+    (st.code().unwrap_or(-1), String::from_utf8_lossy(&text).replace('\r', ""))
+}
+
+#[test]
+fn foreground_terminal_is_relayed_like_runc() {
+    let mut cfg = base_config(&["/payload", "tty", "exit:4"]);
+    cfg["process"]["terminal"] = json!(true);
+    let b = Bundle::new("rt-fgtty", &cfg);
+    let (c, text) = foreground_tty_run(false, &b, "rt-fgtty");
+    assert_eq!(c, 4, "{text}");
+    assert!(text.contains("tty=/dev/pts/0"), "{text}");
+    if !common::skip_unless(common::have("runc"), "runc not installed") {
+        let (rc, rtext) = foreground_tty_run(true, &b, "rt-fgtty");
+        assert_eq!((rc, rtext.contains("tty=/dev/pts/0")), (c, true), "{rtext}");
+    }
+    // Without any terminal: runc's words, and nothing left behind.
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(common::nsrun_bin());
+    cmd.arg("--root").arg(nsrun_root()).args(["run", "-b", path_str(&b.dir), "rt-fgtty"]);
+    cmd.stdin(Stdio::null());
+    // SAFETY: setsid only: no controlling terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("open /dev/tty: no such device or address"), "{}", err(&o));
+    assert!(!nsrun_root().join("rt-fgtty").exists());
+}
