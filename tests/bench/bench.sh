@@ -20,6 +20,8 @@
 #   LIBNSEXEC_11      the runc-1-1 profile's libnsexec.a (default
 #                     ../../target/runc-1-1/release/libnsexec.a, kept up to date)
 #   RUNC_DROPIN       runc linked with libnsexec (for --dropin)
+#   RUNC_CONTROL      the same runc rebuilt on its own C nsexec (default
+#                     ../../target/dropin/runc-c, built with go if missing)
 #   OUT               markdown results file (default tests/bench/last-results.md)
 #   BENCH_RAW         if set, a directory to copy the raw per-unit results to
 #
@@ -74,6 +76,7 @@ T=$(mktemp -d /tmp/bench.XXXXXX) # bundle, tools, raw results
 R=/run/$tag                      # --root dirs of the runtimes
 holder=""                        # pid of crun's mount-namespace holder
 notes=()                         # lines for the Notes list of the report
+declare -A pre nsf               # runtime -> command prefix, mount-ns file
 mkdir -p "$R"
 
 note() { notes+=("$*"); echo "note: $*" >&2; }
@@ -83,8 +86,8 @@ note() { notes+=("$*"); echo "note: $*" >&2; }
 cleanup() {
 	set +e
 	local rt bin id
-	for rt in runc nsrun dropin; do
-		case $rt in runc) bin=$RUNC ;; nsrun) bin=$NSRUN ;; dropin) bin=${RUNC_DROPIN:-} ;; esac
+	for rt in runc nsrun dropin control; do
+		bin=${pre[$rt]:-}; bin=${bin%% *}
 		[ -d "$R/$rt" ] && [ -n "$bin" ] || continue
 		# The state dirs too, in case `list` is what is broken.
 		for id in $( ("$bin" --root "$R/$rt" list -q; ls "$R/$rt") 2>/dev/null | sort -u); do
@@ -158,7 +161,6 @@ jq --arg root "$B/rootfs" '.process.args=["/bin/sh","-c","exit 7"] | .root.path=
 
 # ---------------------------------------------------------------- runtimes
 # Which runtimes take part: name -> command prefix and namespace file.
-declare -A pre nsf
 pre[runc]="$RUNC --root $R/runc"; nsf[runc]=""
 
 start_crun_holder() {
@@ -399,13 +401,27 @@ run_stage() {
 # ---------------------------------------------------------------- drop-in
 run_dropin() {
 	if [ -z "${RUNC_DROPIN:-}" ] || [ ! -x "${RUNC_DROPIN:-}" ]; then
-		note "drop-in skipped: RUNC_DROPIN is unset or not executable"
+		note "drop-in skipped: RUNC_DROPIN is unset or not executable (build one with tests/dropin/build-runc.sh target/runc-1-1/release target/dropin/runc-nsexec)"
 		printf '## runc drop-in (runc rebuilt with libnsexec)\n\nskipped: RUNC_DROPIN unset.\n\n' >"$T/section-dropin.md"
 		return
 	fi
+	# The control: the same runc source and Go toolchain as the drop-in, on
+	# runc's own C nsexec, so that drop-in/control is libnsexec's effect alone
+	# (Debian's /usr/sbin/runc was built by another toolchain).
+	local control=${RUNC_CONTROL:-$repo/target/dropin/runc-c}
+	if [ -z "${RUNC_CONTROL:-}" ] && [ ! -x "$control" ]; then
+		echo "building the control runc (runc 1.1.5 on its own C nsexec)" >&2
+		mkdir -p "$(dirname "$control")"
+		(cd "$T" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= CGO_ENABLED=1 \
+			go build -a -tags seccomp -ldflags "-X main.version=1.1.5+ds1+rebuilt" \
+			-o "$control.tmp" github.com/opencontainers/runc >&2 && mv "$control.tmp" "$control") ||
+			note "control runc did not build (go build of /usr/share/gocode runc)"
+	fi
 	pre[dropin]="$RUNC_DROPIN --root $R/dropin"; nsf[dropin]=""
+	pre[control]="$control --root $R/control"; nsf[control]=""
 	local rts=() rt
-	for rt in runc dropin; do
+	for rt in runc control dropin; do
+		[ $rt = control ] && [ ! -x "$control" ] && continue
 		if msg=$(probe "$rt"); then rts+=("$rt"); else note "$rt skipped: run failed: $(echo "$msg" | tr '\n' ' ')"; fi
 	done
 	local run=() exe=()
@@ -418,16 +434,20 @@ run_dropin() {
 	{
 		echo "## runc drop-in: stock runc vs runc rebuilt with libnsexec"
 		echo
-		echo "Drop-in: \`$RUNC_DROPIN\` ($(bytes "$(stripped_size "$RUNC_DROPIN")") bytes stripped)."
+		echo "Drop-in: \`$RUNC_DROPIN\` ($(bytes "$(stripped_size "$RUNC_DROPIN")") bytes stripped)." \
+			"Control: \`$control\`, the same runc source and Go toolchain on runc's own C nsexec" \
+			"($(cell "$(bytes "$(stripped_size "$control" 2>/dev/null)")") bytes stripped); stock: Debian's $RUNC."
 		echo
-		echo "| scenario | runc | runc+libnsexec | drop-in/runc | RSS runc (MiB) | RSS drop-in (MiB) |"
-		echo "|---|---|---|---|---|---|"
+		echo "| scenario | stock runc | control (rebuilt, C nsexec) | drop-in (libnsexec) | drop-in/control | drop-in/stock | RSS stock / control / drop-in (MiB) |"
+		echo "|---|---|---|---|---|---|---|"
 		local f F label
 		for f in drun dexec; do
 			F=$T/$f.txt
 			[ $f = drun ] && label='`run` of /bin/true, back to back' || label='`exec /bin/true`'
-			[ -s "$F" ] || { echo "| $label | — | — | — | — | — |"; continue; }
-			echo "| $label | $(cell "$(ms_of "$F" runc)") | $(cell "$(ms_of "$F" dropin)") | $(cell "$(ratio_of "$F" dropin runc)") | $(cell "$(rss_of "$F" runc)") | $(cell "$(rss_of "$F" dropin)") |"
+			[ -s "$F" ] || { echo "| $label | — | — | — | — | — | — |"; continue; }
+			echo "| $label | $(cell "$(ms_of "$F" runc)") | $(cell "$(ms_of "$F" control)") | $(cell "$(ms_of "$F" dropin)")" \
+				"| $(cell "$(ratio_of "$F" dropin control)") | $(cell "$(ratio_of "$F" dropin runc)")" \
+				"| $(cell "$(rss_of "$F" runc)") / $(cell "$(rss_of "$F" control)") / $(cell "$(rss_of "$F" dropin)") |"
 		done
 		echo
 	} >"$T/section-dropin.md"
