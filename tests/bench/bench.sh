@@ -434,8 +434,8 @@ run_dropin() {
 	{
 		echo "## runc drop-in: stock runc vs runc rebuilt with libnsexec"
 		echo
-		echo "Drop-in: \`$RUNC_DROPIN\` ($(bytes "$(stripped_size "$RUNC_DROPIN")") bytes stripped)." \
-			"Control: \`$control\`, the same runc source and Go toolchain on runc's own C nsexec" \
+		echo "Drop-in: \`${RUNC_DROPIN#"$repo"/}\` ($(bytes "$(stripped_size "$RUNC_DROPIN")") bytes stripped)." \
+			"Control: \`${control#"$repo"/}\`, the same runc source and Go toolchain on runc's own C nsexec" \
 			"($(cell "$(bytes "$(stripped_size "$control" 2>/dev/null)")") bytes stripped); stock: Debian's $RUNC."
 		echo
 		echo "| scenario | stock runc | control (rebuilt, C nsexec) | drop-in (libnsexec) | drop-in/control | drop-in/stock | RSS stock / control / drop-in (MiB) |"
