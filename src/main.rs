@@ -15,6 +15,8 @@ mod libnsexec;
 
 use libnsexec::bootstrap;
 
+#[allow(dead_code)]
+mod cgroups;
 mod cli;
 mod codec;
 mod container;
@@ -26,6 +28,9 @@ mod spec;
 
 /// The stage's profile, for the bootstrap message builder.
 const RUNC_1_1: bool = libnsexec::RUNC_1_1;
+
+mod hooks;
+mod security;
 
 fn main() {
     // First, always: in `nsrun init` this runs the nsexec stage (it already

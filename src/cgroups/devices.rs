@@ -1,0 +1,153 @@
+//! Device rules: the spec's linux.resources.devices, normalised once, then
+//! rendered as v1 devices.allow/deny lines or (bpf.rs) as a v2 eBPF filter.
+
+use super::config::DeviceRule;
+use super::{Error, Result};
+
+/// Access bits, with the kernel's BPF_DEVCG_ACC_* values.
+pub const ACC_MKNOD: u32 = 1;
+pub const ACC_READ: u32 = 2;
+pub const ACC_WRITE: u32 = 4;
+pub const ACC_ALL: u32 = ACC_MKNOD | ACC_READ | ACC_WRITE;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevType {
+    All,
+    Block,
+    Char,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub allow: bool,
+    pub typ: DevType,
+    /// None: any ("*").
+    pub major: Option<u32>,
+    pub minor: Option<u32>,
+    pub access: u32,
+}
+
+impl Rule {
+    /// "c 1:3 rwm", or "a" for a wildcard-type rule.
+    pub fn v1_string(&self) -> String {
+        let t = match self.typ {
+            DevType::All => return "a".into(),
+            DevType::Block => 'b',
+            DevType::Char => 'c',
+        };
+        let n = |v: Option<u32>| v.map_or("*".to_string(), |v| v.to_string());
+        let mut acc = String::new();
+        for (bit, c) in [(ACC_READ, 'r'), (ACC_WRITE, 'w'), (ACC_MKNOD, 'm')] {
+            if self.access & bit != 0 {
+                acc.push(c);
+            }
+        }
+        format!("{t} {}:{} {acc}", n(self.major), n(self.minor))
+    }
+}
+
+pub fn normalize(rules: &[DeviceRule]) -> Result<Vec<Rule>> {
+    rules
+        .iter()
+        .map(|d| {
+            let typ = match d.typ.as_deref() {
+                None | Some("a") => DevType::All,
+                Some("b") => DevType::Block,
+                Some("c") => DevType::Char,
+                Some(t) => {
+                    return Err(Error::InvalidResources(format!(
+                        "invalid device type {t:?}"
+                    )))
+                }
+            };
+            // The spec uses -1 (or absence) for "any".
+            let num = |v: Option<i64>| -> Result<Option<u32>> {
+                match v {
+                    None => Ok(None),
+                    Some(v) if v < 0 => Ok(None),
+                    Some(v) => u32::try_from(v)
+                        .map(Some)
+                        .map_err(|_| Error::InvalidResources(format!("invalid device number {v}"))),
+                }
+            };
+            let mut access = 0;
+            for c in d.access.as_deref().unwrap_or("rwm").chars() {
+                access |= match c {
+                    'r' => ACC_READ,
+                    'w' => ACC_WRITE,
+                    'm' => ACC_MKNOD,
+                    c => {
+                        return Err(Error::InvalidResources(format!(
+                            "unknown device access {c:?}"
+                        )))
+                    }
+                };
+            }
+            if access == 0 {
+                access = ACC_ALL;
+            }
+            Ok(Rule {
+                allow: d.allow,
+                typ,
+                major: num(d.major)?,
+                minor: num(d.minor)?,
+                access,
+            })
+        })
+        .collect()
+}
+
+/// (allow?, line) pairs for devices.allow / devices.deny, in spec order.
+pub fn v1_lines(rules: &[DeviceRule]) -> Result<Vec<(bool, String)>> {
+    Ok(normalize(rules)?
+        .iter()
+        .map(|r| (r.allow, r.v1_string()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(
+        allow: bool,
+        typ: Option<&str>,
+        major: Option<i64>,
+        minor: Option<i64>,
+        access: &str,
+    ) -> DeviceRule {
+        DeviceRule {
+            allow,
+            typ: typ.map(Into::into),
+            major,
+            minor,
+            access: Some(access.into()),
+        }
+    }
+
+    #[test]
+    fn v1_rendering() {
+        let l = v1_lines(&[
+            rule(false, None, None, None, "rwm"),
+            rule(true, Some("c"), Some(1), Some(3), "rw"),
+            rule(true, Some("c"), Some(136), Some(-1), "rwm"),
+            rule(true, Some("b"), None, None, "m"),
+        ])
+        .unwrap();
+        assert_eq!(
+            l,
+            vec![
+                (false, "a".to_string()),
+                (true, "c 1:3 rw".to_string()),
+                (true, "c 136:* rwm".to_string()),
+                (true, "b *:* m".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_access() {
+        assert!(normalize(&[rule(true, Some("c"), Some(1), Some(1), "rx")]).is_err());
+        assert!(normalize(&[rule(true, Some("c"), Some(1 << 40), Some(1), "r")]).is_err());
+    }
+}

@@ -1,0 +1,145 @@
+//! Reading and writing cgroup files, and removing cgroup directories.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use super::{Error, Result};
+
+pub fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        op,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Write `value` to `dir/file` in one write(2), as the kernel wants.
+pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
+    let p = dir.join(file);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .map_err(|e| io_err("open", &p, e))?;
+    f.write_all(value.as_bytes())
+        .map_err(|e| io_err("write", &p, e))
+}
+
+pub fn read(dir: &Path, file: &str) -> Result<String> {
+    let p = dir.join(file);
+    std::fs::read_to_string(&p).map_err(|e| io_err("read", &p, e))
+}
+
+/// A single number, "max" being u64::MAX (v2) as runc reads it.
+pub fn read_u64(dir: &Path, file: &str) -> Result<u64> {
+    let s = read(dir, file)?;
+    parse_u64(s.trim()).ok_or_else(|| {
+        Error::Config(format!(
+            "unable to parse {}/{file}: {:?}",
+            dir.display(),
+            s.trim()
+        ))
+    })
+}
+
+pub fn parse_u64(s: &str) -> Option<u64> {
+    if s == "max" {
+        return Some(u64::MAX);
+    }
+    // v1 reports "unlimited" as a huge value, and a few files a negative one.
+    s.parse::<u64>()
+        .ok()
+        .or_else(|| s.parse::<i64>().ok().map(|_| 0))
+}
+
+/// "key value" lines (memory.stat, cpu.stat, memory.events, ...).
+pub fn read_kv(dir: &Path, file: &str) -> Result<Vec<(String, u64)>> {
+    Ok(read(dir, file)?
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            Some((k.to_owned(), parse_u64(v.trim())?))
+        })
+        .collect())
+}
+
+pub fn kv(pairs: &[(String, u64)], key: &str) -> u64 {
+    pairs.iter().find(|(k, _)| k == key).map_or(0, |p| p.1)
+}
+
+/// Pids in `dir/cgroup.procs` of the cgroup and all its descendants.
+pub fn all_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
+    match std::fs::read_to_string(dir.join("cgroup.procs")) {
+        Ok(s) => out.extend(s.lines().filter_map(|l| l.trim().parse::<i32>().ok())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("read", &dir.join("cgroup.procs"), e)),
+    }
+    for ent in std::fs::read_dir(dir)
+        .map_err(|e| io_err("read", dir, e))?
+        .flatten()
+    {
+        if ent.file_type().is_ok_and(|t| t.is_dir()) {
+            all_pids(&ent.path(), out)?;
+        }
+    }
+    Ok(())
+}
+
+/// rmdir `dir` and its sub-cgroups, deepest first. A cgroup whose last task
+/// just died can stay busy for a moment (EBUSY), so runc retries for about
+/// 100 ms in growing steps; we do the same. A missing dir is success.
+pub fn remove_tree(dir: &Path) -> Result<()> {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for ent in rd.flatten() {
+            if ent.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&ent.path())?;
+            }
+        }
+    }
+    let mut delay = Duration::from_millis(1);
+    for attempt in 0..8 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if attempt < 7 && e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            Err(e) => {
+                return Err(Error::Remove {
+                    path: dir.to_owned(),
+                    source: e,
+                })
+            }
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u64("max"), Some(u64::MAX));
+        assert_eq!(parse_u64("42"), Some(42));
+        assert_eq!(parse_u64("-1"), Some(0));
+        assert_eq!(parse_u64("x"), None);
+    }
+
+    #[test]
+    fn key_values() {
+        let d = std::env::temp_dir().join(format!("nsrun-cgtest-kv-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("memory.events"),
+            "low 0\nhigh 1\nmax 5\noom 2\noom_kill 1\n",
+        )
+        .unwrap();
+        let kvs = read_kv(&d, "memory.events").unwrap();
+        assert_eq!(kv(&kvs, "oom"), 2);
+        assert_eq!(kv(&kvs, "missing"), 0);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
