@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::bootstrap::NAMESPACES;
-use crate::init::minimal_rootfs::option_words;
+use crate::rootfs::option_words;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -159,11 +159,8 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
 /// Returns the saved state and, for a foreground terminal, what to relay.
 pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(Saved, Option<Relay>), ContainerError> {
     state::validate_id(id)?;
-    let mut plan = spec::load(&o.bundle)?;
+    let mut plan = spec::load(&o.bundle, o.no_pivot)?;
     check_console(plan.init.process.terminal, o.console_socket.is_some(), o.detach)?;
-    if let Some(r) = plan.init.rootfs.as_mut() {
-        r.no_pivot = o.no_pivot;
-    }
     root.ensure()?;
     let dir = root.dir(id);
     match std::fs::create_dir(&dir) {

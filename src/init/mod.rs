@@ -3,7 +3,6 @@
 //! reports ready, waits on the exec fifo (create) and execs the process.
 
 pub mod console;
-pub mod minimal_rootfs;
 
 use std::ffi::CString;
 use std::io::Write;
@@ -15,7 +14,7 @@ use thiserror::Error;
 
 use crate::codec;
 use crate::spec::plan::{InitPlan, ProcessPlan, Report};
-use minimal_rootfs::RootfsError;
+use crate::rootfs::{self, RootfsError};
 
 #[derive(Debug, Error)]
 pub enum InitError {
@@ -110,8 +109,16 @@ struct Ready {
 
 fn prepare(plan: &InitPlan) -> Result<Ready, InitError> {
     let p = &plan.process;
+    // runc's order (standard_init_linux.go): rootfs, console, hostname,
+    // apparmor, sysctls, then read-only and masked paths.
     if let Some(r) = &plan.rootfs {
-        r.apply()?;
+        rootfs::prepare(r, None)?;
+    }
+    if p.terminal {
+        let sock = plan.fds.console.ok_or_else(|| InitError::Console("no console socket".into()))?;
+        console::setup(take_fd(sock), p.console_size, plan.rootfs.is_some())?;
+    } else if let Some(sock) = plan.fds.console {
+        drop(take_fd(sock));
     }
     if let Some(h) = &plan.hostname {
         nix::unistd::sethostname(h).map_err(InitError::Hostname)?;
@@ -119,16 +126,8 @@ fn prepare(plan: &InitPlan) -> Result<Ready, InitError> {
     if let Some(d) = &plan.domainname {
         set_domainname(d).map_err(InitError::Domainname)?;
     }
-    if plan.rootfs.is_some() {
-        // runc creates a missing cwd inside the rootfs (best effort: the root
-        // may already be read-only).
-        let _ = std::fs::create_dir_all(&p.cwd);
-    }
-    if p.terminal {
-        let sock = plan.fds.console.ok_or_else(|| InitError::Console("no console socket".into()))?;
-        console::setup(take_fd(sock), p.console_size, plan.rootfs.is_some())?;
-    } else if let Some(sock) = plan.fds.console {
-        drop(take_fd(sock));
+    if let Some(r) = &plan.rootfs {
+        rootfs::finalize(r)?;
     }
     // Security seam: capabilities, seccomp, rlimits, LSM labels come from the
     // security module. no_new_privs is one prctl and is set here meanwhile.

@@ -122,9 +122,7 @@ fn v1(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
             }
         }
     }
-    if m.options.flags & MS_RDONLY != 0 {
-        set_readonly(dir.as_fd(), &root.display(&m.destination))?;
-    }
+    // runc 1.1 leaves the tmpfs itself read-write (only the hierarchies get "ro").
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //! ```ignore
 //! let plan = rootfs::RootfsPlan::from_spec(&spec, bundle, no_pivot)?; // parent
 //! rootfs::prepare(&plan, console_slave)?;   // init: mounts, /dev, console, pivot
-//! /* hostname, sysctls via rootfs::procfs::write_sysctl */
+//! /* hostname, sysctls via security::SecurityPlan::apply_sysctls */
 //! rootfs::finalize(&plan)?;                 // ro mounts, ro root, readonly + masked paths
 //! ```
 //! `prepare` = `mount_rootfs` + `enter_rootfs`; call those two instead when
@@ -28,14 +28,13 @@ mod mounts;
 mod options;
 mod paths;
 mod plan;
-pub mod procfs;
 mod secure;
 mod sys;
 
 use std::os::fd::BorrowedFd;
 
 pub use error::{Result, RootfsError};
-pub use options::MountOptions;
+pub use options::{option_words, MountOptions};
 pub use plan::{DeviceKind, DevicePlan, MountKind, MountPlan, RootfsPlan};
 
 use error::Ctx;

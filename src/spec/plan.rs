@@ -7,7 +7,7 @@
 use bincode::{Decode, Encode};
 use std::path::PathBuf;
 
-use crate::init::minimal_rootfs::RootfsPlan;
+use crate::rootfs::RootfsPlan;
 
 /// The user process: what `execve` gets, and the identity it runs with.
 #[derive(Encode, Decode, Debug, Clone, PartialEq, Eq, Default)]
