@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::bootstrap::NAMESPACES;
+use crate::hooks::{HookError, HookSet, Kind};
+use crate::security::{SecurityError, SecurityPlan};
 use crate::rootfs::{RootfsError, RootfsPlan};
 pub use plan::{IdMap, InitFds, InitPlan, Namespace, Plan, ProcessPlan};
 
@@ -47,6 +49,10 @@ pub enum SpecError {
     TimeClock(String),
     #[error(transparent)]
     Rootfs(#[from] RootfsError),
+    #[error(transparent)]
+    Security(#[from] SecurityError),
+    #[error(transparent)]
+    Hooks(#[from] HookError),
 }
 
 /// Parse the spec file of a bundle.
@@ -183,6 +189,11 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
         time_offsets.sort();
     }
     let rootfs = RootfsPlan::from_spec(spec, bundle, no_pivot)?;
+    let security = SecurityPlan::from_spec(spec, false)?;
+    let hooks = HookSet::from_spec(spec)?;
+    let in_init = |k: Kind| k == Kind::CreateContainer || k == Kind::StartContainer;
+    let init_hooks = HookSet { hooks: hooks.hooks.iter().filter(|(k, _)| in_init(*k)).cloned().collect() };
+    let proc_hooks = !hooks.get(Kind::Prestart).is_empty() || !hooks.get(Kind::CreateRuntime).is_empty();
     let mut annotations: Vec<(String, String)> =
         spec.annotations().iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
     annotations.sort();
@@ -197,7 +208,18 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
         oom_score_adj: spec.process().as_ref().and_then(|p| p.oom_score_adj()),
         time_offsets,
         cgroups_path: linux.cgroups_path().as_ref().map(|p| p.display().to_string()),
-        init: InitPlan { process, rootfs: Some(rootfs), hostname, domainname, fds: InitFds::default() },
+        hooks,
+        init: InitPlan {
+            process,
+            rootfs: Some(rootfs),
+            hostname,
+            domainname,
+            fds: InitFds::default(),
+            security,
+            hooks: init_hooks,
+            proc_hooks,
+            ..Default::default()
+        },
     })
 }
 
