@@ -226,7 +226,8 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
         process::Event::ProcHooks => {
             let state = hook_state(&saved, "creating", pid);
             for kind in [Kind::Prestart, Kind::CreateRuntime] {
-                hooks::run(plan.hooks.get(kind), state.as_bytes(), None).map_err(|e| e.to_string())?;
+                hooks::run(plan.hooks.get(kind), state.as_bytes(), None)
+                    .map_err(|e| format!("unable to start container process: error during container init: {e}"))?;
             }
             Ok(())
         }
@@ -317,7 +318,8 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
     let _ = std::fs::remove_file(&fifo_path);
     // runc: a failing poststart hook kills the container and fails start.
     let set = spec_hooks(&s);
-    if let Err(e) = hooks::run(set.get(Kind::Poststart), hook_state(&s, "running", s.init_pid).as_bytes(), None) {
+    // runc 1.1 takes the hooks' state while the fifo still exists: "created".
+    if let Err(e) = hooks::run(set.get(Kind::Poststart), hook_state(&s, "created", s.init_pid).as_bytes(), None) {
         let _ = kill_and_wait(&s);
         return Err(ContainerError::Usage(e.to_string()));
     }
