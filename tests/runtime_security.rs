@@ -262,3 +262,34 @@ fn cve_2019_5736_init_binary_is_not_writable() {
     }
     assert_dev_null_intact();
 }
+
+fn exec_status(runc: bool, id: &str, cfg: &Value) -> String {
+    let b = Bundle::new(id, cfg);
+    let (rc, _, e) = detached(runc, &b.dir, &["run", "-d", "-b", path_str(&b.dir), id]);
+    assert_eq!(rc, 0, "run -d (runc={runc}): {e}");
+    let (rc, o, e) = detached(runc, &b.dir, &["exec", id, "sh", "-c", &format!("{STATUS}; mkdir /tmp/y 2>&1; echo mkdir=$?")]);
+    let _ = detached(runc, &b.dir, &["delete", "-f", id]);
+    assert_eq!(rc, 0, "exec (runc={runc}): {e}");
+    o
+}
+
+/// An exec'd process gets the process's caps/rlimits/nnp and the container's seccomp.
+#[test]
+fn exec_security_matches_runc() {
+    let mut c = base_config(&["sleep", "30"]);
+    let caps = json!(["CAP_CHOWN", "CAP_SETUID"]);
+    c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps});
+    c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 222, "hard": 333}]);
+    c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]});
+    tmpfs_at(&mut c, "/tmp");
+    let n = exec_status(false, "sec-exec", &c);
+    for l in ["CapEff:\t0000000000000081", "NoNewPrivs:\t1", "Seccomp:\t2", "nofile=222", "mkdir=1"] {
+        assert!(n.lines().any(|x| x == l), "missing {l:?}: {n}");
+    }
+    assert!(n.contains("Permission denied"), "{n}");
+    if !common::skip_unless(have_runc(), "runc not installed") {
+        assert_eq!(exec_status(true, "sec-exec", &c), n, "exec differs from runc");
+    }
+    assert_dev_null_intact();
+}

@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 use nix::errno::Errno;
 
 use super::error::{Result, RootfsError};
-use super::mounts::{bind, mount_one, set_readonly};
+use super::mounts::{bind, mount_one};
 use super::mountinfo::{self, MountInfo};
 use super::options::{MountOptions, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC};
 use super::plan::{MountKind, MountPlan, RootfsPlan};

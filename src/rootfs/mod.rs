@@ -13,8 +13,6 @@
 //! `prepare` = `mount_rootfs` + `enter_rootfs`; call those two instead when
 //! createContainer hooks must run in between (runc runs them there).
 
-// Until init wires the API in, most of it is only reached from tests.
-#![allow(dead_code, unused_imports)]
 // MS_* are c_ulong: the u64 casts are no-ops on x86_64 only.
 #![allow(clippy::unnecessary_cast)]
 
@@ -34,8 +32,8 @@ mod sys;
 use std::os::fd::BorrowedFd;
 
 pub use error::{Result, RootfsError};
-pub use options::{option_words, MountOptions};
-pub use plan::{DeviceKind, DevicePlan, MountKind, MountPlan, RootfsPlan};
+pub use options::option_words;
+pub use plan::RootfsPlan;
 
 use error::Ctx;
 use secure::Root;

@@ -191,8 +191,7 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
     let rootfs = RootfsPlan::from_spec(spec, bundle, no_pivot)?;
     let security = SecurityPlan::from_spec(spec, false)?;
     let hooks = HookSet::from_spec(spec)?;
-    let in_init = |k: Kind| k == Kind::CreateContainer || k == Kind::StartContainer;
-    let init_hooks = HookSet { hooks: hooks.hooks.iter().filter(|(k, _)| in_init(*k)).cloned().collect() };
+    let init_hooks = HookSet { hooks: hooks.hooks.iter().filter(|(k, _)| k.in_container()).cloned().collect() };
     let proc_hooks = !hooks.get(Kind::Prestart).is_empty() || !hooks.get(Kind::CreateRuntime).is_empty();
     let mut annotations: Vec<(String, String)> =
         spec.annotations().iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
