@@ -32,6 +32,8 @@ mod sys;
 use std::os::fd::BorrowedFd;
 
 pub use error::{Result, RootfsError};
+// For `features` (the rootfs test binary includes this module without it).
+#[allow(unused_imports)]
 pub use options::option_words;
 pub use plan::RootfsPlan;
 

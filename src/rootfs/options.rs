@@ -78,6 +78,7 @@ pub const PROPAGATION: &[(&str, u64)] = &[
 ];
 
 /// Every option word the parser gives a meaning to (`features` lists them).
+#[allow(dead_code)] // not reached from the rootfs test binary
 pub fn option_words() -> impl Iterator<Item = &'static str> {
     FLAGS.iter().map(|w| w.0).chain(PROPAGATION.iter().map(|w| w.0)).chain(REC_ATTRS.iter().map(|w| w.0))
 }
