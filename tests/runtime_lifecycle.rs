@@ -17,23 +17,6 @@ fn have_runc() -> bool {
     common::have("runc")
 }
 
-/// Run `prog --root R args` with stdout/stderr in files (a detached container
-/// keeps them open, so pipes would never reach EOF). Returns (code, out, err).
-fn detached(runc: bool, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let (o, e) = (dir.join(".out"), dir.join(".err"));
-    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
-    let st = Command::new(bin)
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(File::create(&o).unwrap())
-        .stderr(File::create(&e).unwrap())
-        .status()
-        .unwrap();
-    (st.code().unwrap_or(-1), std::fs::read_to_string(o).unwrap(), std::fs::read_to_string(e).unwrap())
-}
-
 #[test]
 fn run_output_and_exit_code_match_runc() {
     let b = Bundle::new("rt-run-exit", &base_config(&["/payload", "id", "cwd", "uts", "umask", "env", "fds", "exit:3"]));

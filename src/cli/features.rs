@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::bootstrap::NAMESPACES;
-use crate::init::minimal_rootfs::option_words;
+use crate::rootfs::option_words;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -64,17 +64,17 @@ pub fn json() -> String {
     let f = Features {
         oci_version_min: "1.0.0",
         oci_version_max: "1.3.0",
-        // Hooks are not run yet: advertise none rather than lie.
-        hooks: vec![],
+        hooks: crate::hooks::Kind::ALL.iter().map(|k| k.name()).collect(),
         mount_options: { let mut m: Vec<String> = option_words().map(String::from).collect(); m.sort(); m },
         linux: Linux {
             namespaces: ns,
             capabilities: caps,
             // Filled in as the cgroup and security modules land.
             cgroup: Cgroup { v1: true, v2: true, systemd: false, systemd_user: false },
-            seccomp: Enabled { enabled: false },
-            apparmor: Enabled { enabled: false },
-            selinux: Enabled { enabled: false },
+            // libseccomp is linked in; the LSMs are what this host runs.
+            seccomp: Enabled { enabled: true },
+            apparmor: Enabled { enabled: crate::security::lsm::apparmor_enabled() },
+            selinux: Enabled { enabled: crate::security::lsm::selinux_enabled() },
         },
         annotations: BTreeMap::from([
             ("org.opencontainers.runc.checkpoint.enabled", "false".to_string()),
@@ -101,5 +101,7 @@ mod tests {
         let mo = v["mountOptions"].as_array().unwrap();
         assert!(mo.contains(&"rbind".into()) && mo.contains(&"rw".into()));
         assert!(v["linux"]["capabilities"].as_array().unwrap().contains(&"CAP_SYS_ADMIN".into()));
+        assert_eq!(v["hooks"].as_array().unwrap().len(), 6);
+        assert_eq!(v["linux"]["seccomp"]["enabled"], true);
     }
 }

@@ -17,8 +17,11 @@ use std::path::{Path, PathBuf};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use thiserror::Error;
 
+use crate::hooks::{self, HookSet, Kind};
 use crate::process::{self, LogSink, ProcessError, Spawn};
-use crate::spec::{self, ProcessPlan, SpecError};
+use crate::security::{notify, SecurityPlan};
+use crate::security::seccomp::SeccompPlan;
+use crate::spec::{self, SpecError};
 pub use state::{Root, Saved, Status};
 
 #[derive(Debug, Error)]
@@ -174,10 +177,12 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
 /// Returns the saved state and, for a foreground terminal, what to relay.
 pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(Saved, Option<Relay>), ContainerError> {
     state::validate_id(id)?;
-    let mut plan = spec::load(&o.bundle)?;
+    let mut plan = spec::load(&o.bundle, o.no_pivot)?;
     check_console(plan.init.process.terminal, o.console_socket.is_some(), o.detach)?;
-    if let Some(r) = plan.init.rootfs.as_mut() {
-        r.no_pivot = o.no_pivot;
+    plan.init.security.new_keyring = !o.no_new_keyring;
+    plan.init.id = id.to_string();
+    for w in &plan.init.security.warnings {
+        sink("warning", w);
     }
     let cg = cgroup::config(&plan, id, o.systemd_cgroup)?;
     let mgr = cgroup::manager(&cg)?;
@@ -224,17 +229,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
     plan.init.fds.preserve = o.preserve_fds;
     let pid = init.pid;
     let init = undo.init.insert(init);
-    init.run_plan(&plan.init, sink)?;
-    // runc sets the limits once init is ready, before the user process runs.
-    let t = std::time::Instant::now();
-    mgr.set(&cg.resources)?;
-    sink("debug", &format!("cgroup limits set in {} us", t.elapsed().as_micros()));
     let cgroup_paths = mgr.paths();
-    let relay = match relay {
-        Some((term, sock)) => Some((term, tty::recv_master(&sock)?)),
-        None => None,
-    };
-
     let saved = Saved {
         id: id.to_string(),
         init_pid: pid,
@@ -248,6 +243,33 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
         oom_score_adj: plan.oom_score_adj,
         cgroup_paths,
     };
+    plan.init.state = hook_state(&saved, "creating", 0);
+    let seccomp = plan.init.security.seccomp.clone();
+    // runc sets the limits at procHooks (before the hooks, so they can
+    // rely on them), or once init is ready when no such event came.
+    let mut limits_set = false;
+    let set_limits = || mgr.set(&cg.resources).map_err(|e| format!("error setting cgroup config for procHooks process: {e}"));
+    let mut on = |ev: process::Event| match ev {
+        process::Event::ProcHooks => {
+            set_limits()?;
+            limits_set = true;
+            let state = hook_state(&saved, "creating", pid);
+            for kind in [Kind::Prestart, Kind::CreateRuntime] {
+                hooks::run(plan.hooks.get(kind), state.as_bytes(), None)
+                    .map_err(|e| format!("unable to start container process: error during container init: {e}"))?;
+            }
+            Ok(())
+        }
+        process::Event::SeccompFd(fd) => send_listener(seccomp.as_ref(), &saved, "creating", pid, fd),
+    };
+    init.run_plan(&plan.init, sink, &mut on)?;
+    if !limits_set {
+        set_limits().map_err(|e| ContainerError::Process(ProcessError::Init(e)))?;
+    }
+    let relay = match relay {
+        Some((term, sock)) => Some((term, tty::recv_master(&sock)?)),
+        None => None,
+    };
     root.save(&saved)?;
     if let Some(p) = &o.pid_file {
         write_pid_file(p, pid)?;
@@ -256,6 +278,33 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
     undo.cgroup = None;
     undo.dir = None;
     Ok((saved, relay))
+}
+
+/// The state hooks and seccomp agents get on stdin: runc's specs.State
+/// (pid and annotations omitted when empty).
+fn hook_state(s: &Saved, status: &str, pid: i32) -> String {
+    let mut v = serde_json::json!({"ociVersion": s.oci_version, "id": s.id, "status": status, "bundle": s.bundle});
+    if pid > 0 {
+        v["pid"] = pid.into();
+    }
+    if !s.annotations.is_empty() {
+        v["annotations"] = serde_json::to_value(&s.annotations).unwrap_or_default();
+    }
+    v.to_string()
+}
+
+/// runc's procSeccomp: hand the listener to linux.seccomp.listenerPath.
+fn send_listener(sc: Option<&SeccompPlan>, s: &Saved, status: &str, pid: i32, fd: OwnedFd) -> Result<(), String> {
+    let sc = sc.ok_or("seccomp fd without a seccomp profile")?;
+    let path = sc.listener_path.as_deref().filter(|p| !p.is_empty()).ok_or("listenerPath is not set")?;
+    let state = hook_state(s, status, s.init_pid);
+    let payload = notify::process_state(&sc.listener_metadata, pid, state.as_bytes()).map_err(|e| e.to_string())?;
+    notify::send_to_agent(path, &payload, fd.as_fd()).map_err(|e| e.to_string())
+}
+
+/// The spec's hooks again, for start and delete (runc keeps them in its state).
+fn spec_hooks(s: &Saved) -> HookSet {
+    spec::read(&s.bundle).ok().and_then(|sp| HookSet::from_spec(&sp).ok()).unwrap_or_default()
 }
 
 /// `start`: release init from the exec fifo.
@@ -300,6 +349,13 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
         }
     }
     let _ = std::fs::remove_file(&fifo_path);
+    // runc: a failing poststart hook kills the container and fails start.
+    let set = spec_hooks(&s);
+    // runc 1.1 takes the hooks' state while the fifo still exists: "created".
+    if let Err(e) = hooks::run(set.get(Kind::Poststart), hook_state(&s, "created", s.init_pid).as_bytes(), None) {
+        let _ = kill_and_wait(&s);
+        return Err(ContainerError::Usage(e.to_string()));
+    }
     Ok(())
 }
 
@@ -345,6 +401,14 @@ fn destroy(root: &Root, id: &str) -> Result<(), ContainerError> {
     cg
 }
 
+/// runc's destroy: remove everything, then the poststop hooks (their error is delete's).
+fn destroy_with_hooks(root: &Root, s: &Saved) -> Result<(), ContainerError> {
+    let set = spec_hooks(s);
+    destroy(root, &s.id)?;
+    hooks::run(set.get(Kind::Poststop), hook_state(s, "stopped", 0).as_bytes(), None)
+        .map_err(|e| ContainerError::Usage(e.to_string()))
+}
+
 /// `delete [--force]`, per runc's table (runc-cli-contract.md §2.12).
 pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), ContainerError> {
     state::validate_id(id)?;
@@ -376,7 +440,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), ContainerError> 
             kill_and_wait(&s)?;
         }
     }
-    destroy(root, id)
+    destroy_with_hooks(root, &s)
 }
 
 /// `kill <id> [signal]`; `--all` signals every process of the container.
@@ -482,12 +546,12 @@ fn atoi(what: &str, v: &str) -> Result<u32, ContainerError> {
 }
 
 /// The process of an exec: `--process` JSON, or config.json's with the CLI overrides.
-fn exec_process(s: &Saved, o: &ExecOpts) -> Result<ProcessPlan, ContainerError> {
+fn exec_process(s: &Saved, o: &ExecOpts) -> Result<oci_spec::runtime::Process, ContainerError> {
     if let Some(p) = &o.process {
         let data = std::fs::read(p).map_err(io(format!("open {}", p.display())))?;
         let proc: oci_spec::runtime::Process =
             serde_json::from_slice(&data).map_err(|e| ContainerError::Usage(format!("parsing {}: {e}", p.display())))?;
-        return Ok(spec::process_plan(Some(&proc))?);
+        return Ok(proc);
     }
     if o.args.is_empty() {
         return Err(ContainerError::ExecNoArgs);
@@ -523,7 +587,15 @@ fn exec_process(s: &Saved, o: &ExecOpts) -> Result<ProcessPlan, ContainerError> 
         user.set_additional_gids(Some(gids));
     }
     proc.set_user(user);
-    Ok(spec::process_plan(Some(&proc))?)
+    Ok(proc)
+}
+
+/// The exec'd process's security: its own caps/rlimits/NNP, the container's
+/// seccomp profile and LSM setup.
+fn exec_security(s: &Saved, proc: &oci_spec::runtime::Process) -> Result<SecurityPlan, ContainerError> {
+    let mut sp = spec::read(&s.bundle)?;
+    sp.set_process(Some(proc.clone()));
+    Ok(SecurityPlan::from_spec(&sp, false).map_err(SpecError::from)?)
 }
 
 /// `exec`: a new process in a running container. Returns the exit code.
@@ -534,7 +606,9 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
         Status::Paused if !o.ignore_paused => return Err(ContainerError::ExecPaused),
         _ => {}
     }
-    let process = exec_process(&s, o)?;
+    let proc = exec_process(&s, o)?;
+    let process = spec::process_plan(Some(&proc))?;
+    let security = exec_security(&s, &proc)?;
     check_console(process.terminal, o.console_socket.is_some(), o.detach)?;
     let (console, relay) = console_for(process.terminal, o.detach, &o.console_socket)?;
     let extra: Vec<_> = console.iter().map(|c| c.as_fd()).collect();
@@ -560,9 +634,17 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
         hostname: None,
         domainname: None,
         fds: spec::InitFds { fifo: None, console: init.extra_fds.first().copied(), preserve: o.preserve_fds },
+        id: id.to_string(),
+        security,
+        ..Default::default()
     };
     let set = (!o.detach).then(signal::block);
-    if let Err(e) = init.run_plan(&plan, sink) {
+    let pid = init.pid;
+    let mut on = |ev: process::Event| match ev {
+        process::Event::ProcHooks => Err("unexpected procHooks in setns".to_string()),
+        process::Event::SeccompFd(fd) => send_listener(plan.security.seccomp.as_ref(), &s, "running", pid, fd),
+    };
+    if let Err(e) = init.run_plan(&plan, sink, &mut on) {
         init.kill();
         return Err(e.into());
     }

@@ -1,6 +1,3 @@
-// Until init and the runtime call every entry point.
-#![allow(dead_code)]
-
 //! The six OCI hooks: which ones exist, where they run, what a failure
 //! means. Running one is in `exec.rs`.
 //!
@@ -9,9 +6,12 @@
 //! | prestart        | runtime namespaces               | runtime   | creating     | fails create |
 //! | createRuntime   | runtime namespaces               | runtime   | creating     | fails create |
 //! | createContainer | container namespaces (from init) | init      | creating     | fails create |
-//! | startContainer  | container namespaces (from init) | init      | created      | fails start  |
-//! | poststart       | runtime namespaces               | runtime   | running      | warning      |
-//! | poststop        | runtime namespaces               | runtime   | stopped      | warning      |
+//! | startContainer  | container namespaces (from init) | init      | created      | init exits   |
+//! | poststart       | runtime namespaces               | runtime   | created (1)  | kills, fails start |
+//! | poststop        | runtime namespaces               | runtime   | stopped      | fails delete (after removal) |
+//!
+//! (1) runc 1.1 takes the state before the exec fifo is removed. Every kind
+//! stops at its first failing hook, as runc's HookList.RunHooks.
 //!
 //! Every hook gets the container state JSON on stdin (runc: the pid is
 //! init's; for createContainer/startContainer init's own getpid()).
@@ -65,12 +65,6 @@ impl Kind {
     /// Run by init, inside the container's namespaces.
     pub fn in_container(self) -> bool {
         matches!(self, Kind::CreateContainer | Kind::StartContainer)
-    }
-
-    /// Whether a failure fails the operation (else: a logged warning, and
-    /// the remaining hooks of the kind still run).
-    pub fn fatal(self) -> bool {
-        !matches!(self, Kind::Poststart | Kind::Poststop)
     }
 }
 
@@ -144,23 +138,6 @@ pub fn run(hooks: &[Hook], state: &[u8], ns: Option<&NsTarget>) -> Result<(), Ho
     Ok(())
 }
 
-/// Run a kind with runc's failure rule: fatal kinds stop and return the
-/// error; poststart/poststop run every hook and return the failures as
-/// warnings for the caller to log.
-pub fn run_kind(set: &HookSet, kind: Kind, state: &[u8], ns: Option<&NsTarget>) -> Result<Vec<String>, HookError> {
-    let hooks = set.get(kind);
-    if kind.fatal() {
-        return run(hooks, state, ns).map(|()| vec![]);
-    }
-    let mut warnings = vec![];
-    for (index, h) in hooks.iter().enumerate() {
-        if let Err(cause) = run_one(h, state, ns) {
-            warnings.push(format!("{} hook: {}", kind.name(), HookError::Failed { index, cause }));
-        }
-    }
-    Ok(warnings)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,7 +154,7 @@ mod tests {
         assert_eq!(s.get(Kind::CreateRuntime)[0].timeout, Some(3));
         assert_eq!(s.get(Kind::Poststop)[0].env, Some(vec!["A=1".to_string()]));
         assert!(s.get(Kind::Prestart).is_empty());
-        assert!(Kind::CreateContainer.in_container() && !Kind::Poststart.fatal());
+        assert!(Kind::CreateContainer.in_container() && !Kind::Poststart.in_container());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 use nix::sys::stat::Mode;
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use super::InitError;
@@ -36,7 +36,7 @@ pub fn setup(sock: OwnedFd, size: Option<(u16, u16)>, dev_console: bool) -> Resu
     // SAFETY: open returned a fresh descriptor.
     let slave = unsafe { OwnedFd::from_raw_fd(slave) };
     if dev_console {
-        bind_console(&name)?;
+        crate::rootfs::mount_console(slave.as_fd())?;
     }
     let fds = [master.as_raw_fd()];
     let iov = [IoSlice::new(b"/dev/ptmx")];
@@ -50,13 +50,4 @@ pub fn setup(sock: OwnedFd, size: Option<(u16, u16)>, dev_console: bool) -> Resu
     // SAFETY: TIOCSCTTY on our own stdin; stage-2 made us a session leader.
     unsafe { set_ctty(0, 0) }.map_err(err("set controlling tty"))?;
     Ok(())
-}
-
-fn bind_console(slave: &str) -> Result<(), InitError> {
-    let c = Path::new("/dev/console");
-    if !c.exists() {
-        std::fs::File::create(c).map_err(|e| InitError::Console(format!("create /dev/console: {e}")))?;
-    }
-    nix::mount::mount(Some(slave), c, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>)
-        .map_err(err("bind mount /dev/console"))
 }

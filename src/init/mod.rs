@@ -3,7 +3,6 @@
 //! reports ready, waits on the exec fifo (create) and execs the process.
 
 pub mod console;
-pub mod minimal_rootfs;
 
 use std::ffi::CString;
 use std::io::Write;
@@ -15,7 +14,7 @@ use thiserror::Error;
 
 use crate::codec;
 use crate::spec::plan::{InitPlan, ProcessPlan, Report};
-use minimal_rootfs::RootfsError;
+use crate::rootfs::{self, RootfsError};
 
 #[derive(Debug, Error)]
 pub enum InitError {
@@ -35,6 +34,10 @@ pub enum InitError {
     Cwd(String, nix::Error),
     #[error("unable to start container process: exec: {0:?}: {1}")]
     Lookup(String, String),
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
+    #[error(transparent)]
+    Hook(#[from] crate::hooks::HookError),
     #[error("{0}")]
     Other(String),
 }
@@ -68,7 +71,7 @@ pub fn run() -> ! {
             std::process::exit(1);
         }
     };
-    let ready = match prepare(&plan) {
+    let ready = match prepare(&plan, &mut sock) {
         Ok(r) => r,
         Err(e) => {
             let _ = codec::send(&mut sock, &Report::Failed(e.to_string()));
@@ -82,6 +85,11 @@ pub fn run() -> ! {
     if let Some(fifo) = plan.fds.fifo {
         if let Err(e) = wait_for_start(fifo) {
             eprintln!("nsrun init: {e}");
+            std::process::exit(1);
+        }
+        // runc: startContainer hooks run after the fifo opened, right before execve.
+        if let Err(e) = run_in_container(&plan, crate::hooks::Kind::StartContainer, "created") {
+            eprintln!("{e}");
             std::process::exit(1);
         }
     }
@@ -108,21 +116,35 @@ struct Ready {
     envp: Vec<CString>,
 }
 
-fn prepare(plan: &InitPlan) -> Result<Ready, InitError> {
+/// createContainer/startContainer hooks, in init's namespaces, with the
+/// state JSON carrying init's own pid (runc: unix.Getpid()).
+fn run_in_container(plan: &InitPlan, kind: crate::hooks::Kind, status: &str) -> Result<(), InitError> {
+    let hooks = plan.hooks.get(kind);
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let mut state: serde_json::Value = serde_json::from_str(&plan.state).unwrap_or_default();
+    state["status"] = status.into();
+    state["pid"] = std::process::id().into();
+    crate::hooks::run(hooks, state.to_string().as_bytes(), None)?;
+    Ok(())
+}
+
+fn prepare(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
     let p = &plan.process;
+    let sec = &plan.security;
+    let create = plan.rootfs.is_some();
+    sec.join_keyring(&plan.id, create)?;
+    // runc's order (standard_init_linux.go): rootfs (with the hooks before the
+    // pivot), console, hostname, apparmor, sysctls, read-only and masked paths.
     if let Some(r) = &plan.rootfs {
-        r.apply()?;
-    }
-    if let Some(h) = &plan.hostname {
-        nix::unistd::sethostname(h).map_err(InitError::Hostname)?;
-    }
-    if let Some(d) = &plan.domainname {
-        set_domainname(d).map_err(InitError::Domainname)?;
-    }
-    if plan.rootfs.is_some() {
-        // runc creates a missing cwd inside the rootfs (best effort: the root
-        // may already be read-only).
-        let _ = std::fs::create_dir_all(&p.cwd);
+        rootfs::mount_rootfs(r, None)?;
+        if plan.proc_hooks {
+            codec::send(sock, &Report::ProcHooks).map_err(|e| InitError::Other(e.to_string()))?;
+            codec::recv::<(), _>(sock).map_err(|e| InitError::Other(e.to_string()))?;
+        }
+        run_in_container(plan, crate::hooks::Kind::CreateContainer, "creating")?;
+        rootfs::enter_rootfs(r)?;
     }
     if p.terminal {
         let sock = plan.fds.console.ok_or_else(|| InitError::Console("no console socket".into()))?;
@@ -130,12 +152,33 @@ fn prepare(plan: &InitPlan) -> Result<Ready, InitError> {
     } else if let Some(sock) = plan.fds.console {
         drop(take_fd(sock));
     }
-    // Security seam: capabilities, seccomp, rlimits, LSM labels come from the
-    // security module. no_new_privs is one prctl and is set here meanwhile.
-    if p.no_new_privileges {
-        nix::sys::prctl::set_no_new_privs().map_err(|e| InitError::Other(format!("set no_new_privs: {e}")))?;
+    if let Some(h) = &plan.hostname {
+        nix::unistd::sethostname(h).map_err(InitError::Hostname)?;
     }
-    set_user(p)?;
+    if let Some(d) = &plan.domainname {
+        set_domainname(d).map_err(InitError::Domainname)?;
+    }
+    if let Some(r) = &plan.rootfs {
+        sec.apply_apparmor()?;
+        sec.apply_sysctls()?;
+        rootfs::finalize(r)?;
+    }
+    sec.apply_personality()?;
+    sec.apply_scheduler()?;
+    sec.apply_io_priority()?;
+    sec.apply_no_new_privs()?;
+    sec.apply_rlimits()?;
+    sec.apply_selinux_label()?;
+    let mut listener = None;
+    // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the drop.
+    if sec.seccomp_before_caps() {
+        listener = sec.load_seccomp()?;
+    }
+    sec.finalize(|| set_user(p))?;
+    if !create {
+        // runc's setns init applies the profile after the user switch.
+        sec.apply_apparmor()?;
+    }
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(p.umask.unwrap_or(0o022)));
     nix::unistd::chdir(Path::new(&p.cwd)).map_err(|e| InitError::Cwd(p.cwd.clone(), e))?;
     let env = with_home(&p.env, p.uid);
@@ -147,6 +190,14 @@ fn prepare(plan: &InitPlan) -> Result<Ready, InitError> {
     crate::process::sys::cloexec_from(3 + plan.fds.preserve).map_err(|e| InitError::Other(format!("close fds: {e}")))?;
     let set = nix::sys::signal::SigSet::empty();
     let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&set), None);
+    // As close to execve as possible, but while the socket can still carry the listener.
+    if !sec.seccomp_before_caps() {
+        listener = sec.load_seccomp()?;
+    }
+    if let Some(fd) = listener {
+        codec::send(sock, &Report::SeccompFd).map_err(|e| InitError::Other(e.to_string()))?;
+        crate::process::fdpass::send_fd(sock, &fd).map_err(|e| InitError::Other(format!("send seccomp fd: {e}")))?;
+    }
     Ok(Ready { path: cs(&path)?, argv, envp })
 }
 

@@ -4,6 +4,7 @@
 //! reap stage-0/1, then talk to stage-2 (our init) with the bincode codec.
 
 pub mod exe;
+pub mod fdpass;
 pub mod sys;
 
 use std::ffi::CString;
@@ -68,6 +69,14 @@ pub struct Spawn<'a> {
     pub cwd: Option<&'a Path>,
     /// create: the container's cgroup, joined by stage-0.
     pub cgroup: Option<&'a dyn crate::cgroups::Manager>,
+}
+
+/// What init asks of the runtime while it sets up.
+pub enum Event {
+    /// Run prestart + createRuntime now (mounts done, before the pivot).
+    ProcHooks,
+    /// The SCMP_ACT_NOTIFY listener, for linux.seccomp.listenerPath.
+    SeccompFd(std::os::fd::OwnedFd),
 }
 
 /// A running stage-2 (the container's init, or the exec'd process) before it
@@ -313,14 +322,25 @@ impl Init {
     }
 
     /// Send init its plan, then wait until it reports ready or failed.
-    pub fn run_plan(&mut self, plan: &InitPlan, sink: LogSink) -> Result<(), ProcessError> {
-        let sent = codec::send(&mut self.sock, plan);
-        let report = sent.and_then(|_| codec::recv::<Report, _>(&mut self.sock));
-        self.forward_logs(sink);
-        match report {
-            Ok(Report::Ready) => Ok(()),
-            Ok(Report::Failed(m)) => Err(ProcessError::Init(m)),
-            Err(e) => Err(ProcessError::Codec(e)),
+    /// `on` serves init's requests on the way (hooks, a seccomp fd); its
+    /// error fails the whole setup.
+    pub fn run_plan(&mut self, plan: &InitPlan, sink: LogSink, on: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), ProcessError> {
+        codec::send(&mut self.sock, plan)?;
+        loop {
+            let report = codec::recv::<Report, _>(&mut self.sock);
+            self.forward_logs(sink);
+            match report? {
+                Report::Ready => return Ok(()),
+                Report::Failed(m) => return Err(ProcessError::Init(m)),
+                Report::ProcHooks => {
+                    on(Event::ProcHooks).map_err(ProcessError::Init)?;
+                    codec::send(&mut self.sock, &())?;
+                }
+                Report::SeccompFd => {
+                    let fd = fdpass::recv_fd(&self.sock).map_err(|e| ProcessError::Init(format!("receive seccomp fd: {e}")))?;
+                    on(Event::SeccompFd(fd)).map_err(ProcessError::Init)?;
+                }
+            }
         }
     }
 
@@ -358,6 +378,7 @@ mod tests {
             cgroups_path: None,
             resources: None,
             device_paths: vec![],
+            hooks: Default::default(),
             init: InitPlan::default(),
         }
     }

@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 use nix::errno::Errno;
 
 use super::error::{Result, RootfsError};
-use super::mounts::{bind, mount_one, set_readonly};
+use super::mounts::{bind, mount_one};
 use super::mountinfo::{self, MountInfo};
 use super::options::{MountOptions, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC};
 use super::plan::{MountKind, MountPlan, RootfsPlan};
@@ -122,9 +122,7 @@ fn v1(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
             }
         }
     }
-    if m.options.flags & MS_RDONLY != 0 {
-        set_readonly(dir.as_fd(), &root.display(&m.destination))?;
-    }
+    // runc 1.1 leaves the tmpfs itself read-write (only the hierarchies get "ro").
     Ok(())
 }
 

@@ -7,14 +7,12 @@
 //! ```ignore
 //! let plan = rootfs::RootfsPlan::from_spec(&spec, bundle, no_pivot)?; // parent
 //! rootfs::prepare(&plan, console_slave)?;   // init: mounts, /dev, console, pivot
-//! /* hostname, sysctls via rootfs::procfs::write_sysctl */
+//! /* hostname, sysctls via security::SecurityPlan::apply_sysctls */
 //! rootfs::finalize(&plan)?;                 // ro mounts, ro root, readonly + masked paths
 //! ```
 //! `prepare` = `mount_rootfs` + `enter_rootfs`; call those two instead when
 //! createContainer hooks must run in between (runc runs them there).
 
-// Until init wires the API in, most of it is only reached from tests.
-#![allow(dead_code, unused_imports)]
 // MS_* are c_ulong: the u64 casts are no-ops on x86_64 only.
 #![allow(clippy::unnecessary_cast)]
 
@@ -28,15 +26,16 @@ mod mounts;
 mod options;
 mod paths;
 mod plan;
-pub mod procfs;
 mod secure;
 mod sys;
 
 use std::os::fd::BorrowedFd;
 
 pub use error::{Result, RootfsError};
-pub use options::MountOptions;
-pub use plan::{DeviceKind, DevicePlan, MountKind, MountPlan, RootfsPlan};
+// For `features` (the rootfs test binary includes this module without it).
+#[allow(unused_imports)]
+pub use options::option_words;
+pub use plan::RootfsPlan;
 
 use error::Ctx;
 use secure::Root;

@@ -77,6 +77,12 @@ pub const PROPAGATION: &[(&str, u64)] = &[
     ("unbindable", MS_UNBINDABLE),
 ];
 
+/// Every option word the parser gives a meaning to (`features` lists them).
+#[allow(dead_code)] // not reached from the rootfs test binary
+pub fn option_words() -> impl Iterator<Item = &'static str> {
+    FLAGS.iter().map(|w| w.0).chain(PROPAGATION.iter().map(|w| w.0)).chain(REC_ATTRS.iter().map(|w| w.0))
+}
+
 /// specconv's recAttrFlags: mount_setattr(AT_RECURSIVE) words.
 const REC_ATTRS: &[(&str, bool, u64)] = &[
     ("rro", false, MOUNT_ATTR_RDONLY),

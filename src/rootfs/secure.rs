@@ -67,10 +67,6 @@ impl Root {
         self.fd.as_fd()
     }
 
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
     /// Host-side spelling of a container path, for error messages.
     pub fn display(&self, p: &str) -> String {
         if self.path == "/" {

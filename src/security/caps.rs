@@ -88,8 +88,10 @@ impl CapsPlan {
         for c in all_upto(last_cap()) {
             if self.ambient & c.bitmask() != 0 {
                 // The kernel refuses an ambient cap that is not both permitted
-                // and inheritable (EPERM); that is a spec mistake worth failing on.
-                caps::raise(None, CapSet::Ambient, c).map_err(|e| SecurityError::caps("unable to apply caps", e))?;
+                // and inheritable (EPERM). runc's gocapability drops that error
+                // (`err :=` shadows it), and `runc spec` relies on it: its
+                // template has ambient caps but no inheritable ones.
+                let _ = caps::raise(None, CapSet::Ambient, c);
             }
         }
         Ok(())

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::bootstrap::NAMESPACES;
-use crate::init::minimal_rootfs::{RootfsError, RootfsPlan};
+use crate::hooks::{HookError, HookSet, Kind};
+use crate::security::{SecurityError, SecurityPlan};
+use crate::rootfs::{RootfsError, RootfsPlan};
 pub use plan::{IdMap, InitFds, InitPlan, Namespace, Plan, ProcessPlan};
 
 #[derive(Debug, Error)]
@@ -47,6 +49,10 @@ pub enum SpecError {
     TimeClock(String),
     #[error(transparent)]
     Rootfs(#[from] RootfsError),
+    #[error(transparent)]
+    Security(#[from] SecurityError),
+    #[error(transparent)]
+    Hooks(#[from] HookError),
 }
 
 /// Parse the spec file of a bundle.
@@ -68,10 +74,11 @@ pub fn check_version(v: &str) -> Result<(), SpecError> {
     }
 }
 
-/// Load `<bundle>/config.json` and turn it into a [`Plan`]. `bundle` must be absolute.
-pub fn load(bundle: &Path) -> Result<Plan, SpecError> {
+/// Load `<bundle>/config.json` and turn it into a [`Plan`]. `bundle` must be
+/// absolute; `no_pivot` (create's flag) changes what the rootfs plan accepts.
+pub fn load(bundle: &Path, no_pivot: bool) -> Result<Plan, SpecError> {
     let spec = read(bundle)?;
-    plan_from_spec(&spec, bundle)
+    plan_from_spec(&spec, bundle, no_pivot)
 }
 
 /// Validate the process of a spec (also used for `exec --process`).
@@ -116,7 +123,7 @@ fn ns_name(t: LinuxNamespaceType) -> &'static str {
     }
 }
 
-pub fn plan_from_spec(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
+pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan, SpecError> {
     check_version(spec.version())?;
     let process = process_plan(spec.process().as_ref())?;
     let linux = spec.linux().as_ref().ok_or(SpecError::NoLinux)?;
@@ -181,15 +188,18 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
         }
         time_offsets.sort();
     }
-    let mut rootfs = RootfsPlan::from_spec(spec, bundle)?;
-    rootfs.userns = has("user");
+    let rootfs = RootfsPlan::from_spec(spec, bundle, no_pivot)?;
+    let security = SecurityPlan::from_spec(spec, false)?;
+    let hooks = HookSet::from_spec(spec)?;
+    let init_hooks = HookSet { hooks: hooks.hooks.iter().filter(|(k, _)| k.in_container()).cloned().collect() };
+    let proc_hooks = !hooks.get(Kind::Prestart).is_empty() || !hooks.get(Kind::CreateRuntime).is_empty();
     let mut annotations: Vec<(String, String)> =
         spec.annotations().iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
     annotations.sort();
     Ok(Plan {
         oci_version: spec.version().clone(),
         bundle: bundle.to_path_buf(),
-        rootfs: PathBuf::from(&rootfs.root),
+        rootfs: PathBuf::from(&rootfs.rootfs),
         annotations,
         namespaces,
         uid_mappings,
@@ -199,7 +209,18 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
         cgroups_path: linux.cgroups_path().as_ref().map(|p| p.display().to_string()),
         resources: linux.resources().clone(),
         device_paths: linux.devices().iter().flatten().map(|d| d.path().display().to_string()).collect(),
-        init: InitPlan { process, rootfs: Some(rootfs), hostname, domainname, fds: InitFds::default() },
+        hooks,
+        init: InitPlan {
+            process,
+            rootfs: Some(rootfs),
+            hostname,
+            domainname,
+            fds: InitFds::default(),
+            security,
+            hooks: init_hooks,
+            proc_hooks,
+            ..Default::default()
+        },
     })
 }
 
@@ -211,7 +232,7 @@ mod tests {
         let d = tempdir::Dir::new();
         std::fs::create_dir(d.0.join("rootfs")).unwrap();
         std::fs::write(d.0.join("config.json"), json).unwrap();
-        let r = load(&d.0);
+        let r = load(&d.0, false);
         (d, r)
     }
 

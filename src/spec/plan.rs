@@ -7,7 +7,9 @@
 use bincode::{Decode, Encode};
 use std::path::PathBuf;
 
-use crate::init::minimal_rootfs::RootfsPlan;
+use crate::hooks::HookSet;
+use crate::rootfs::RootfsPlan;
+use crate::security::SecurityPlan;
 
 /// The user process: what `execve` gets, and the identity it runs with.
 #[derive(Encode, Decode, Debug, Clone, PartialEq, Eq, Default)]
@@ -45,6 +47,15 @@ pub struct InitPlan {
     pub hostname: Option<String>,
     pub domainname: Option<String>,
     pub fds: InitFds,
+    /// Container id: names the session keyring.
+    pub id: String,
+    pub security: SecurityPlan,
+    /// createContainer/startContainer: the hooks init runs itself.
+    pub hooks: HookSet,
+    /// The hooks' state JSON (init sets status and its own pid).
+    pub state: String,
+    /// Stop after the mounts for the runtime's prestart/createRuntime hooks.
+    pub proc_hooks: bool,
 }
 
 /// A namespace of the container: runc's name and an optional path to join.
@@ -82,6 +93,8 @@ pub struct Plan {
     pub resources: Option<oci_spec::runtime::LinuxResources>,
     /// Paths of `linux.devices` (they replace runc's default device rules).
     pub device_paths: Vec<String>,
+    /// All six kinds; the runtime runs prestart/createRuntime/poststart/poststop.
+    pub hooks: HookSet,
     pub init: InitPlan,
 }
 
@@ -97,4 +110,8 @@ impl Plan {
 pub enum Report {
     Ready,
     Failed(String),
+    /// runc's procHooks: mounts done, init waits for a `()` frame.
+    ProcHooks,
+    /// A seccomp listener fd follows (one byte + SCM_RIGHTS).
+    SeccompFd,
 }

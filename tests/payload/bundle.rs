@@ -96,6 +96,23 @@ pub fn runc(args: &[&str]) -> Output {
     Command::new("runc").arg("--root").arg(runc_root()).args(args).stdin(Stdio::null()).output().unwrap()
 }
 
+/// Run `prog --root R args` with stdout/stderr in files (a detached container
+/// keeps them open, so pipes would never reach EOF). Returns (code, out, err).
+pub fn detached(runc: bool, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let (o, e) = (dir.join(".out"), dir.join(".err"));
+    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let st = Command::new(bin)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&o).unwrap())
+        .stderr(std::fs::File::create(&e).unwrap())
+        .status()
+        .unwrap();
+    (st.code().unwrap_or(-1), std::fs::read_to_string(o).unwrap(), std::fs::read_to_string(e).unwrap())
+}
+
 pub fn out(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
