@@ -7,6 +7,13 @@ use std::sync::OnceLock;
 
 use super::{Error, Result};
 
+// The project's one mountinfo parser, shared with the rootfs module. It is
+// mounted by path (not named through `crate::rootfs`) so that this module
+// still builds alone where tests/cgroups_*.rs include it by path.
+#[path = "../rootfs/mountinfo.rs"]
+#[allow(dead_code)]
+mod mountinfo;
+
 /// v1 controller names we recognise in a cgroup mount's super options.
 const V1_CONTROLLERS: &[&str] = &[
     "cpuset",
@@ -105,25 +112,17 @@ fn read_controllers(mount: &Path) -> Vec<String> {
 /// cgroup.controllers (a parameter so the parser is unit-testable).
 pub fn parse_mountinfo(text: &str, v2_controllers: impl Fn(&Path) -> Vec<String>) -> Result<Host> {
     let mut hier: Vec<Hierarchy> = Vec::new();
-    for line in text.lines() {
-        // id parent maj:min root mountpoint opts [optional...] - fstype source superopts
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let l: Vec<&str> = left.split(' ').collect();
-        let r: Vec<&str> = right.split(' ').collect();
-        if l.len() < 5 || r.len() < 3 {
-            continue;
-        }
-        let mount = PathBuf::from(unescape(l[4]));
-        let h = match r[0] {
+    for mi in mountinfo::parse(text) {
+        let mount = PathBuf::from(mi.mountpoint);
+        let h = match mi.fstype.as_str() {
             "cgroup2" => Hierarchy {
                 version: Version::V2,
                 controllers: v2_controllers(&mount),
                 mount,
             },
             "cgroup" => {
-                let controllers: Vec<String> = r[2]
+                let controllers: Vec<String> = mi
+                    .super_options
                     .split(',')
                     .filter(|o| V1_CONTROLLERS.contains(o) || o.starts_with("name="))
                     .map(str::to_owned)
@@ -159,26 +158,6 @@ pub fn parse_mountinfo(text: &str, v2_controllers: impl Fn(&Path) -> Vec<String>
         layout,
         hierarchies: hier,
     })
-}
-
-/// mountinfo escapes space, tab, newline and backslash as \ooo.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -220,7 +199,7 @@ mod tests {
 
     #[test]
     fn octal_unescape() {
-        assert_eq!(unescape("/a\\040b"), "/a b");
-        assert_eq!(unescape("/plain"), "/plain");
+        let h = parse_mountinfo("30 1 0:5 / /sys/fs/cgroup/a\\040b rw - cgroup cgroup rw,pids\n", |_| vec![]).unwrap();
+        assert_eq!(h.hierarchies[0].mount, Path::new("/sys/fs/cgroup/a b"));
     }
 }
