@@ -475,8 +475,13 @@ fn run_keep_and_force_delete() {
 fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
     use std::io::Read;
     use std::os::unix::process::CommandExt;
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let slave = File::from(pty.slave);
+    use std::os::fd::FromRawFd;
+    let (mut m, mut sl) = (-1, -1);
+    // SAFETY: openpty fills two fresh descriptors; no name, termios or size.
+    let rc = unsafe { libc::openpty(&mut m, &mut sl, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: both descriptors are fresh and ours.
+    let (pty_master, slave) = unsafe { (File::from_raw_fd(m), File::from_raw_fd(sl)) };
     let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
     let mut c = Command::new(bin);
     c.arg("--root").arg(root).args(["run", "-b", path_str(&b.dir), id]);
@@ -490,7 +495,7 @@ fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
     }
     let mut child = c.spawn().unwrap();
     drop(c);
-    let mut master = File::from(pty.master);
+    let mut master = pty_master;
     let mut text = Vec::new();
     let mut chunk = [0u8; 1024];
     while let Ok(n @ 1..) = master.read(&mut chunk) {
