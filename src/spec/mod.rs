@@ -1,5 +1,6 @@
 //! The only place the OCI config is read: `config.json` → validated [`Plan`].
 
+mod enums;
 pub mod plan;
 pub mod template;
 
@@ -61,7 +62,9 @@ pub fn read(bundle: &Path) -> Result<Spec, SpecError> {
         std::io::ErrorKind::NotFound => SpecError::NotFound,
         _ => SpecError::Parse(format!("open config.json: {e}")),
     })?;
-    serde_json::from_slice(&data).map_err(|e| SpecError::Parse(format!("parsing config.json: {e}")))
+    serde_json::from_slice(&data).map_err(|e| {
+        SpecError::Parse(enums::runc_message(&data).unwrap_or_else(|| format!("parsing config.json: {e}")))
+    })
 }
 
 /// Spec versions this runtime implements: 1.0.0 to 1.3.x (pre-releases too).
