@@ -58,6 +58,50 @@ fn rows() -> Vec<Row> {
             runc: Runc::Says(&[r#"namespace {"foo" ""} does not exist"#]),
         },
         Row {
+            name: "ns-twice",
+            cmd: "create",
+            edit: |c| c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "pid"})),
+            code: 1,
+            says: &["duplicated ns", "pid"],
+            runc: Runc::Says(&["duplicated ns", "pid"]),
+        },
+        Row {
+            name: "ns-path",
+            cmd: "run",
+            edit: |c| c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "cgroup", "path": "/nonexistent-badcfg-ns"})),
+            code: 1,
+            says: &["namespace path: lstat /nonexistent-badcfg-ns: no such file or directory"],
+            runc: Runc::Says(&["namespace path: lstat /nonexistent-badcfg-ns: no such file or directory"]),
+        },
+        // runc 1.1.5 ignores a capability it does not know; nsrun refuses it
+        // in runc >= 1.2's words.
+        Row {
+            name: "cap-name",
+            cmd: "create",
+            edit: |c| c["process"]["capabilities"]["bounding"] = json!(["CAP_BOGUS"]),
+            code: 1,
+            says: &[r#"unknown capability "CAP_BOGUS""#],
+            runc: Runc::Accepts,
+        },
+        Row {
+            name: "uid-negative",
+            cmd: "run",
+            edit: |c| c["process"]["user"]["uid"] = json!(-1),
+            code: 1,
+            says: &["parsing config.json", "invalid value: integer `-1`, expected u32"],
+            runc: Runc::Says(&["cannot unmarshal number -1"]),
+        },
+        // runc lets the kernel refuse the write in its nsexec stage and then
+        // only says "can't get final child's PID from pipe: EOF".
+        Row {
+            name: "oom-range",
+            cmd: "create",
+            edit: |c| c["process"]["oomScoreAdj"] = json!(5000),
+            code: 1,
+            says: &["oomScoreAdj 5000 is out of range [-1000, 1000]"],
+            runc: Runc::Says(&["can't get final child's PID from pipe"]),
+        },
+        Row {
             name: "mnt-option",
             cmd: "create",
             edit: |c| mount(c, json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["bogusopt"]})),

@@ -5,7 +5,7 @@
 //! (and their scripts) see. Only when parsing failed, the JSON is walked
 //! again for the enumerations runc names in its errors.
 
-use oci_spec::runtime::{Arch, LinuxNamespaceType, LinuxSeccompAction, LinuxSeccompOperator};
+use oci_spec::runtime::{Arch, Capability, LinuxNamespaceType, LinuxSeccompAction, LinuxSeccompOperator};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -27,6 +27,15 @@ pub fn runc_message(config: &[u8]) -> Option<String> {
     for r in v["process"]["rlimits"].as_array().into_iter().flatten() {
         if let Some(t) = r["type"].as_str().filter(|t| crate::security::rlimit::resource_of(t).is_err()) {
             return Some(format!("wrong rlimit value: {t}"));
+        }
+    }
+    let caps = &v["process"]["capabilities"];
+    for set in ["bounding", "effective", "inheritable", "permitted", "ambient"] {
+        for c in caps[set].as_array().into_iter().flatten() {
+            if let Some(c) = unknown::<Capability>(c) {
+                // runc >= 1.2's words (1.1.5 ignores the name).
+                return Some(format!("unknown capability {c:?}"));
+            }
         }
     }
     let sc = &linux["seccomp"];
@@ -69,6 +78,8 @@ mod tests {
         assert_eq!(msg(act).as_deref(), Some("string NOPE is not a valid action for seccomp"));
         let arch = serde_json::json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_NOPE"]}}});
         assert_eq!(msg(arch).as_deref(), Some("string SCMP_ARCH_NOPE is not a valid arch for seccomp"));
+        let cap = serde_json::json!({"process": {"capabilities": {"bounding": ["CAP_KILL"], "ambient": ["CAP_BOGUS"]}}});
+        assert_eq!(msg(cap).as_deref(), Some(r#"unknown capability "CAP_BOGUS""#));
         let op = serde_json::json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["x"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_NOPE"}]}]}}});
         assert_eq!(msg(op).as_deref(), Some("string SCMP_CMP_NOPE is not a valid operator for seccomp"));
     }

@@ -36,6 +36,8 @@ pub enum SpecError {
     DupNs(String),
     #[error("namespace path {0:?} must be absolute and contain no ','")]
     NsPath(String),
+    #[error("namespace path: lstat {0}: {1}")]
+    NsPathMissing(String, String),
     #[error("user namespaces enabled, but no {0} mappings found")]
     NoMappings(&'static str),
     #[error("user namespaces are not enabled but {0} mappings are given")]
@@ -142,6 +144,12 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
             let s = p.display().to_string();
             if !p.is_absolute() || s.contains(',') {
                 return Err(SpecError::NsPath(s));
+            }
+            // runc checks before it starts anything; the stage would only
+            // fail later, with a less clear message.
+            if let Err(e) = std::fs::symlink_metadata(p) {
+                let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0));
+                return Err(SpecError::NsPathMissing(s, errno.desc().to_lowercase()));
             }
         }
         namespaces.push(Namespace { name: name.into(), path });
