@@ -1,16 +1,19 @@
-//! CVE attacks run from inside a real container against the runtime, next
-//! to runc 1.1.5 on the same bundles:
-//! - CVE-2016-9962: a container joins the pid namespace of another one (a
-//!   pod); while its init is still being set up, a process of the first
-//!   container ptraces it and reads its /proc files. All must be refused.
-//! - CVE-2019-5736, `#!/proc/self/exe`: the entrypoint / exec'd program is a
-//!   script whose interpreter is /proc/self/exe, so the kernel runs the
-//!   runtime's own binary as a container process. A process of the
-//!   container keeps an O_PATH fd of that binary and appends to it, before
-//!   and after it exited. The host binary must not change.
+//! CVE attacks run from inside real containers against the runtime, each
+//! also against runc 1.1.5 on the same bundles:
+//! - CVE-2016-9962: a process exec'd into the container is held in its final
+//!   execve by a seccomp agent (after it dropped to the container's uid and
+//!   capabilities); the container's pid 1 ptraces it, reads its memory,
+//!   environ, exe, cwd, root and fds. All refused, because the stage is
+//!   non-dumpable; a dumpable control process with the same credentials
+//!   lets every one through. Also a pod: B joins A's pid namespace and A
+//!   goes for B's init while B's createContainer hook holds it.
+//! - CVE-2019-5736: a `#!/proc/self/exe` entrypoint / exec'd program (the
+//!   kernel would run the runtime binary as a container process), the
+//!   waiting init's exe kept as an O_PATH fd and reopened for writing after
+//!   `start`, and the exec'd process's exe. The host binary must not change.
 //!
-//! The attacker is `/payload serve:/mbox`, the pid 1 of container "A", fed
-//! commands through a bind-mounted mailbox directory.
+//! The attacker is `/payload serve:/mbox`, the pid 1 of container "A" (or a
+//! process exec'd into it), fed commands through a bind-mounted mailbox.
 
 mod common;
 #[path = "payload/bundle.rs"]
@@ -234,7 +237,11 @@ fn ptrace_exec_process(rt: Rt) -> (String, String) {
     let tid = held.recv_timeout(Duration::from_secs(20)).expect("the exec'd process never reached execve");
     let st = std::fs::read_to_string(format!("/proc/{tid}/status")).unwrap();
     let tgid: i32 = st.lines().find_map(|l| l.strip_prefix("Tgid:")).unwrap().trim().parse().unwrap();
-    let probe = a.ask(&format!("probe {}", inner_pid(tgid)));
+    let inner = inner_pid(tgid);
+    let probe = a.ask(&format!("probe {inner}"));
+    // CVE-2019-5736 during exec: not even an O_PATH fd of its binary.
+    let grab = a.ask(&format!("grab {inner}"));
+    assert!(grab.contains("grab.opath=Permission denied\n"), "the exec'd runtime's exe was reachable: {grab}");
     go.send(()).unwrap();
     drop(exec.stdin.take());
     let st = exec.wait().unwrap();
