@@ -17,10 +17,9 @@ fn main() {
     // Code layout of the nsrun binary. A fault on a file page maps the
     // 64 KiB around it (fault-around), so peak RSS is the number of 64 KiB
     // windows the run touches, not the bytes it runs. src/hot.order lists
-    // the functions a create/start/exec/delete run executes (made by
-    // tests/bench/hot-order.sh from an instrumented build); LLD puts them
-    // first, together. Names a newer build no longer has are skipped.
-    println!("cargo::rustc-check-cfg=cfg(nsrun_profile)");
+    // the functions the everyday commands execute, in first-run order (made
+    // by tests/bench/hot-order.sh); LLD puts them first, together. Names a
+    // newer build no longer has are skipped.
     println!("cargo:rerun-if-changed=src/hot.order");
     println!("cargo:rerun-if-env-changed=NSRUN_NO_HOT_ORDER");
     let order = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("src/hot.order");

@@ -243,26 +243,10 @@ pub fn sane_kill(pid: Pid, sig: libc::c_int) {
 /// Exit the process without running atexit handlers twice in a clone and
 /// without unwinding: the stage's fatal and normal ends.
 pub fn exit(code: i32) -> ! {
-    flush_profile();
     // SAFETY: _exit never returns. Stdio buffers are not used by the stage.
     unsafe { libc::_exit(code) }
 }
 
-/// Profiling builds only (`--cfg nsrun_profile`, made by
-/// tests/bench/hot-order.sh): write this process's LLVM counters now, because
-/// `_exit` and the container's `execve` skip the runtime's atexit writer.
-#[cfg(nsrun_profile)]
-pub fn flush_profile() {
-    extern "C" {
-        fn __llvm_profile_write_file() -> i32;
-    }
-    // SAFETY: the LLVM profile runtime is linked into every -Cprofile-generate build.
-    unsafe { __llvm_profile_write_file() };
-}
-
-#[cfg(not(nsrun_profile))]
-#[inline(always)]
-pub fn flush_profile() {}
 
 /// waitpid, retrying EINTR.
 pub fn waitpid(pid: Pid) -> Result<libc::c_int, Errno> {

@@ -93,7 +93,6 @@ pub fn run() -> ! {
             std::process::exit(1);
         }
     }
-    crate::libnsexec::sys::flush_profile();
     let e = nix::unistd::execve(&ready.path, &ready.argv, &ready.envp).unwrap_err();
     eprintln!("nsrun init: exec {:?}: {e}", plan.process.args[0]);
     std::process::exit(255);
