@@ -1,0 +1,303 @@
+//! Helpers shared by tests/clients_podman.rs and tests/clients_containerd.rs:
+//! the two runtimes under comparison, a busybox-static rootfs, commands with a
+//! timeout (optionally under a pty), and the cleanup of what the clients leave
+//! on the host (cgroups, mounts, directories they hard-code).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::common;
+
+/// A runtime the clients are pointed at.
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    /// "nsrun" or "runc": used in names, so each runtime gets its own ids.
+    pub name: &'static str,
+    pub path: PathBuf,
+}
+
+impl Runtime {
+    /// Where the runtime keeps container state when no `--root` is given.
+    pub fn default_root(&self) -> &'static str {
+        if self.name == "nsrun" { "/run/nsrun" } else { "/run/runc" }
+    }
+}
+
+/// nsrun, then runc as the reference when it is installed.
+pub fn runtimes() -> Vec<Runtime> {
+    let mut v = vec![Runtime { name: "nsrun", path: common::nsrun_bin() }];
+    let runc = PathBuf::from("/usr/sbin/runc");
+    if !common::skip_unless(runc.exists(), "/usr/sbin/runc not installed: no reference run") {
+        v.push(Runtime { name: "runc", path: runc });
+    }
+    v
+}
+
+/// Whether the machine can run client tests at all: root and every program.
+pub fn can_run(progs: &[&str]) -> bool {
+    // SAFETY: geteuid has no side effects.
+    if common::skip_unless(unsafe { libc::geteuid() } == 0, "client tests need root") {
+        return false;
+    }
+    progs.iter().all(|p| !common::skip_unless(common::have(p), &format!("{p} not installed")))
+}
+
+/// What a client command did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Panic with the whole output unless the command succeeded.
+    pub fn ok(self) -> Out {
+        assert_eq!(self.code, 0, "command failed: {self:?}");
+        self
+    }
+}
+
+/// Longest any single client command may take before it is killed.
+const TIMEOUT_SECS: &str = "60";
+
+/// Run `prog args` with stdin `input` (or /dev/null), under `timeout` so a hung
+/// client fails the test instead of hanging it.
+pub fn run(prog: &str, args: &[String], envs: &[(&str, &Path)], input: Option<&str>) -> Out {
+    let mut c = Command::new("timeout");
+    c.args(["-k", "5", TIMEOUT_SECS, prog]).args(args);
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap_or_else(|e| panic!("spawn {prog}: {e}"));
+    if let Some(s) = input {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(s.as_bytes()).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Run `prog args` on the slave side of a fresh pty (util-linux `script`), the
+/// way a user's terminal would; returns the pty's output with CR and NUL removed
+/// and the command's exit code.
+pub fn run_tty(prog: &str, args: &[String], envs: &[(&str, &Path)]) -> Out {
+    let line = std::iter::once(prog.to_string())
+        .chain(args.iter().cloned())
+        .map(|a| shell_quote(&a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let o = run("script", &["-qec".into(), line, "/dev/null".into()], envs, None);
+    Out { stdout: o.stdout.replace(['\r', '\0'], ""), ..o }
+}
+
+/// Quote one word for `sh`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Strings from `&str`s, for argument lists.
+pub fn args(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// A busybox-static rootfs at `dir`: /bin/busybox with its applets as
+/// symlinks, root in /etc/passwd and /etc/group, empty mount points.
+pub fn busybox_rootfs(dir: &Path) {
+    for d in ["bin", "etc", "proc", "sys", "dev", "tmp", "root"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::copy("/bin/busybox", dir.join("bin/busybox")).expect("copy /bin/busybox");
+    // `busybox --install -s` run inside the rootfs, so the links point at /bin/busybox.
+    let st = Command::new("chroot")
+        .arg(dir)
+        .args(["/bin/busybox", "--install", "-s", "/bin"])
+        .status()
+        .unwrap();
+    assert!(st.success(), "busybox --install -s failed");
+    std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(dir.join("etc/group"), "root:x:0:\n").unwrap();
+}
+
+/// `tar -C dir -cf out .` with numeric owners (a layer or an import tarball).
+pub fn tar_dir(dir: &Path, out: &Path) {
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(dir)
+        .args(["--numeric-owner", "-cf"])
+        .arg(out)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success(), "tar {}", dir.display());
+}
+
+/// Every cgroup directory named `rel` (e.g. "/nsrun-podman-1-x") under each
+/// mounted hierarchy: the v1 controllers, name=systemd and the unified one.
+pub fn cgroup_dirs(rel: &str) -> Vec<PathBuf> {
+    let rel = rel.trim_start_matches('/');
+    let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else { return vec![] };
+    let mut v: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path().join(rel))
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+/// SIGKILL whatever is left in the cgroup trees named `rel` (they are unique to
+/// one test, so everything in them is ours), then remove them leaf first.
+pub fn remove_cgroups(rel: &str) {
+    for top in cgroup_dirs(rel) {
+        let mut dirs = vec![];
+        collect_dirs(&top, &mut dirs);
+        // Children before parents: rmdir needs an empty directory.
+        dirs.reverse();
+        for d in dirs {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                for pid in std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default().lines() {
+                    if let Ok(pid) = pid.trim().parse::<i32>() {
+                        // SAFETY: plain kill(2) of a pid read from our own cgroup.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+                // A frozen cgroup keeps its killed tasks alive: thaw it (v1 freezer).
+                let _ = std::fs::write(d.join("freezer.state"), "THAWED");
+                if std::fs::remove_dir(&d).is_ok() || !d.exists() || Instant::now() > deadline {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+fn collect_dirs(d: &Path, out: &mut Vec<PathBuf>) {
+    out.push(d.to_path_buf());
+    if let Ok(rd) = std::fs::read_dir(d) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                collect_dirs(&e.path(), out);
+            }
+        }
+    }
+}
+
+/// Mount points at or under `dir`, deepest last (field 5 of mountinfo, with
+/// the kernel's octal escapes of space, tab, newline and backslash undone).
+pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| PathBuf::from(unescape_octal(m)))
+        .filter(|m| m.starts_with(dir))
+        .collect()
+}
+
+fn unescape_octal(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Lazily unmount everything under `dir` (deepest first), then remove it.
+pub fn remove_tree(dir: &Path) {
+    for m in mounts_under(dir).into_iter().rev() {
+        let c = std::ffi::CString::new(m.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: umount2 on a path string we own; MNT_DETACH so busy mounts go too.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// What is left after a test: cgroup dirs named `cg`, mounts under `dir`, and
+/// a host /dev/null no longer root's. Empty means clean.
+pub fn leftovers(cg: &str, dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = cgroup_dirs(cg).iter().map(|p| format!("cgroup {}", p.display())).collect();
+    v.extend(mounts_under(dir).iter().map(|m| format!("mount {}", m.display())));
+    if dir.exists() {
+        v.push(format!("dir {}", dir.display()));
+    }
+    if common::owner_uid(Path::new("/dev/null")) != 0 {
+        v.push("host /dev/null is no longer owned by root".into());
+    }
+    v
+}
+
+/// Host directories a client creates at a hard-coded place whatever its
+/// configuration says (podman's blob-info cache, containerd's shim socket
+/// dir). The first test in a binary records which are absent; the last one
+/// out removes those (only if empty, except `recursive` ones, which only the
+/// client fills), so the host ends as it started.
+pub struct HostDirs {
+    paths: &'static [(&'static str, bool)],
+    state: Mutex<(usize, Vec<(&'static str, bool)>)>,
+}
+
+impl HostDirs {
+    pub const fn new(paths: &'static [(&'static str, bool)]) -> HostDirs {
+        HostDirs { paths, state: Mutex::new((0, Vec::new())) }
+    }
+
+    pub fn enter(&'static self) -> HostDirsGuard {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.0 == 0 {
+            st.1 = self.paths.iter().copied().filter(|(p, _)| !Path::new(p).exists()).collect();
+        }
+        st.0 += 1;
+        HostDirsGuard(self)
+    }
+}
+
+pub struct HostDirsGuard(&'static HostDirs);
+
+impl Drop for HostDirsGuard {
+    fn drop(&mut self) {
+        let mut st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.0 -= 1;
+        if st.0 > 0 {
+            return;
+        }
+        // Deepest first: the list is given parents before children.
+        for (p, recursive) in st.1.iter().rev() {
+            let _ = if *recursive { std::fs::remove_dir_all(p) } else { std::fs::remove_dir(p) };
+        }
+    }
+}
+
+/// An empty directory /tmp/<name> (short paths: podman limits its runroot
+/// to 50 bytes, and unix socket paths to 108).
+pub fn tmp_scratch(name: &str) -> PathBuf {
+    let d = Path::new("/tmp").join(name);
+    remove_tree(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A unique, short name for this test process and tag.
+pub fn unique(prefix: &str, tag: &str) -> String {
+    format!("{prefix}-{}-{tag}", std::process::id())
+}
