@@ -91,6 +91,7 @@ pub fn run(prog: &str, args: &[String], envs: &[(&str, &Path)], input: Option<&s
 
 /// Run `prog args` on the slave side of a fresh pty (util-linux `script`), the
 /// way a user's terminal would; returns the pty's output with CR and NUL removed
+/// (and the "^@" the line discipline echoes for a NUL some clients write),
 /// and the command's exit code.
 pub fn run_tty(prog: &str, args: &[String], envs: &[(&str, &Path)]) -> Out {
     let line = std::iter::once(prog.to_string())
@@ -99,7 +100,7 @@ pub fn run_tty(prog: &str, args: &[String], envs: &[(&str, &Path)]) -> Out {
         .collect::<Vec<_>>()
         .join(" ");
     let o = run("script", &["-qec".into(), line, "/dev/null".into()], envs, None);
-    Out { stdout: o.stdout.replace(['\r', '\0'], ""), ..o }
+    Out { stdout: o.stdout.replace(['\r', '\0'], "").replace("^@", ""), ..o }
 }
 
 /// Quote one word for `sh`.
