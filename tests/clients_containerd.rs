@@ -203,11 +203,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        // A shim outlives the daemon by design; ours are the ones serving our namespace.
-        for pid in shims(&self.ns) {
-            // SAFETY: kill(2) of a shim serving this test's unique namespace.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
+        // A shim outlives the daemon by design; ours name our socket.
+        clients_support::stop_processes_mentioning(&self.dir, Duration::from_secs(5));
         clients_support::remove_cgroups(&self.ns);
         clients_support::remove_tree(&self.dir);
     }

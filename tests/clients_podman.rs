@@ -13,16 +13,18 @@ mod clients_support;
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clients_support::{args, HostDirs, HostDirsGuard, Out, Runtime};
 
 /// Directories podman 4.3 creates as root whatever its configuration says:
-/// containers/image's blob-info cache and netavark's run dir.
+/// containers/image's blob-info cache and netavark's run dir (with its IPAM
+/// db: buildah opens it even for a step without a network).
 static HOST_DIRS: HostDirs = HostDirs::new(&[
     ("/var/lib/containers", false),
     ("/var/lib/containers/cache", true),
     ("/run/containers", false),
-    ("/run/containers/networks", false),
+    ("/run/containers/networks", true),
 ]);
 
 const IMAGE: &str = "localhost/nsrun-clients/busybox:1";
@@ -126,6 +128,22 @@ network_config_dir = "{d}/net"
         self.normalise(clients_support::run("podman", &self.argv(a), &envs, input))
     }
 
+    /// buildah (which runs a `run` step through the OCI runtime) on the
+    /// same storage; `run` gets `--runtime`.
+    fn buildah(&self, a: &[&str], input: Option<&str>) -> Out {
+        let d = &self.dir;
+        let mut v = args(&["--root", d.join("root").to_str().unwrap(), "--runroot", d.join("rr").to_str().unwrap()]);
+        v.extend(args(&["--storage-driver", "vfs"]));
+        v.extend(args(a));
+        if a.first() == Some(&"run") {
+            let at = v.len() - a.len() + 1;
+            v.splice(at..at, [format!("--runtime={}", self.rt.path.display()), "--network=none".into()]);
+        }
+        let envs = self.envs();
+        let envs: Vec<(&str, &Path)> = envs.iter().map(|(k, v)| (*k, v.as_path())).collect();
+        self.normalise(clients_support::run("buildah", &v, &envs, input))
+    }
+
     /// podman on a pty, as from a terminal.
     fn podman_tty(&self, a: &[&str]) -> Out {
         let envs = self.envs();
@@ -172,7 +190,12 @@ network_config_dir = "{d}/net"
     fn cleanup(&self) {
         if self.dir.exists() {
             let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
+            if common::have("buildah") {
+                let _ = self.buildah(&["rm", "--all"], None);
+            }
         }
+        // conmon and the cleanup process it runs at exit name our storage.
+        clients_support::stop_processes_mentioning(&self.dir, Duration::from_secs(10));
         clients_support::remove_cgroups(&self.cg);
         clients_support::remove_tree(&self.dir);
     }
@@ -332,6 +355,28 @@ fn podman_memory_and_pids_limits() {
         assert_eq!((mem.trim(), pids.trim()), ("67108864", "50"));
         t.push(("limits on host", format!("{} {}", mem.trim(), pids.trim())));
         p.podman(&["rm", "--force", "--time", "0", "l"]).ok();
+        t
+    });
+}
+
+/// buildah is not named in the issue but is podman's sibling: a `buildah run`
+/// step goes through the runtime's create/start/delete with its own config.
+#[test]
+fn buildah_run_steps() {
+    if common::skip_unless(common::have("buildah"), "buildah not installed") {
+        return;
+    }
+    compare("bud", |p| {
+        let mut t = vec![];
+        let o = p.buildah(&["from", "--pull=never", "--name", "w", IMAGE], None).ok();
+        assert_eq!(o.stdout.trim(), "w");
+        let o = p.buildah(&["run", "w", "sh", "-c", "echo step ran; exit 3"], None);
+        assert_eq!(outcome(&o), "exit 3: step ran", "{o:?}");
+        t.push(("buildah run exit code", outcome(&o)));
+        let o = p.buildah(&["run", "w", "cat"], Some("piped in\n"));
+        assert_eq!(outcome(&o), "exit 0: piped in", "{o:?}");
+        t.push(("buildah run stdin", outcome(&o)));
+        p.buildah(&["rm", "w"], None).ok();
         t
     });
 }

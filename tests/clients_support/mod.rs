@@ -282,9 +282,18 @@ impl Drop for HostDirsGuard {
         if st.0 > 0 {
             return;
         }
-        // Deepest first: the list is given parents before children.
-        for (p, recursive) in st.1.iter().rev() {
-            let _ = if *recursive { std::fs::remove_dir_all(p) } else { std::fs::remove_dir(p) };
+        // Deepest first: the list is given parents before children. A
+        // client's asynchronous cleanup (conmon's exit command, a shim
+        // removing its socket) may still be finishing: retry a little.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            for (p, recursive) in st.1.iter().rev() {
+                let _ = if *recursive { std::fs::remove_dir_all(p) } else { std::fs::remove_dir(p) };
+            }
+            if st.1.iter().all(|(p, _)| !Path::new(p).exists()) || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }
@@ -301,4 +310,32 @@ pub fn tmp_scratch(name: &str) -> PathBuf {
 /// A unique, short name for this test process and tag.
 pub fn unique(prefix: &str, tag: &str) -> String {
     format!("{prefix}-{}-{tag}", std::process::id())
+}
+
+/// Pids of processes whose command line mentions `dir` (a client's helpers:
+/// conmon, podman's cleanup process, containerd shims all name our dirs).
+pub fn processes_mentioning(dir: &Path) -> Vec<i32> {
+    let needle = dir.as_os_str().as_encoded_bytes();
+    let me = std::process::id() as i32;
+    let Ok(rd) = std::fs::read_dir("/proc") else { return vec![] };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            cmd.windows(needle.len()).any(|w| w == needle)
+        })
+        .collect()
+}
+
+/// Give the client's own helpers `grace` to finish, then SIGKILL the rest.
+pub fn stop_processes_mentioning(dir: &Path, grace: Duration) {
+    let deadline = Instant::now() + grace;
+    while !processes_mentioning(dir).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for pid in processes_mentioning(dir) {
+        // SAFETY: kill(2) of a process working in this test's private dir.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
 }
