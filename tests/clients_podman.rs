@@ -258,6 +258,13 @@ fn podman_run_rm_exit_code_and_stdin() {
         assert!(o.stderr.contains("no such file or directory"), "{o:?}");
         t.push(("missing executable", format!("{} {}", o.code, o.stderr.trim())));
 
+        // podman's --tmpfs is a "tmpcopyup" tmpfs: mountinfo shows its
+        // source and type as runc's mount(2) leaves them.
+        let show = "grep ' /scratch ' /proc/self/mountinfo | sed 's/.* - //'";
+        let o = p.podman(&["run", "--rm", "--tmpfs", "/scratch", IMAGE, "sh", "-c", show]);
+        assert!(o.stdout.starts_with("tmpfs tmpfs rw"), "{o:?}");
+        t.push(("--tmpfs", outcome(&o)));
+
         let o = p.podman(&["ps", "--all", "--quiet"]).ok();
         assert_eq!(o.stdout, "", "run --rm left a container");
         t
