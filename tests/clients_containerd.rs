@@ -368,7 +368,18 @@ fn ctr_detached_task_lifecycle_from_image() {
         assert_eq!(st, "RUNNING");
         t.push(("run -d, task ls", st));
 
-        let o = c.ctr(&["task", "exec", "--fifo-dir", c.dir.join("fifo").to_str().unwrap(), "--exec-id", "e1", id, "sh", "-c", "echo exec ok; exit 4"]);
+        let o = c.ctr(&[
+            "task",
+            "exec",
+            "--fifo-dir",
+            c.dir.join("fifo").to_str().unwrap(),
+            "--exec-id",
+            "e1",
+            id,
+            "sh",
+            "-c",
+            "echo exec ok; exit 4",
+        ]);
         assert_eq!(outcome(&o), "exit 4: exec ok", "{o:?}");
         t.push(("task exec", outcome(&o)));
 
@@ -415,7 +426,16 @@ fn ctr_run_tty() {
         let r = c.rootfs();
         let mut a = vec!["run".to_string()];
         a.extend(c.run_opts(rt));
-        a.extend(args(&["--rm", "-t", "--rootfs", r.to_str().unwrap(), id, "/bin/sh", "-c", "tty; [ -t 1 ] && echo stdout is a tty; exit 5"]));
+        a.extend(args(&[
+            "--rm",
+            "-t",
+            "--rootfs",
+            r.to_str().unwrap(),
+            id,
+            "/bin/sh",
+            "-c",
+            "tty; [ -t 1 ] && echo stdout is a tty; exit 5",
+        ]));
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         let o = c.ctr_tty(&a);
         assert_eq!(outcome(&o), "exit 5: /dev/pts/0\nstdout is a tty", "{o:?}");

@@ -82,9 +82,7 @@ network_config_dir = "{d}/net"
 "#
         );
         std::fs::write(self.dir.join("containers.conf"), conf).unwrap();
-        let storage = format!(
-            "[storage]\ndriver = \"vfs\"\ngraphroot = \"{d}/root\"\nrunroot = \"{d}/rr\"\n"
-        );
+        let storage = format!("[storage]\ndriver = \"vfs\"\ngraphroot = \"{d}/root\"\nrunroot = \"{d}/rr\"\n");
         std::fs::write(self.dir.join("storage.conf"), storage).unwrap();
         std::fs::write(self.dir.join("registries.conf"), "unqualified-search-registries = []\n").unwrap();
     }
@@ -340,7 +338,8 @@ fn podman_detached_lifecycle() {
 #[test]
 fn podman_run_tty() {
     compare("tty", |p| {
-        let o = p.podman_tty(&["run", "--rm", "-t", IMAGE, "sh", "-c", "tty; [ -t 1 ] && echo stdout is a tty; exit 6"]);
+        let o =
+            p.podman_tty(&["run", "--rm", "-t", IMAGE, "sh", "-c", "tty; [ -t 1 ] && echo stdout is a tty; exit 6"]);
         assert_eq!(outcome(&o), "exit 6: /dev/pts/0\nstdout is a tty", "{o:?}");
         vec![("run -t", outcome(&o))]
     });

@@ -22,7 +22,11 @@ pub struct Runtime {
 impl Runtime {
     /// Where the runtime keeps container state when no `--root` is given.
     pub fn default_root(&self) -> &'static str {
-        if self.name == "nsrun" { "/run/nsrun" } else { "/run/runc" }
+        if self.name == "nsrun" {
+            "/run/nsrun"
+        } else {
+            "/run/runc"
+        }
     }
 }
 
@@ -72,9 +76,7 @@ pub fn run(prog: &str, args: &[String], envs: &[(&str, &Path)], input: Option<&s
     for (k, v) in envs {
         c.env(k, v);
     }
-    c.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().unwrap_or_else(|e| panic!("spawn {prog}: {e}"));
     if let Some(s) = input {
         use std::io::Write;
@@ -121,11 +123,7 @@ pub fn busybox_rootfs(dir: &Path) {
     }
     std::fs::copy("/bin/busybox", dir.join("bin/busybox")).expect("copy /bin/busybox");
     // `busybox --install -s` run inside the rootfs, so the links point at /bin/busybox.
-    let st = Command::new("chroot")
-        .arg(dir)
-        .args(["/bin/busybox", "--install", "-s", "/bin"])
-        .status()
-        .unwrap();
+    let st = Command::new("chroot").arg(dir).args(["/bin/busybox", "--install", "-s", "/bin"]).status().unwrap();
     assert!(st.success(), "busybox --install -s failed");
     std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
     std::fs::write(dir.join("etc/group"), "root:x:0:\n").unwrap();
@@ -133,14 +131,8 @@ pub fn busybox_rootfs(dir: &Path) {
 
 /// `tar -C dir -cf out .` with numeric owners (a layer or an import tarball).
 pub fn tar_dir(dir: &Path, out: &Path) {
-    let st = Command::new("tar")
-        .arg("-C")
-        .arg(dir)
-        .args(["--numeric-owner", "-cf"])
-        .arg(out)
-        .arg(".")
-        .status()
-        .unwrap();
+    let st =
+        Command::new("tar").arg("-C").arg(dir).args(["--numeric-owner", "-cf"]).arg(out).arg(".").status().unwrap();
     assert!(st.success(), "tar {}", dir.display());
 }
 
@@ -149,11 +141,7 @@ pub fn tar_dir(dir: &Path, out: &Path) {
 pub fn cgroup_dirs(rel: &str) -> Vec<PathBuf> {
     let rel = rel.trim_start_matches('/');
     let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else { return vec![] };
-    let mut v: Vec<PathBuf> = rd
-        .flatten()
-        .map(|e| e.path().join(rel))
-        .filter(|p| p.is_dir())
-        .collect();
+    let mut v: Vec<PathBuf> = rd.flatten().map(|e| e.path().join(rel)).filter(|p| p.is_dir()).collect();
     v.sort();
     v
 }
