@@ -15,7 +15,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clients_support::{args, HostDirs, HostDirsGuard, Out, Runtime};
+use clients_support::{args, HostDirs, HostDirsGuard, Out, Runtime, Transcript};
 
 /// Directories podman 4.3 creates as root whatever its configuration says:
 /// containers/image's blob-info cache and netavark's run dir (with its IPAM
@@ -160,21 +160,12 @@ network_config_dir = "{d}/net"
         self.podman(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", c]).ok().stdout.trim().to_string()
     }
 
-    /// Host path of a container's cgroup in one v1 controller, from the
-    /// cgroup its init is in (not from what podman says it should be).
+    /// Host path of a container's cgroup in one v1 controller.
     fn host_cgroup(&self, c: &str, controller: &str) -> PathBuf {
         let pid = self.podman(&["inspect", "-f", "{{.State.Pid}}", c]).ok().stdout.trim().to_string();
-        let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-        let rel = cg
-            .lines()
-            .find_map(|l| {
-                let mut f = l.splitn(3, ':');
-                let (_, ctrls, path) = (f.next()?, f.next()?, f.next()?);
-                ctrls.split(',').any(|x| x == controller).then(|| path.to_string())
-            })
-            .unwrap_or_else(|| panic!("no {controller} line in {cg}"));
+        let (rel, host) = clients_support::host_cgroup(&pid, controller);
         assert!(rel.starts_with(&self.cg), "container not under our cgroup parent: {rel}");
-        Path::new("/sys/fs/cgroup").join(controller).join(rel.trim_start_matches('/'))
+        host
     }
 
     /// Remove every container, then every trace; what is left after that is
@@ -208,7 +199,7 @@ impl Drop for Podman {
 
 /// Run `scenario` with every runtime and require the same transcript: a list
 /// of (step, outcome) pairs.
-fn compare(tag: &str, scenario: fn(&Podman) -> Vec<(&'static str, String)>) {
+fn compare(tag: &str, scenario: fn(&Podman) -> Transcript) {
     if !clients_support::can_run(&["podman", "conmon", "script"]) {
         return;
     }
@@ -220,13 +211,7 @@ fn compare(tag: &str, scenario: fn(&Podman) -> Vec<(&'static str, String)>) {
         p.finish();
         runs.push((rt.name, t));
     }
-    let (ours_name, ours) = &runs[0];
-    for (name, theirs) in &runs[1..] {
-        for (a, b) in ours.iter().zip(theirs) {
-            assert_eq!(a, b, "step {:?}: {ours_name} and {name} differ", a.0);
-        }
-        assert_eq!(ours.len(), theirs.len());
-    }
+    clients_support::assert_same_transcripts("podman", &runs);
 }
 
 fn outcome(o: &Out) -> String {

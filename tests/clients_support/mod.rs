@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use crate::common;
 
+/// The project's mountinfo and /proc/<pid>/cgroup parsers.
+#[path = "../../src/rootfs/mountinfo.rs"]
+mod mountinfo;
+
 /// A runtime the clients are pointed at.
 #[derive(Clone, Debug)]
 pub struct Runtime {
@@ -185,31 +189,35 @@ fn collect_dirs(d: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Mount points at or under `dir`, deepest last (field 5 of mountinfo, with
-/// the kernel's octal escapes of space, tab, newline and backslash undone).
+/// Mount points at or under `dir`, deepest last.
 pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    info.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| PathBuf::from(unescape_octal(m)))
-        .filter(|m| m.starts_with(dir))
-        .collect()
+    mountinfo::read_self().into_iter().map(|m| PathBuf::from(m.mountpoint)).filter(|m| m.starts_with(dir)).collect()
 }
 
-fn unescape_octal(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
+/// Host path of process `pid`'s cgroup in v1 `controller`, from
+/// /proc/<pid>/cgroup (where the process really is, not what a client says).
+pub fn host_cgroup(pid: &str, controller: &str) -> (String, PathBuf) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let rel = mountinfo::parse_cgroup_file(&text)
+        .into_iter()
+        .find_map(|(ctrls, path)| ctrls.iter().any(|c| c == controller).then_some(path))
+        .unwrap_or_else(|| panic!("no {controller} line in {text}"));
+    let host = Path::new("/sys/fs/cgroup").join(controller).join(rel.trim_start_matches('/'));
+    (rel, host)
+}
+
+/// A scenario's record: (step, outcome) pairs.
+pub type Transcript = Vec<(&'static str, String)>;
+
+/// nsrun's transcript (first) must equal every reference runtime's, step by step.
+pub fn assert_same_transcripts(client: &str, runs: &[(&str, Transcript)]) {
+    let (ours_name, ours) = &runs[0];
+    for (name, theirs) in &runs[1..] {
+        for (a, b) in ours.iter().zip(theirs) {
+            assert_eq!(a, b, "{client} step {:?}: {ours_name} and {name} differ", a.0);
         }
+        assert_eq!(ours.len(), theirs.len(), "{client}: transcripts of different length");
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Lazily unmount everything under `dir` (deepest first), then remove it.
