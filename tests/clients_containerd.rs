@@ -355,7 +355,7 @@ fn ctr_detached_task_lifecycle_from_image() {
         t.push(("run -d, task ls", st));
 
         // The pause before exit: ctr 1.6 can drop the last output of an exec
-        // that exits right after writing it (a client race, runc too).
+        // that exits right after writing it (reported with runc: concourse#6775).
         let fifo = c.dir.join("fifo");
         let script = "echo exec ok; sleep 0.3; exit 4";
         let o = c.ctr(&["task", "exec", "--fifo-dir", fifo.to_str().unwrap(), "--exec-id", "e1", id, "sh", "-c", script]);
