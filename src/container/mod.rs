@@ -338,12 +338,15 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
     }
     let fifo_path = dir.join(state::FIFO);
     // Non-blocking open plus a pidfd: a dead init can never hang `start`.
+    // The pidfd comes first: opening the fifo lets init write its byte and
+    // exec at once, and a short process can be gone (reaped by a subreaper
+    // such as containerd's shim) before a later pidfd_open.
+    let pidfd = process::sys::pidfd_open(s.init_pid).map_err(|_| ContainerError::StartStopped)?;
     let mut fifo = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(&fifo_path)
         .map_err(io("open exec fifo for reading"))?;
-    let pidfd = process::sys::pidfd_open(s.init_pid).map_err(|_| ContainerError::StartStopped)?;
     let mut b = [0u8; 1];
     loop {
         let (dead, hup) = {
