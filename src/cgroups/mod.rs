@@ -22,6 +22,7 @@ pub mod config;
 pub mod devices;
 pub mod files;
 pub mod fs;
+pub mod join;
 pub mod oom;
 pub mod probe;
 pub mod stats;
@@ -90,6 +91,10 @@ pub trait Manager: Send + Sync {
     /// data, so an unshared cgroupns is rooted at the container's cgroup.
     /// Also used by `exec` to join the container's cgroup (mkdir is a no-op).
     fn apply(&self, pid: i32) -> Result<()>;
+    /// What a single-threaded child needs to join the cgroup by itself at
+    /// birth (`join`): cheaper than `apply`, which moves a running process.
+    /// `create` makes the cgroup first (create); exec joins an existing one.
+    fn join_plan(&self, create: bool) -> Result<join::Join>;
     /// Write the resource limits (runc's order: cpuset, devices, memory, cpu,
     /// pids, blkio/io, hugetlb, unified).
     fn set(&self, r: &Resources) -> Result<()>;
@@ -109,10 +114,6 @@ pub trait Manager: Send + Sync {
     fn paths(&self) -> BTreeMap<String, PathBuf>;
     /// Whether the cgroup still exists.
     fn exists(&self) -> bool;
-    /// An O_PATH|O_DIRECTORY fd of the container's v2 cgroup for
-    /// `clone3(CLONE_INTO_CGROUP)`; None on a v1 or hybrid host, where the
-    /// v1 controllers cannot be joined that way (use `apply` after spawn).
-    fn v2_dir_fd(&self) -> Result<Option<OwnedFd>>;
     /// A watcher for OOM events in this cgroup.
     fn oom_watcher(&self) -> Result<oom::OomWatcher>;
 }
