@@ -19,6 +19,7 @@ pub mod bpf;
 pub mod cli_args;
 pub mod commands;
 pub mod config;
+pub mod dbus;
 pub mod devices;
 pub mod files;
 pub mod fs;
