@@ -10,7 +10,8 @@
 //!    which every process joins (like runc) and which serves the controllers
 //!    that sit on the v2 side (e.g. hugetlb) and the ones no v1 mount has.
 //!
-//! The systemd driver (`systemd`) only checks that systemd is reachable.
+//! The systemd driver (`systemd`) makes a transient scope over D-Bus
+//! (`dbus`) and drives the scope's directories with the cgroupfs manager.
 
 // Until the CLI calls every entry point, parts of the API are unused in the binary.
 #![allow(dead_code, unused_imports)]
@@ -123,7 +124,7 @@ pub trait Manager: Send + Sync {
 /// process) and picks the driver.
 pub fn manager(cfg: &CgroupConfig, rootless: bool) -> Result<Box<dyn Manager>> {
     if cfg.systemd {
-        return Err(systemd::unavailable());
+        return Ok(Box::new(systemd::SystemdManager::new(cfg, rootless)?));
     }
     let host = probe::host()?;
     Ok(Box::new(fs::FsManager::new(host, cfg, rootless)?))
