@@ -234,9 +234,14 @@ impl Manager for SystemdManager {
         self.fs.apply(pid)
     }
 
-    fn join_plan(&self, _create: bool) -> Result<Join> {
-        // systemd moves the pid itself when it starts the scope.
-        Ok(Join { apply_after: true, ..Default::default() })
+    fn join_plan(&self, create: bool) -> Result<Join> {
+        if create {
+            // systemd moves the pid itself when it starts the scope.
+            Ok(Join { apply_after: true, ..Default::default() })
+        } else {
+            // exec: the scope exists; join its directories at birth.
+            self.fs.join_plan(false)
+        }
     }
 
     fn set(&self, r: &Resources) -> Result<()> {
