@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release --bin nsrun
-nsrun=$PWD/target/release/nsrun
+# cargo builds into target/<host triple>/release (see .cargo/config.toml).
+nsrun=$PWD/target/$(rustc -vV | sed -n 's/^host: //p')/release/nsrun
 
 bundle=$(mktemp -d /tmp/nsrun-quickstart.XXXXXX)
 root=$bundle/state

@@ -475,8 +475,13 @@ fn run_keep_and_force_delete() {
 fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
     use std::io::Read;
     use std::os::unix::process::CommandExt;
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let slave = File::from(pty.slave);
+    use std::os::fd::FromRawFd;
+    let (mut m, mut sl) = (-1, -1);
+    // SAFETY: openpty fills two fresh descriptors; no name, termios or size.
+    let rc = unsafe { libc::openpty(&mut m, &mut sl, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: both descriptors are fresh and ours.
+    let (pty_master, slave) = unsafe { (File::from_raw_fd(m), File::from_raw_fd(sl)) };
     let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
     let mut c = Command::new(bin);
     c.arg("--root").arg(root).args(["run", "-b", path_str(&b.dir), id]);
@@ -490,7 +495,7 @@ fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
     }
     let mut child = c.spawn().unwrap();
     drop(c);
-    let mut master = File::from(pty.master);
+    let mut master = pty_master;
     let mut text = Vec::new();
     let mut chunk = [0u8; 1024];
     while let Ok(n @ 1..) = master.read(&mut chunk) {
@@ -531,4 +536,74 @@ fn foreground_terminal_is_relayed_like_runc() {
     assert_eq!(code(&o), 1);
     assert!(err(&o).contains("open /dev/tty: no such device or address"), "{}", err(&o));
     assert!(!nsrun_root().join("rt-fgtty").exists());
+}
+
+/// In the subreaper helper: create, reap init the moment it exits (as
+/// containerd's shim does), then `start` with its pidfd_open delayed by
+/// strace. Prints "start=<code> <stderr>".
+fn start_with_eager_reaper(runc: bool, dir: &str, id: &str) {
+    // SAFETY: prctl on this helper process only (it runs no other test).
+    assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }, 0);
+    let pid_file = Path::new(dir).join("init.pid");
+    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let st = Command::new(&bin)
+        .arg("--root")
+        .arg(&root)
+        .args(["create", "-b", dir, "--pid-file", path_str(&pid_file), id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "create failed");
+    let init: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    // SAFETY: waitpid on our own (adopted) child.
+    let reaper = std::thread::spawn(move || unsafe { libc::waitpid(init, std::ptr::null_mut(), 0) });
+    let o = Command::new("strace")
+        .args(["-qq", "-e", "trace=pidfd_open", "-e", "inject=pidfd_open:delay_enter=300000", "-o", "/dev/null"])
+        .arg(&bin)
+        .arg("--root")
+        .arg(&root)
+        .args(["start", id])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    reaper.join().unwrap();
+    println!("start={} {}", code(&o), err(&o).trim());
+    let _ = Command::new(&bin).arg("--root").arg(&root).args(["delete", "-f", id]).status();
+}
+
+/// A process that exits at once and is reaped by a subreaper (containerd's
+/// shim) before `start` looked at it must not turn a good start into
+/// "cannot start a container that has stopped".
+#[test]
+fn start_of_a_short_process_reaped_at_once_succeeds() {
+    const HELPER: &str = "NSRUN_TEST_REAPER_HELPER";
+    if let Ok(which) = std::env::var(HELPER) {
+        let b = std::env::var("NSRUN_TEST_BUNDLE").unwrap();
+        start_with_eager_reaper(which == "runc", &b, "rt-reaped");
+        return;
+    }
+    if common::skip_unless(common::have("strace"), "strace not installed") {
+        return;
+    }
+    let b = Bundle::new("rt-reaped", &base_config(&["/bin/true"]));
+    let mut runtimes = vec!["nsrun"];
+    if !common::skip_unless(have_runc(), "runc not installed") {
+        runtimes.push("runc");
+    }
+    for rt in runtimes {
+        // The helper is this test re-run in a child process, which alone
+        // becomes a subreaper.
+        let o = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "start_of_a_short_process_reaped_at_once_succeeds", "--nocapture", "--test-threads=1"])
+            .env(HELPER, rt)
+            .env("NSRUN_TEST_BUNDLE", &b.dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out(&o).contains("start=0 \n") || out(&o).contains("start=0\n"), "{rt}: {}{}", out(&o), err(&o));
+    }
+    assert!(!nsrun_root().join("rt-reaped").exists());
+    assert_dev_null_intact();
 }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use thiserror::Error;
 
+use crate::codec;
 use crate::hooks::{self, HookSet, Kind};
 use crate::process::{self, LogSink, ProcessError, Spawn};
 use crate::security::{notify, SecurityPlan};
@@ -197,6 +198,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711));
     // Saved before the cgroup exists: `delete --force` after a crash finds it.
     cgroup::save(&dir, &cg)?;
+    save_hooks(&dir, &plan.hooks)?;
     let mgr = &**undo.cgroup.insert(mgr);
 
     let fifo_path = dir.join(state::FIFO);
@@ -302,9 +304,26 @@ fn send_listener(sc: Option<&SeccompPlan>, s: &Saved, status: &str, pid: i32, fd
     notify::send_to_agent(path, &payload, fd.as_fd()).map_err(|e| e.to_string())
 }
 
-/// The spec's hooks again, for start and delete (runc keeps them in its state).
-fn spec_hooks(s: &Saved) -> HookSet {
-    spec::read(&s.bundle).ok().and_then(|sp| HookSet::from_spec(&sp).ok()).unwrap_or_default()
+/// The hooks start and delete run, saved at create beside state.json as
+/// runc keeps its config in its state: an edit of config.json after create
+/// changes nothing, and start and delete never parse the spec again. No
+/// hooks, no file.
+const HOOKS_FILE: &str = "hooks.bin";
+
+fn save_hooks(dir: &Path, set: &HookSet) -> Result<(), ContainerError> {
+    if set.hooks.iter().all(|(_, list)| list.is_empty()) {
+        return Ok(());
+    }
+    let mut body = Vec::new();
+    codec::send(&mut body, set).map_err(|e| ContainerError::Corrupt(e.to_string()))?;
+    std::fs::write(dir.join(HOOKS_FILE), body).map_err(|e| ContainerError::Io("write hooks".into(), e))
+}
+
+fn saved_hooks(root: &Root, s: &Saved) -> HookSet {
+    match std::fs::File::open(root.dir(&s.id).join(HOOKS_FILE)) {
+        Ok(mut f) => codec::recv(&mut f).unwrap_or_default(),
+        Err(_) => HookSet::default(),
+    }
 }
 
 /// `start`: release init from the exec fifo.
@@ -319,12 +338,15 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
     }
     let fifo_path = dir.join(state::FIFO);
     // Non-blocking open plus a pidfd: a dead init can never hang `start`.
+    // The pidfd comes first: opening the fifo lets init write its byte and
+    // exec at once, and a short process can be gone (reaped by a subreaper
+    // such as containerd's shim) before a later pidfd_open.
+    let pidfd = process::sys::pidfd_open(s.init_pid).map_err(|_| ContainerError::StartStopped)?;
     let mut fifo = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(&fifo_path)
         .map_err(io("open exec fifo for reading"))?;
-    let pidfd = process::sys::pidfd_open(s.init_pid).map_err(|_| ContainerError::StartStopped)?;
     let mut b = [0u8; 1];
     loop {
         let (dead, hup) = {
@@ -350,7 +372,7 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
     }
     let _ = std::fs::remove_file(&fifo_path);
     // runc: a failing poststart hook kills the container and fails start.
-    let set = spec_hooks(&s);
+    let set = saved_hooks(root, &s);
     // runc 1.1 takes the hooks' state while the fifo still exists: "created".
     if let Err(e) = hooks::run(set.get(Kind::Poststart), hook_state(&s, "created", s.init_pid).as_bytes(), None) {
         let _ = kill_and_wait(&s);
@@ -403,7 +425,7 @@ fn destroy(root: &Root, id: &str) -> Result<(), ContainerError> {
 
 /// runc's destroy: remove everything, then the poststop hooks (their error is delete's).
 fn destroy_with_hooks(root: &Root, s: &Saved) -> Result<(), ContainerError> {
-    let set = spec_hooks(s);
+    let set = saved_hooks(root, s);
     destroy(root, &s.id)?;
     hooks::run(set.get(Kind::Poststop), hook_state(s, "stopped", 0).as_bytes(), None)
         .map_err(|e| ContainerError::Usage(e.to_string()))

@@ -11,7 +11,6 @@ use std::os::unix::net::UnixStream;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
@@ -20,7 +19,7 @@ use super::ContainerError;
 /// Our side of the terminal: the tty we relay to, and its saved mode.
 pub struct Terminal {
     tty: File,
-    saved: Option<nix::sys::termios::Termios>,
+    saved: Option<libc::termios>,
 }
 
 /// Find our terminal the way runc does: stderr, stdout or stdin if one is a
@@ -67,6 +66,19 @@ pub fn recv_master(sock: &UnixStream) -> Result<OwnedFd, ContainerError> {
     Err(ContainerError::Usage("init sent no pty master".into()))
 }
 
+/// The tty's mode (tcgetattr). libc rather than nix: see init/console.rs.
+fn get_mode(fd: BorrowedFd) -> Option<libc::termios> {
+    let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
+    // SAFETY: tcgetattr fills the struct when it returns 0.
+    (unsafe { libc::tcgetattr(fd.as_raw_fd(), t.as_mut_ptr()) } == 0).then(|| unsafe { t.assume_init() })
+}
+
+/// Set the tty's mode now (tcsetattr TCSANOW); best effort, as runc's restore is.
+fn set_mode(fd: BorrowedFd, t: &libc::termios) {
+    // SAFETY: a valid termios for our own tty.
+    unsafe { libc::tcsetattr(fd.as_raw_fd(), libc::TCSANOW, t) };
+}
+
 fn resize(from: BorrowedFd, to: BorrowedFd) {
     let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a valid winsize on our own fds.
@@ -81,10 +93,11 @@ impl Terminal {
     /// Relay until `pid` (our child) exits; returns its exit code. `set` is
     /// the blocked signal set from `signal::block`.
     pub fn relay(mut self, master: OwnedFd, pid: i32, set: &SigSet) -> Result<i32, ContainerError> {
-        if let Ok(t) = tcgetattr(self.tty.as_fd()) {
-            let mut raw = t.clone();
-            cfmakeraw(&mut raw);
-            let _ = tcsetattr(self.tty.as_fd(), SetArg::TCSANOW, &raw);
+        if let Some(t) = get_mode(self.tty.as_fd()) {
+            let mut raw = t;
+            // SAFETY: cfmakeraw only edits the struct it is given.
+            unsafe { libc::cfmakeraw(&mut raw) };
+            set_mode(self.tty.as_fd(), &raw);
             self.saved = Some(t);
         }
         resize(self.tty.as_fd(), master.as_fd());
@@ -150,7 +163,7 @@ impl Terminal {
 impl Drop for Terminal {
     fn drop(&mut self) {
         if let Some(t) = &self.saved {
-            let _ = tcsetattr(self.tty.as_fd(), SetArg::TCSANOW, t);
+            set_mode(self.tty.as_fd(), t);
         }
     }
 }

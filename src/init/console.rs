@@ -3,9 +3,9 @@
 //! `/dev/ptmx`, one SCM_RIGHTS fd), the slave as stdio and controlling tty.
 
 use nix::fcntl::{open, OFlag};
-use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 use nix::sys::stat::Mode;
+use std::ffi::CStr;
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -16,16 +16,47 @@ fn err(what: &'static str) -> impl Fn(nix::Error) -> InitError {
     move |e| InitError::Console(format!("{what}: {e}"))
 }
 
+fn os_err(what: &'static str) -> InitError {
+    InitError::Console(format!("{what}: {}", nix::Error::last()))
+}
+
+/// A new pty: its master and the slave's path. libc rather than nix's pty
+/// module, which needs nix's termios module, whose speed wrappers name glibc
+/// symbol versions (`cfsetispeed@GLIBC_2.2.5`) that a static libc lacks.
+fn open_pty() -> Result<(OwnedFd, String), InitError> {
+    // SAFETY: posix_openpt returns a new descriptor or -1.
+    let fd = unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(os_err("open /dev/ptmx"));
+    }
+    // SAFETY: fd is fresh and ours.
+    let master = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: grantpt and unlockpt on our own master.
+    if unsafe { libc::grantpt(fd) } != 0 {
+        return Err(os_err("grantpt"));
+    }
+    // SAFETY: as above.
+    if unsafe { libc::unlockpt(fd) } != 0 {
+        return Err(os_err("unlockpt"));
+    }
+    let mut buf = [0 as libc::c_char; 64];
+    // SAFETY: buf is writable for its whole length; ptsname_r NUL-terminates.
+    let rc = unsafe { libc::ptsname_r(fd, buf.as_mut_ptr(), buf.len()) };
+    if rc != 0 {
+        return Err(InitError::Console(format!("ptsname: {}", nix::Error::from_raw(rc))));
+    }
+    // SAFETY: NUL-terminated by ptsname_r.
+    let name = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
+    Ok((master, name))
+}
+
 nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, libc::winsize);
 nix::ioctl_write_int_bad!(set_ctty, libc::TIOCSCTTY);
 
 /// Make the pty, hand the master over, and make the slave our stdio.
 /// `dev_console`: also bind the slave over /dev/console (init, not exec).
 pub fn setup(sock: OwnedFd, size: Option<(u16, u16)>, dev_console: bool) -> Result<(), InitError> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(err("open /dev/ptmx"))?;
-    grantpt(&master).map_err(err("grantpt"))?;
-    unlockpt(&master).map_err(err("unlockpt"))?;
-    let name = ptsname_r(&master).map_err(err("ptsname"))?;
+    let (master, name) = open_pty()?;
     if let Some((rows, cols)) = size {
         let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
         // SAFETY: TIOCSWINSZ on a pty master with a valid winsize.

@@ -16,10 +16,12 @@ use super::sys::{self, RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS};
 const MAX_DEPTH: usize = 64;
 
 /// A detached tmpfs holding a copy of `covered` (an O_RDONLY directory fd).
-pub fn tmpfs_copy(covered: BorrowedFd<'_>, options: &MountOptions, shown: &str) -> Result<OwnedFd> {
+pub fn tmpfs_copy(covered: BorrowedFd<'_>, source: &str, options: &MountOptions, shown: &str) -> Result<OwnedFd> {
     // Like runc, "ro" waits for finalize(): the copy needs a writable tmpfs.
     let attr = super::options::ms_to_attr(options.flags & !MS_RDONLY);
-    let mnt = sys::new_fs("tmpfs", &options.data, attr)
+    // fsopen's source is "none" unless set; mount(2) (runc) shows the spec's.
+    let data: Vec<String> = std::iter::once(format!("source={source}")).chain(options.data.iter().cloned()).collect();
+    let mnt = sys::new_fs("tmpfs", &data, attr)
         .map_err(|e| RootfsError::mount("mount", "tmpfs", shown, options.flags, &options.data_string(), e))?;
     let top = sys::openat2(Some(mnt.as_fd()), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0, RESOLVE_BENEATH)
         .map_err(|e| RootfsError::path("open", "tmpcopyup", e))?;

@@ -72,7 +72,7 @@ fn fs_mount(root: &Root, target: OwnedFd, m: &MountPlan, keep_mode: bool) -> Res
     let shown = root.display(&m.destination);
     let new = if m.options.copyup {
         let covered = root.open_in(&m.destination, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-        let mnt = copyup::tmpfs_copy(covered.as_fd(), &m.options, &shown)?;
+        let mnt = copyup::tmpfs_copy(covered.as_fd(), source, &m.options, &shown)?;
         sys::move_mount(mnt.as_fd(), target.as_fd()).map_err(|e| RootfsError::mount("mount", source, &shown, flags, &data, e))?;
         mnt
     } else {

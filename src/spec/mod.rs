@@ -1,5 +1,6 @@
 //! The only place the OCI config is read: `config.json` → validated [`Plan`].
 
+mod enums;
 pub mod plan;
 pub mod template;
 
@@ -35,6 +36,8 @@ pub enum SpecError {
     DupNs(String),
     #[error("namespace path {0:?} must be absolute and contain no ','")]
     NsPath(String),
+    #[error("namespace path: lstat {0}: {1}")]
+    NsPathMissing(String, String),
     #[error("user namespaces enabled, but no {0} mappings found")]
     NoMappings(&'static str),
     #[error("user namespaces are not enabled but {0} mappings are given")]
@@ -61,7 +64,9 @@ pub fn read(bundle: &Path) -> Result<Spec, SpecError> {
         std::io::ErrorKind::NotFound => SpecError::NotFound,
         _ => SpecError::Parse(format!("open config.json: {e}")),
     })?;
-    serde_json::from_slice(&data).map_err(|e| SpecError::Parse(format!("parsing config.json: {e}")))
+    serde_json::from_slice(&data).map_err(|e| {
+        SpecError::Parse(enums::runc_message(&data).unwrap_or_else(|| format!("parsing config.json: {e}")))
+    })
 }
 
 /// Spec versions this runtime implements: 1.0.0 to 1.3.x (pre-releases too).
@@ -139,6 +144,12 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
             let s = p.display().to_string();
             if !p.is_absolute() || s.contains(',') {
                 return Err(SpecError::NsPath(s));
+            }
+            // runc checks before it starts anything; the stage would only
+            // fail later, with a less clear message.
+            if let Err(e) = std::fs::symlink_metadata(p) {
+                let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0));
+                return Err(SpecError::NsPathMissing(s, errno.desc().to_lowercase()));
             }
         }
         namespaces.push(Namespace { name: name.into(), path });

@@ -14,11 +14,11 @@
 # Environment:
 #   BENCH_UNITS (20)  timed units per figure; BENCH_WARM (2) warm-up rounds;
 #   BENCH_OPS (10)    operations per unit;
-#   NSRUN             nsrun binary (default ../../target/release/nsrun from here)
-#   LIBNSEXEC         libnsexec.a (default ../../target/release/libnsexec.a,
+#   NSRUN             nsrun binary (default target/<host triple>/release/nsrun)
+#   LIBNSEXEC         libnsexec.a (default target/<host triple>/release/libnsexec.a,
 #                     kept up to date with `cargo build --release --lib`)
 #   LIBNSEXEC_11      the runc-1-1 profile's libnsexec.a (default
-#                     ../../target/runc-1-1/release/libnsexec.a, kept up to date)
+#                     target/runc-1-1/<host triple>/release/libnsexec.a, kept up to date)
 #   RUNC_DROPIN       runc linked with libnsexec (for --dropin)
 #   RUNC_CONTROL      the same runc rebuilt on its own C nsexec (default
 #                     ../../target/dropin/runc-c, built with go if missing)
@@ -50,10 +50,12 @@ UNITS=${BENCH_UNITS:-20}
 WARM=${BENCH_WARM:-2}
 OPS=${BENCH_OPS:-10}
 OUT=${OUT:-$here/last-results.md}
-NSRUN=${NSRUN:-$here/../../target/release/nsrun}
+# cargo builds into target/<host triple>/release (.cargo/config.toml names the target).
+triple=$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+NSRUN=${NSRUN:-$repo/target/$triple/release/nsrun}
 lib_given=${LIBNSEXEC:-} lib11_given=${LIBNSEXEC_11:-}
-LIBNSEXEC=${LIBNSEXEC:-$repo/target/release/libnsexec.a}
-LIBNSEXEC_11=${LIBNSEXEC_11:-$repo/target/runc-1-1/release/libnsexec.a}
+LIBNSEXEC=${LIBNSEXEC:-$repo/target/$triple/release/libnsexec.a}
+LIBNSEXEC_11=${LIBNSEXEC_11:-$repo/target/runc-1-1/$triple/release/libnsexec.a}
 RUNC=/usr/sbin/runc
 CRUN=/usr/bin/crun
 NSENTER_SRC=/usr/share/gocode/src/github.com/opencontainers/runc/libcontainer/nsenter
@@ -401,7 +403,7 @@ run_stage() {
 # ---------------------------------------------------------------- drop-in
 run_dropin() {
 	if [ -z "${RUNC_DROPIN:-}" ] || [ ! -x "${RUNC_DROPIN:-}" ]; then
-		note "drop-in skipped: RUNC_DROPIN is unset or not executable (build one with tests/dropin/build-runc.sh target/runc-1-1/release target/dropin/runc-nsexec)"
+		note "drop-in skipped: RUNC_DROPIN is unset or not executable (build one with tests/dropin/build-runc.sh target/runc-1-1/$triple/release target/dropin/runc-nsexec)"
 		printf '## runc drop-in (runc rebuilt with libnsexec)\n\nskipped: RUNC_DROPIN unset.\n\n' >"$T/section-dropin.md"
 		return
 	fi

@@ -33,13 +33,33 @@ impl Profile {
     }
 }
 
+/// The release directory cargo builds into: target/<host triple>/release
+/// (.cargo/config.toml names the target so the static flags stay off
+/// build scripts), found from this test binary's own path (…/release/deps/).
+fn release_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent().and_then(|d| d.parent()).expect("release dir").to_path_buf()
+}
+
+/// The same release directory under another --target-dir.
+fn release_dir_in(target_dir: &Path) -> PathBuf {
+    let rel = release_dir();
+    let parent = rel.parent().expect("target dir");
+    match parent.file_name() {
+        // No target named (a plain target/release layout).
+        _ if parent == root().join("target") => target_dir.join("release"),
+        Some(triple) => target_dir.join(triple).join("release"),
+        None => target_dir.join("release"),
+    }
+}
+
 /// Directory holding `libnsexec.a` for a profile, building it if needed.
-/// Current: target/release. 1.1: target/runc-1-1/release.
+/// Current: target/<triple>/release. 1.1: target/runc-1-1/<triple>/release.
 pub fn lib_dir(p: Profile) -> PathBuf {
     let _g = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = match p {
-        Profile::Current => root().join("target/release"),
-        Profile::Runc11 => root().join("target/runc-1-1/release"),
+        Profile::Current => release_dir(),
+        Profile::Runc11 => release_dir_in(&root().join("target/runc-1-1")),
     };
     if !dir.join("libnsexec.a").exists() {
         let mut c = Command::new(env!("CARGO"));
@@ -54,10 +74,11 @@ pub fn lib_dir(p: Profile) -> PathBuf {
     dir
 }
 
-/// The nsrun binary (target/release/nsrun), building it if needed.
+/// The shipped nsrun binary (`cargo build --release`: target/<triple>/release/nsrun),
+/// building it if needed.
 pub fn nsrun_bin() -> PathBuf {
     let _g = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let bin = root().join("target/release/nsrun");
+    let bin = release_dir().join("nsrun");
     if !bin.exists() {
         let st = Command::new(env!("CARGO"))
             .current_dir(root())

