@@ -10,7 +10,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cgroups::dbus::{Call, Conn, Dec, DbusError};
+use cgroups::dbus::{Call, Conn, Dec, DbusError, BUS};
 
 struct Daemon(Child, std::path::PathBuf);
 impl Drop for Daemon {
@@ -42,14 +42,6 @@ fn daemon(tag: &str) -> Option<Daemon> {
     Some(d)
 }
 
-const BUS: Call = Call {
-    path: "/org/freedesktop/DBus",
-    interface: "org.freedesktop.DBus",
-    member: "",
-    destination: "org.freedesktop.DBus",
-    signature: "",
-    body: &[],
-};
 
 #[test]
 fn hello_and_a_method_call_round_trip() {

@@ -83,6 +83,15 @@ fn born_and_look(join: &Join) -> Look {
     Look { born, first, after, finish, status }
 }
 
+/// The v1 pids hierarchy, or None after printing a SKIP.
+fn v1_pids() -> Option<&'static probe::Hierarchy> {
+    let h = probe::host().unwrap().hierarchies.iter().find(|h| h.version == Version::V1 && h.has("pids"));
+    if h.is_none() {
+        common::skip_unless(false, "no v1 pids hierarchy");
+    }
+    h
+}
+
 /// The cgroup path per /proc/PID/cgroup key ("" for cgroup2).
 fn by_key(text: &str) -> Vec<(String, String)> {
     text.lines()
@@ -130,11 +139,7 @@ fn clone3_refused_falls_back_to_the_write() {
     // CLONE_INTO_CGROUP (EBADF, not on the default hierarchy), so the child
     // is forked where it is and the parent writes cgroup.procs, which a v1
     // directory has too.
-    let host = probe::host().unwrap();
-    let Some(h) = host.hierarchies.iter().find(|h| h.version == Version::V1 && h.has("pids")) else {
-        common::skip_unless(false, "no v1 pids hierarchy");
-        return;
-    };
+    let Some(h) = v1_pids() else { return };
     let cg = Cg::new("join-fallback", Default::default());
     cg.mgr.join_plan(true).unwrap();
     let dir = cg.mgr.path("pids").unwrap();
@@ -154,11 +159,7 @@ fn failed_v1_join_is_reported_with_the_file() {
     if !can_run() {
         return;
     }
-    let host = probe::host().unwrap();
-    let Some(h) = host.hierarchies.iter().find(|h| h.version == Version::V1 && h.has("pids")) else {
-        common::skip_unless(false, "no v1 pids hierarchy");
-        return;
-    };
+    let Some(h) = v1_pids() else { return };
     // An open `tasks` of a cgroup removed since: the write fails (ENODEV).
     let dir = h.mount.join(name("join-gone").trim_start_matches('/'));
     std::fs::create_dir(&dir).unwrap();

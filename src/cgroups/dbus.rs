@@ -102,6 +102,16 @@ pub struct Call<'a> {
     pub body: &'a [u8],
 }
 
+/// The message bus itself (Hello, AddMatch, ...): set `member` and the body.
+pub const BUS: Call = Call {
+    path: "/org/freedesktop/DBus",
+    interface: "org.freedesktop.DBus",
+    member: "",
+    destination: "org.freedesktop.DBus",
+    signature: "",
+    body: &[],
+};
+
 /// The whole message for `c` with serial `serial`.
 pub fn method_call(c: &Call, serial: u32) -> Vec<u8> {
     let mut e = Enc::default();
@@ -241,14 +251,7 @@ impl Conn {
         }
         c.sock.write_all(b"BEGIN\r\n")?;
         if hello {
-            c.call(&Call {
-                path: "/org/freedesktop/DBus",
-                interface: "org.freedesktop.DBus",
-                member: "Hello",
-                destination: "org.freedesktop.DBus",
-                signature: "",
-                body: &[],
-            })?;
+            c.call(&Call { member: "Hello", ..BUS })?;
         }
         Ok(c)
     }
@@ -326,17 +329,7 @@ mod tests {
 \x03\x01s\x00\x05\x00\x00\x00Hello\x00\x00\x00\
 \x02\x01s\x00\x14\x00\x00\x00org.freedesktop.DBus\x00\x00\x00\x00\
 \x06\x01s\x00\x14\x00\x00\x00org.freedesktop.DBus\x00\x00\x00\x00";
-        let got = method_call(
-            &Call {
-                path: "/org/freedesktop/DBus",
-                interface: "org.freedesktop.DBus",
-                member: "Hello",
-                destination: "org.freedesktop.DBus",
-                signature: "",
-                body: &[],
-            },
-            1,
-        );
+        let got = method_call(&Call { member: "Hello", ..BUS }, 1);
         assert_eq!(got, want);
         let m = parse(&got).unwrap();
         assert_eq!((m.kind, m.serial, m.member.as_deref()), (METHOD_CALL, 1, Some("Hello")));

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::config::{CgroupConfig, CgroupPath, Resources};
-use super::dbus::{Call, Conn, Dec, Enc};
+use super::dbus::{Call, Conn, Dec, Enc, BUS};
 use super::fs::FsManager;
 use super::join::Join;
 use super::oom::OomWatcher;
@@ -186,15 +186,7 @@ impl SystemdManager {
         if hello {
             let mut m = Enc::default();
             m.string("type='signal',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'");
-            c.call(&Call {
-                path: "/org/freedesktop/DBus",
-                interface: "org.freedesktop.DBus",
-                member: "AddMatch",
-                destination: "org.freedesktop.DBus",
-                signature: "s",
-                body: &m.buf,
-            })
-            .map_err(sd_err)?;
+            c.call(&Call { member: "AddMatch", signature: "s", body: &m.buf, ..BUS }).map_err(sd_err)?;
         }
         // JobRemoved is only sent to subscribers.
         c.call(&Call { member: "Subscribe", ..SYSTEMD }).map_err(sd_err)?;
