@@ -1,14 +1,16 @@
 //! The v2 backend on a real cgroup2 hierarchy: the unified mount of this
 //! hybrid host (or the root of a pure v2 one), driven as a pure v2 host:
 //! the eBPF device filter loaded, attached and enforced, cgroup.freeze,
-//! cgroup.kill on destroy, and clone3(CLONE_INTO_CGROUP) with the dir fd.
+//! cgroup.kill on destroy, and clone3(CLONE_INTO_CGROUP) into join_plan's dir fd.
 
 #[path = "../src/cgroups/mod.rs"]
 mod cgroups;
 mod cgroups_support;
 mod common;
+#[path = "../src/process/sys.rs"]
+#[allow(dead_code)]
+mod process_sys;
 
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use cgroups::config::CgroupConfig;
@@ -139,62 +141,21 @@ fn cgroup_freeze_and_kill() {
     assert!(!dir.exists());
 }
 
-/// clone3(2) with CLONE_INTO_CGROUP: the child is born in the cgroup.
-fn clone_into(cgroup_fd: i32) -> std::io::Result<i32> {
-    #[repr(C)]
-    #[derive(Default)]
-    struct CloneArgs {
-        flags: u64,
-        pidfd: u64,
-        child_tid: u64,
-        parent_tid: u64,
-        exit_signal: u64,
-        stack: u64,
-        stack_size: u64,
-        tls: u64,
-        set_tid: u64,
-        set_tid_size: u64,
-        cgroup: u64,
-    }
-    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-    let args = CloneArgs {
-        flags: CLONE_INTO_CGROUP,
-        exit_signal: libc::SIGCHLD as u64,
-        cgroup: cgroup_fd as u64,
-        ..Default::default()
-    };
-    // SAFETY: fork-like clone3 (no stack given); the child only calls
-    // async-signal-safe pause() and _exit().
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    match r {
-        0 => unsafe {
-            libc::pause();
-            libc::_exit(0)
-        },
-        r if r < 0 => Err(std::io::Error::last_os_error()),
-        pid => Ok(pid as i32),
-    }
-}
-
 #[test]
-fn clone_into_cgroup_with_the_dir_fd() {
+fn clone_into_cgroup_with_the_join_plan() {
     let Some(cg) = v2_manager("clone3", serde_json::json!({})) else {
         return;
     };
-    // The cgroup must exist first: apply() with a throwaway child creates it.
-    let holder = Proc::sh(SLEEPER);
-    cg.0.apply(holder.pid()).unwrap();
-    let fd =
-        cg.0.v2_dir_fd()
-            .unwrap()
-            .expect("a pure v2 host gives the dir fd");
-    let pid = match clone_into(fd.as_raw_fd()) {
+    // join_plan(create) makes the cgroup and hands out its dir fd.
+    let join = cg.0.join_plan(true).unwrap();
+    assert!(join.v1_tasks.is_empty(), "a pure v2 host has no v1 tasks files");
+    let fd = join.v2_fd().expect("a cgroup2 dir fd");
+    let pid = match process_sys::clone3_into_cgroup(fd) {
+        // SAFETY: the child only calls async-signal-safe pause() and _exit().
+        Ok(0) => unsafe {
+            libc::pause();
+            libc::_exit(0)
+        },
         Ok(p) => p,
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
             eprintln!("SKIP: clone3 not available: {e}");
@@ -212,20 +173,4 @@ fn clone_into_cgroup_with_the_dir_fd() {
         own.lines().any(|l| l == format!("0::{}", name("clone3"))),
         "{own}"
     );
-    // The real (hybrid) host gives no fd: its v1 controllers need cgroup.procs.
-    let real = cgroups::probe::host().unwrap();
-    if real.layout == Layout::Hybrid {
-        let cfg = CgroupConfig::new(
-            Some(&name("clone3-hybrid")),
-            "x",
-            resources(serde_json::json!({})),
-            false,
-        )
-        .unwrap();
-        assert!(cgroups::manager(&cfg, false)
-            .unwrap()
-            .v2_dir_fd()
-            .unwrap()
-            .is_none());
-    }
 }

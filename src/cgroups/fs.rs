@@ -12,6 +12,7 @@ use super::config::{CgroupConfig, CgroupPath, Resources};
 use super::files::{self, io_err};
 use super::oom::OomWatcher;
 use super::probe::{Hierarchy, Host, Layout, Version};
+use super::join::{Join, Target};
 use super::{bpf, devices, v1, v2, Error, FreezerState, Manager, Result, Stats};
 
 /// runc's subsystem order for Set (cpuset before memory, devices early).
@@ -110,17 +111,35 @@ impl FsManager {
             && matches!(errno, Some(libc::EPERM | libc::EACCES | libc::EROFS))
     }
 
-    fn join_one(&self, h: &Hierarchy, dir: &Path, pid: i32) -> Result<()> {
+    /// mkdir the cgroup in `h`, with what must be there before a task can
+    /// join (cpuset cpus/mems, rt runtime, v2 controllers).
+    fn make(&self, h: &Hierarchy, dir: &Path) -> Result<()> {
         match h.version {
             Version::V1 => {
                 std::fs::create_dir_all(dir).map_err(|e| io_err("mkdir", dir, e))?;
                 for c in &h.controllers {
                     v1::prepare(c, &h.mount, dir, &self.resources)?;
                 }
+                Ok(())
             }
-            Version::V2 => v2::create(&h.mount, dir, &self.v2_controllers(h, &self.resources))?,
+            Version::V2 => v2::create(&h.mount, dir, &self.v2_controllers(h, &self.resources)),
         }
+    }
+
+    fn join_one(&self, h: &Hierarchy, dir: &Path, pid: i32) -> Result<()> {
+        self.make(h, dir)?;
         files::write(dir, "cgroup.procs", &pid.to_string())
+    }
+
+    /// Skip a hierarchy whose failure `ignorable` allows.
+    fn each_dir(&self, mut f: impl FnMut(&Hierarchy, &Path) -> Result<()>) -> Result<()> {
+        for (i, dir) in &self.dirs {
+            match f(self.hier(*i), dir) {
+                Err(e) if self.ignorable(&e) => continue,
+                r => r?,
+            }
+        }
+        Ok(())
     }
 
     /// SIGKILL everything in the cgroup and wait (bounded) until it is empty.
@@ -174,13 +193,22 @@ fn is_not_found(e: &Error) -> bool {
 
 impl Manager for FsManager {
     fn apply(&self, pid: i32) -> Result<()> {
-        for (i, dir) in &self.dirs {
-            match self.join_one(self.hier(*i), dir, pid) {
-                Err(e) if self.ignorable(&e) => continue,
-                r => r?,
+        self.each_dir(|h, dir| self.join_one(h, dir, pid))
+    }
+
+    fn join_plan(&self, create: bool) -> Result<Join> {
+        let mut j = Join { best_effort: self.rootless && !self.explicit, ..Default::default() };
+        self.each_dir(|h, dir| {
+            if create {
+                self.make(h, dir)?;
             }
-        }
-        Ok(())
+            match h.version {
+                Version::V1 => j.v1_tasks.push(Target::tasks(dir)?),
+                Version::V2 => j.v2 = Some(Target::dir(dir)?),
+            }
+            Ok(())
+        })?;
+        Ok(j)
     }
 
     fn set(&self, r: &Resources) -> Result<()> {
@@ -320,13 +348,6 @@ impl Manager for FsManager {
 
     fn exists(&self) -> bool {
         self.dirs.iter().any(|(_, d)| d.exists())
-    }
-
-    fn v2_dir_fd(&self) -> Result<Option<OwnedFd>> {
-        if self.host.layout != Layout::V2 {
-            return Ok(None);
-        }
-        self.v2_dir().map(open_dir).transpose()
     }
 
     fn oom_watcher(&self) -> Result<OomWatcher> {

@@ -10,7 +10,8 @@
 //!    which every process joins (like runc) and which serves the controllers
 //!    that sit on the v2 side (e.g. hugetlb) and the ones no v1 mount has.
 //!
-//! The systemd driver (`systemd`) only checks that systemd is reachable.
+//! The systemd driver (`systemd`) makes a transient scope over D-Bus
+//! (`dbus`) and drives the scope's directories with the cgroupfs manager.
 
 // Until the CLI calls every entry point, parts of the API are unused in the binary.
 #![allow(dead_code, unused_imports)]
@@ -19,9 +20,11 @@ pub mod bpf;
 pub mod cli_args;
 pub mod commands;
 pub mod config;
+pub mod dbus;
 pub mod devices;
 pub mod files;
 pub mod fs;
+pub mod join;
 pub mod oom;
 pub mod probe;
 pub mod stats;
@@ -90,6 +93,10 @@ pub trait Manager: Send + Sync {
     /// data, so an unshared cgroupns is rooted at the container's cgroup.
     /// Also used by `exec` to join the container's cgroup (mkdir is a no-op).
     fn apply(&self, pid: i32) -> Result<()>;
+    /// What a single-threaded child needs to join the cgroup by itself at
+    /// birth (`join`): cheaper than `apply`, which moves a running process.
+    /// `create` makes the cgroup first (create); exec joins an existing one.
+    fn join_plan(&self, create: bool) -> Result<join::Join>;
     /// Write the resource limits (runc's order: cpuset, devices, memory, cpu,
     /// pids, blkio/io, hugetlb, unified).
     fn set(&self, r: &Resources) -> Result<()>;
@@ -109,10 +116,6 @@ pub trait Manager: Send + Sync {
     fn paths(&self) -> BTreeMap<String, PathBuf>;
     /// Whether the cgroup still exists.
     fn exists(&self) -> bool;
-    /// An O_PATH|O_DIRECTORY fd of the container's v2 cgroup for
-    /// `clone3(CLONE_INTO_CGROUP)`; None on a v1 or hybrid host, where the
-    /// v1 controllers cannot be joined that way (use `apply` after spawn).
-    fn v2_dir_fd(&self) -> Result<Option<OwnedFd>>;
     /// A watcher for OOM events in this cgroup.
     fn oom_watcher(&self) -> Result<oom::OomWatcher>;
 }
@@ -121,7 +124,7 @@ pub trait Manager: Send + Sync {
 /// process) and picks the driver.
 pub fn manager(cfg: &CgroupConfig, rootless: bool) -> Result<Box<dyn Manager>> {
     if cfg.systemd {
-        return Err(systemd::unavailable());
+        return Ok(Box::new(systemd::SystemdManager::new(cfg, rootless)?));
     }
     let host = probe::host()?;
     Ok(Box::new(fs::FsManager::new(host, cfg, rootless)?))

@@ -223,7 +223,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
         preserve: o.preserve_fds,
         loglevel: if o.debug { 5 } else { 4 },
         cwd: Some(&plan.rootfs),
-        cgroup: Some(mgr),
+        cgroup: Some(process::CgroupJoin { manager: mgr, create: true }),
     };
     let init = process::spawn(spawn, sink)?;
     plan.init.fds.fifo = Some(init.extra_fds[0]);
@@ -634,22 +634,18 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
     check_console(process.terminal, o.console_socket.is_some(), o.detach)?;
     let (console, relay) = console_for(process.terminal, o.detach, &o.console_socket)?;
     let extra: Vec<_> = console.iter().map(|c| c.as_fd()).collect();
+    // Unlike runc 1.1 (cgroups.EnterPid of the last stage), stage-0 is born
+    // in the cgroup, as for create: no pid write on the way (see cgroups::join).
+    let cg = cgroup::open(&root.dir(id))?;
     let spawn = Spawn {
         bootstrap: process::exec_bootstrap(s.init_pid, &s.namespaces, s.oom_score_adj).map_err(ProcessError::from)?,
         extra,
         preserve: o.preserve_fds,
         loglevel: if o.debug { 5 } else { 4 },
         cwd: None,
-        cgroup: None,
+        cgroup: cg.as_deref().map(|m| process::CgroupJoin { manager: m, create: false }),
     };
-    let cg = cgroup::open(&root.dir(id))?;
     let mut init = process::spawn(spawn, sink)?;
-    // Joined after the spawn, before the process is told to exec, on every
-    // layout (runc: cgroups.EnterPid; clone3 CLONE_INTO_CGROUP is not used).
-    if let Some(Err(e)) = cg.map(|m| m.apply(init.pid)) {
-        init.kill();
-        return Err(e.into());
-    }
     let plan = spec::InitPlan {
         process,
         rootfs: None,

@@ -3,6 +3,7 @@
 //! send the bootstrap message, read `{"stage1_pid":..,"stage2_pid":..}`,
 //! reap stage-0/1, then talk to stage-2 (our init) with the bincode codec.
 
+pub mod birth;
 pub mod exe;
 pub mod fdpass;
 pub mod sys;
@@ -10,7 +11,7 @@ pub mod sys;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -67,8 +68,15 @@ pub struct Spawn<'a> {
     pub loglevel: u8,
     /// Working directory of init (runc: the rootfs).
     pub cwd: Option<&'a Path>,
-    /// create: the container's cgroup, joined by stage-0.
-    pub cgroup: Option<&'a dyn crate::cgroups::Manager>,
+    /// The container's cgroup, which stage-0 is born in.
+    pub cgroup: Option<CgroupJoin<'a>>,
+}
+
+/// Which cgroup stage-0 joins: `create` makes it first (create/run); exec
+/// joins the existing one.
+pub struct CgroupJoin<'a> {
+    pub manager: &'a dyn crate::cgroups::Manager,
+    pub create: bool,
 }
 
 /// What init asks of the runtime while it sets up.
@@ -202,9 +210,19 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
     let (argv_p, envp_p) = (sys::ptrs(&argv), sys::ptrs(&envp));
     let above = base + sources.len() as RawFd;
 
-    let pid = sys::fork().map_err(ProcessError::Fork)?;
+    // Stage-0 joins the cgroup before the bootstrap data is sent, so
+    // stage-1/2 inherit it and a new cgroupns is rooted there (runc's order).
+    let t = std::time::Instant::now();
+    let join = s.cgroup.as_ref().map(|c| c.manager.join_plan(c.create)).transpose().map_err(ProcessError::Cgroup)?;
+    let report = birth::report_pipe(join.as_ref()).map_err(ProcessError::Pipes)?;
+    let born = birth::fork_into(join.as_ref()).map_err(ProcessError::Fork)?;
+    let pid = born.pid;
     if pid == 0 {
-        // Child: only async-signal-safe calls from here on. Every source fd
+        // Child: only async-signal-safe calls from here on.
+        if let Some(j) = &join {
+            birth::join_in_child(j, report.as_ref().map(|(_, w)| w.as_fd()));
+        }
+        // Every source fd
         // (and the binary's) may sit on a target number: move them up first.
         let exe_fd = sys::dup_above(exe.as_raw_fd(), above).unwrap_or_else(|_| sys::exit_now(127));
         let mut tmp = [0 as RawFd; 8];
@@ -242,12 +260,9 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
     let stage0 = pid;
     let mut init = Init { pid: 0, extra_fds, sock: parent, log: File::from(log_r), fatal: Vec::new() };
 
-    // Stage-0 joins the cgroup before the bootstrap data is sent, so
-    // stage-1/2 inherit it and a new cgroupns is rooted there (runc's order).
-    let t = std::time::Instant::now();
-    let r = place_in_cgroup(stage0, s.cgroup);
+    let r = place_in_cgroup(&born, join.as_ref(), report, s.cgroup.as_ref());
     if s.cgroup.is_some() {
-        sink("debug", &format!("cgroup joined in {} us", t.elapsed().as_micros()));
+        sink("debug", &format!("cgroup joined in {} us (clone3: {})", t.elapsed().as_micros(), born.in_v2));
     }
     let r = r.and_then(|_| init.handshake(stage0, &s.bootstrap, sink));
     if r.is_err() {
@@ -258,8 +273,19 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
     r.map(|_| init)
 }
 
-fn place_in_cgroup(stage0: i32, cgroup: Option<&dyn crate::cgroups::Manager>) -> Result<(), ProcessError> {
-    cgroup.map_or(Ok(()), |m| m.apply(stage0)).map_err(ProcessError::Cgroup)
+/// The parent's part of stage-0's join (see `birth`).
+fn place_in_cgroup(
+    born: &birth::Born,
+    join: Option<&crate::cgroups::join::Join>,
+    report: Option<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
+    cgroup: Option<&CgroupJoin>,
+) -> Result<(), ProcessError> {
+    let (Some(j), Some(c)) = (join, cgroup) else { return Ok(()) };
+    birth::finish(j, born, report).map_err(ProcessError::Cgroup)?;
+    if j.apply_after {
+        c.manager.apply(born.pid).map_err(ProcessError::Cgroup)?;
+    }
+    Ok(())
 }
 
 fn read_line(sock: &mut UnixStream) -> std::io::Result<Vec<u8>> {
