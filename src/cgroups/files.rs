@@ -89,6 +89,13 @@ pub fn all_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
 /// just died can stay busy for a moment (EBUSY), so runc retries for about
 /// 100 ms in growing steps; we do the same. A missing dir is success.
 pub fn remove_tree(dir: &Path) -> Result<()> {
+    // Most cgroups have no children and no tasks left: try the rmdir first,
+    // and list the directory (a dozen control files) only when it is refused.
+    match std::fs::remove_dir(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
+    }
     if let Ok(rd) = std::fs::read_dir(dir) {
         for ent in rd.flatten() {
             if ent.file_type().is_ok_and(|t| t.is_dir()) {
