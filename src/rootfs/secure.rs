@@ -108,6 +108,13 @@ impl Root {
     /// re-opened without following symlinks, so a racing swap is refused. A
     /// dangling symlink is followed inside the root, as securejoin does.
     pub fn mkdir_all(&self, p: &str, mode: u32) -> Result<OwnedFd> {
+        // Most targets exist already (/proc, /dev, /sys/fs/cgroup, …): one
+        // lookup, the same one the walk ends with, instead of one per
+        // component. Any failure takes the walk, which creates what is
+        // missing and words the error as before.
+        if let Ok(fd) = self.open_in(p, libc::O_PATH | libc::O_DIRECTORY, 0) {
+            return Ok(fd);
+        }
         self.mkdir_all_depth(p, mode, 0)
     }
 
@@ -161,7 +168,8 @@ impl Root {
             Err(e) => return Err(e),
         }
         if dir {
-            return self.mkdir_all(p, 0o755);
+            // Known missing: straight to the walk.
+            return self.mkdir_all_depth(p, 0o755, 0);
         }
         let p = clean_abs(p);
         let (parent, name) = split_last(&p);
