@@ -247,7 +247,6 @@ pub fn exit(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-
 /// waitpid, retrying EINTR.
 pub fn waitpid(pid: Pid) -> Result<libc::c_int, Errno> {
     let mut st = 0;

@@ -10,7 +10,6 @@ use std::path::Path;
 
 use crate::cgroups::cli_args::{EventsArgs, PsArgs, UpdateArgs};
 use crate::cgroups::{self, commands, CgroupConfig, FreezerState, Manager};
-use crate::codec;
 use crate::process;
 use crate::spec::Plan;
 
@@ -35,22 +34,12 @@ pub fn manager(cfg: &CgroupConfig) -> Result<Box<dyn Manager>, cgroups::Error> {
 
 /// Atomic write of `cgroup.bin` in the container's state dir.
 pub fn save(dir: &Path, cfg: &CgroupConfig) -> Result<(), ContainerError> {
-    let mut body = Vec::new();
-    codec::send(&mut body, cfg).map_err(|e| ContainerError::Corrupt(e.to_string()))?;
-    let tmp = dir.join(".cgroup.bin.tmp");
-    let io = |e| ContainerError::Io("write cgroup config".into(), e);
-    std::fs::write(&tmp, &body).map_err(io)?;
-    std::fs::rename(&tmp, dir.join(CONFIG_FILE)).map_err(io)
+    super::state::save_bin(dir, CONFIG_FILE, "cgroup config", cfg)
 }
 
 /// The saved config; None when the state dir has none (nothing was made).
 pub fn load(dir: &Path) -> Result<Option<CgroupConfig>, ContainerError> {
-    let mut f = match std::fs::File::open(dir.join(CONFIG_FILE)) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ContainerError::Io("read cgroup config".into(), e)),
-    };
-    codec::recv(&mut f).map(Some).map_err(|e| ContainerError::Corrupt(e.to_string()))
+    super::state::load_bin(dir, CONFIG_FILE, "cgroup config")
 }
 
 /// The manager of an existing container.

@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use thiserror::Error;
 
-use crate::codec;
 use crate::hooks::{self, HookSet, Kind};
 use crate::process::{self, LogSink, ProcessError, Spawn};
 use crate::security::{notify, SecurityPlan};
@@ -314,16 +313,13 @@ fn save_hooks(dir: &Path, set: &HookSet) -> Result<(), ContainerError> {
     if set.hooks.iter().all(|(_, list)| list.is_empty()) {
         return Ok(());
     }
-    let mut body = Vec::new();
-    codec::send(&mut body, set).map_err(|e| ContainerError::Corrupt(e.to_string()))?;
-    std::fs::write(dir.join(HOOKS_FILE), body).map_err(|e| ContainerError::Io("write hooks".into(), e))
+    state::save_bin(dir, HOOKS_FILE, "hooks", set)
 }
 
+/// As before this file existed (the spec was read again then), an unreadable
+/// one means no hooks.
 fn saved_hooks(root: &Root, s: &Saved) -> HookSet {
-    match std::fs::File::open(root.dir(&s.id).join(HOOKS_FILE)) {
-        Ok(mut f) => codec::recv(&mut f).unwrap_or_default(),
-        Err(_) => HookSet::default(),
-    }
+    state::load_bin(&root.dir(&s.id), HOOKS_FILE, "hooks").ok().flatten().unwrap_or_default()
 }
 
 /// `start`: release init from the exec fifo.

@@ -69,6 +69,27 @@ pub struct OciState<'a> {
 }
 
 /// runc's id rule: `^[\w+\-\.]+$`, and not `.` or `..`.
+/// Atomic write of one bincode value (`codec`) to `name` in a container's
+/// state dir: a temp file beside it, then rename. `what` names it in errors.
+pub fn save_bin<T: bincode::Encode>(dir: &Path, name: &str, what: &str, v: &T) -> Result<(), ContainerError> {
+    let mut body = Vec::new();
+    crate::codec::send(&mut body, v).map_err(|e| ContainerError::Corrupt(e.to_string()))?;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let io = |e| ContainerError::Io(format!("write {what}"), e);
+    std::fs::write(&tmp, &body).map_err(io)?;
+    std::fs::rename(&tmp, dir.join(name)).map_err(io)
+}
+
+/// The value [`save_bin`] wrote; None when the file does not exist.
+pub fn load_bin<T: bincode::Decode<()>>(dir: &Path, name: &str, what: &str) -> Result<Option<T>, ContainerError> {
+    let mut f = match std::fs::File::open(dir.join(name)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ContainerError::Io(format!("read {what}"), e)),
+    };
+    crate::codec::recv(&mut f).map(Some).map_err(|e| ContainerError::Corrupt(e.to_string()))
+}
+
 pub fn validate_id(id: &str) -> Result<(), ContainerError> {
     if id.is_empty() {
         return Err(ContainerError::EmptyId);

@@ -222,8 +222,8 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
         if let Some(j) = &join {
             birth::join_in_child(j, report.as_ref().map(|(_, w)| w.as_fd()));
         }
-        // Every source fd
-        // (and the binary's) may sit on a target number: move them up first.
+        // Every source fd (and the binary's) may sit on a target number:
+        // move them up first.
         let exe_fd = sys::dup_above(exe.as_raw_fd(), above).unwrap_or_else(|_| sys::exit_now(127));
         let mut tmp = [0 as RawFd; 8];
         for (i, fd) in sources.iter().enumerate() {
