@@ -160,14 +160,30 @@ fn bad_configs_get_exact_messages() {
             "personality flags are not supported",
         ),
     ];
-    let before = open_fds();
-    for (what, json, want) in &cases {
-        match SecurityPlan::from_json(json.as_bytes(), false) {
-            Ok(p) => panic!("{what}: accepted: {p:?}"),
-            Err(e) => assert_eq!(e.to_string(), *want, "{what}"),
-        }
+    // The fd count is process-wide and the module's unit tests run beside
+    // this one in other threads: count in a forked child, where none do.
+    // SAFETY: the child only runs the validation and _exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork");
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(|| {
+            let before = open_fds();
+            for (what, json, want) in &cases {
+                match SecurityPlan::from_json(json.as_bytes(), false) {
+                    Ok(p) => panic!("{what}: accepted: {p:?}"),
+                    Err(e) => assert_eq!(e.to_string(), *want, "{what}"),
+                }
+            }
+            assert_eq!(open_fds(), before, "validation leaked an fd");
+        })
+        .is_ok();
+        // SAFETY: leave the forked child without running the harness's exit path.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
-    assert_eq!(open_fds(), before, "validation leaked an fd");
+    let mut st = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+    assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "a case failed in the forked child (rerun with --nocapture to see which)");
 }
 
 #[test]
