@@ -300,6 +300,21 @@ mod tests {
         assert!(r.unwrap_err().to_string().starts_with("parsing config.json"));
     }
 
+    // oci-spec checks process.execCPUAffinity with a regex; nsrun builds
+    // it on regex-lite (src/shim/regex), whose `\d` is ASCII only.
+    #[test]
+    fn exec_cpu_affinity_is_checked() {
+        let with = |a: &str| cfg("1.2.0", r#"["x"]"#, "/").replace(
+            r#""cwd":"/""#, &format!(r#""cwd":"/","execCPUAffinity":{{"initial":"{a}"}}"#));
+        for ok in ["0", "0-1", "0-1,3,5-7"] {
+            assert!(bundle_with(&with(ok)).1.is_ok(), "{ok}");
+        }
+        for bad in ["", "x", "1-", ",1", "0;1", "\u{663}"] {
+            let e = bundle_with(&with(bad)).1.unwrap_err().to_string();
+            assert!(e.contains("Invalid execCPUAffinity format"), "{bad}: {e}");
+        }
+    }
+
     #[test]
     fn versions() {
         for ok in ["1.0.0", "1.0.2-dev", "1.1.0", "1.2.1", "1.3.0", "1.3.7+x"] {
