@@ -46,8 +46,7 @@ pub fn mount_one(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
             fs_mount(root, target, m, false)
         }
         _ => {
-            let existed = root.resolve(&m.destination).is_ok();
-            let target = root.mkdir_all(&m.destination, 0o755)?;
+            let (target, existed) = root.mkdir_all_existed(&m.destination, 0o755)?;
             check_proc_dest(&root.container_path(target.as_fd())?, &m.kind)?;
             fs_mount(root, target, m, existed)
         }

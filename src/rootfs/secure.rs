@@ -47,6 +47,9 @@ pub fn split_last(p: &str) -> (&str, &str) {
     }
 }
 
+/// An O_PATH directory handle: what every step of a walk opens.
+const DIR: i32 = libc::O_PATH | libc::O_DIRECTORY;
+
 fn rel(p: &str) -> &str {
     match p.trim_start_matches('/') {
         "" => ".",
@@ -108,44 +111,70 @@ impl Root {
     /// re-opened without following symlinks, so a racing swap is refused. A
     /// dangling symlink is followed inside the root, as securejoin does.
     pub fn mkdir_all(&self, p: &str, mode: u32) -> Result<OwnedFd> {
+        self.mkdir_all_existed(p, mode).map(|(fd, _)| fd)
+    }
+
+    /// `mkdir_all`, also saying whether the directory was there before.
+    pub fn mkdir_all_existed(&self, p: &str, mode: u32) -> Result<(OwnedFd, bool)> {
         // Most targets exist already (/proc, /dev, /sys/fs/cgroup, …): one
         // lookup, the same one the walk ends with, instead of one per
-        // component. Any failure takes the walk, which creates what is
-        // missing and words the error as before.
-        if let Ok(fd) = self.open_in(p, libc::O_PATH | libc::O_DIRECTORY, 0) {
-            return Ok(fd);
+        // component. Any other failure takes the walk, which words the
+        // error as before.
+        match self.open_in(p, DIR, 0) {
+            Ok(fd) => Ok((fd, true)),
+            Err(e) if e.errno() == Some(Errno::ENOENT) => self.mkdir_missing(p, mode).map(|fd| (fd, false)),
+            Err(_) => self.mkdir_all_depth(p, mode, 0).map(|fd| (fd, false)),
         }
-        self.mkdir_all_depth(p, mode, 0)
+    }
+
+    /// mkdir -p of a `p` just found missing. The usual miss is a new mount
+    /// point in a directory that exists (sys/fs/cgroup/<controller>,
+    /// dev/pts, dev/shm, dev/mqueue): the parent is looked up once and only
+    /// the walk's last step is made, 3 syscalls instead of one lookup per
+    /// component. A missing parent takes the whole walk.
+    fn mkdir_missing(&self, p: &str, mode: u32) -> Result<OwnedFd> {
+        let p = clean_abs(p);
+        let (parent, name) = split_last(&p);
+        if !name.is_empty() {
+            if let Ok(pfd) = self.open_in(parent, DIR, 0) {
+                return self.make_child(pfd.as_fd(), parent, name, &p, mode, 0);
+            }
+        }
+        self.mkdir_all_depth(&p, mode, 0)
     }
 
     fn mkdir_all_depth(&self, p: &str, mode: u32, depth: usize) -> Result<OwnedFd> {
         let p = clean_abs(p);
-        let dir = libc::O_PATH | libc::O_DIRECTORY;
-        let mut cur = self.open_in("/", dir, 0)?;
+        let mut cur = self.open_in("/", DIR, 0)?;
         let mut walked = String::new();
         for c in p.split('/').filter(|c| !c.is_empty()) {
             let parent = if walked.is_empty() { "/".to_string() } else { walked.clone() };
             walked.push('/');
             walked.push_str(c);
-            cur = match self.open_in(&walked, dir, 0) {
+            cur = match self.open_in(&walked, DIR, 0) {
                 Ok(fd) => fd,
-                Err(e) if e.errno() == Some(Errno::ENOENT) => {
-                    if self.follow_dangling(cur.as_fd(), &parent, c, depth)? {
-                        self.open_in(&walked, dir, 0)?
-                    } else {
-                        match sys::mkdirat(cur.as_fd(), c, mode) {
-                            Ok(()) | Err(Errno::EEXIST) => {}
-                            Err(e) => return Err(RootfsError::path("mkdir", self.display(&walked), e)),
-                        }
-                        let beneath = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-                        sys::openat2(Some(cur.as_fd()), c, dir | libc::O_NOFOLLOW, 0, beneath)
-                            .map_err(|e| RootfsError::path("open", self.display(&walked), e))?
-                    }
-                }
+                Err(e) if e.errno() == Some(Errno::ENOENT) => self.make_child(cur.as_fd(), &parent, c, &walked, mode, depth)?,
                 Err(e) => return Err(e),
             };
         }
         Ok(cur)
+    }
+
+    /// One step of the walk: the directory `name` (container path `path`)
+    /// is missing in `pfd` (container path `parent`). Follow a dangling
+    /// symlink there, or make the directory and open it without following
+    /// anything.
+    fn make_child(&self, pfd: BorrowedFd<'_>, parent: &str, name: &str, path: &str, mode: u32, depth: usize) -> Result<OwnedFd> {
+        if self.follow_dangling(pfd, parent, name, depth)? {
+            return self.open_in(path, DIR, 0);
+        }
+        match sys::mkdirat(pfd, name, mode) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(RootfsError::path("mkdir", self.display(path), e)),
+        }
+        let beneath = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+        sys::openat2(Some(pfd), name, DIR | libc::O_NOFOLLOW, 0, beneath)
+            .map_err(|e| RootfsError::path("open", self.display(path), e))
     }
 
     /// If `name` in `pfd` is a symlink whose target is missing, create that
@@ -168,8 +197,7 @@ impl Root {
             Err(e) => return Err(e),
         }
         if dir {
-            // Known missing: straight to the walk.
-            return self.mkdir_all_depth(p, 0o755, 0);
+            return self.mkdir_missing(p, 0o755);
         }
         let p = clean_abs(p);
         let (parent, name) = split_last(&p);
