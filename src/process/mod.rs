@@ -289,16 +289,31 @@ fn place_in_cgroup(
 }
 
 fn read_line(sock: &mut UnixStream) -> std::io::Result<Vec<u8>> {
+    use nix::sys::socket::{recv, MsgFlags};
     let mut line = Vec::with_capacity(64);
-    let mut b = [0u8; 1];
-    // Byte by byte: nothing may be read past the newline (it is all the
-    // stage writes, but the next bytes on this socket belong to init).
-    while line.len() < 256 {
-        match sock.read(&mut b)? {
-            0 => break,
-            _ if b[0] == b'\n' => return Ok(line),
-            _ => line.push(b[0]),
+    let mut buf = [0u8; 256];
+    // Nothing may be consumed past the newline (it is all the stage writes,
+    // but the next bytes on this socket belong to init): peek at what has
+    // arrived, then take exactly up to the newline. Two syscalls for the
+    // pid line instead of one per byte.
+    while line.len() < buf.len() {
+        let want = buf.len() - line.len();
+        let n = loop {
+            match recv(sock.as_raw_fd(), &mut buf[..want], MsgFlags::MSG_PEEK) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => break r.map_err(std::io::Error::from)?,
+            }
+        };
+        if n == 0 {
+            break;
         }
+        let take = buf[..n].iter().position(|&c| c == b'\n').map_or(n, |i| i + 1);
+        sock.read_exact(&mut buf[..take])?;
+        if buf[take - 1] == b'\n' {
+            line.extend_from_slice(&buf[..take - 1]);
+            return Ok(line);
+        }
+        line.extend_from_slice(&buf[..take]);
     }
     Err(std::io::ErrorKind::UnexpectedEof.into())
 }
