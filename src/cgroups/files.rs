@@ -16,13 +16,27 @@ pub fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> Error {
 
 /// Write `value` to `dir/file` in one write(2), as the kernel wants.
 pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
-    let p = dir.join(file);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&p)
-        .map_err(|e| io_err("open", &p, e))?;
-    f.write_all(value.as_bytes())
-        .map_err(|e| io_err("write", &p, e))
+    Control::open(dir, file)?.write(value)
+}
+
+/// A control file kept open for several values, each in its own write(2):
+/// devices.allow and devices.deny take one rule per write, and a spec's
+/// dozen rules then cost one open instead of one each.
+pub struct Control {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+}
+
+impl Control {
+    pub fn open(dir: &Path, file: &str) -> Result<Control> {
+        let path = dir.join(file);
+        let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| io_err("open", &path, e))?;
+        Ok(Control { path, file })
+    }
+
+    pub fn write(&mut self, value: &str) -> Result<()> {
+        self.file.write_all(value.as_bytes()).map_err(|e| io_err("write", &self.path, e))
+    }
 }
 
 pub fn read(dir: &Path, file: &str) -> Result<String> {

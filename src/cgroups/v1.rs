@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::config::{Memory, Resources};
-use super::files::{self, kv, read_kv, read_u64, write};
+use super::files::{self, kv, read_kv, read_u64, write, Control};
 use super::stats::{BlkioEntry, Hugetlb, MemoryEntry, Stats};
 use super::{devices, Error, FreezerState, Result};
 
@@ -60,16 +60,15 @@ pub fn set(ctrl: &str, dir: &Path, r: &Resources) -> Result<()> {
             }
         }
         "devices" => {
+            // [deny, allow], each opened at its first rule.
+            let mut files: [Option<Control>; 2] = [None, None];
             for (allow, rule) in devices::v1_lines(&r.devices)? {
-                write(
-                    dir,
-                    if allow {
-                        "devices.allow"
-                    } else {
-                        "devices.deny"
-                    },
-                    &rule,
-                )?;
+                let slot = &mut files[allow as usize];
+                let f = match slot {
+                    Some(f) => f,
+                    None => slot.insert(Control::open(dir, if allow { "devices.allow" } else { "devices.deny" })?),
+                };
+                f.write(&rule)?;
             }
         }
         "memory" => {
