@@ -190,6 +190,11 @@ fn prepare(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
     crate::process::sys::cloexec_from(3 + plan.fds.preserve).map_err(|e| InitError::Other(format!("close fds: {e}")))?;
     let set = nix::sys::signal::SigSet::empty();
     let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&set), None);
+    // nsrun ignores SIGPIPE (src/main.rs), and an ignored signal stays
+    // ignored across execve: the container's process starts with SIGPIPE
+    // at its default, as under runc, whose Go runtime never sets SIG_IGN.
+    // SAFETY: signal(2) with SIG_DFL installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     // As close to execve as possible, but while the socket can still carry the listener.
     if !sec.seccomp_before_caps() {
         listener = sec.load_seccomp()?;

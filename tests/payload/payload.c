@@ -144,6 +144,17 @@ static void status(void) {
     if (f) fclose(f);
 }
 
+/* The signal dispositions and mask the process was started with. */
+static void signals(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "SigIgn:", 7)) printf("sigign=%s", line + 8);
+        if (!strncmp(line, "SigBlk:", 7)) printf("sigblk=%s", line + 8);
+    }
+    if (f) fclose(f);
+}
+
 static void catf(const char *p) {
     FILE *f = fopen(p, "r");
     if (!f) {
@@ -301,6 +312,7 @@ int main(int argc, char **argv) {
             umask(m);
             printf("umask=%04o\n", m);
         } else if (!strcmp(a, "status")) status();
+        else if (!strcmp(a, "signals")) signals();
         else if (!strcmp(a, "pid")) printf("pid=%d\nppid=%d\n", getpid(), getppid());
         else if (!strcmp(a, "tty")) printf("tty=%s\n", isatty(0) ? ttyname(0) : "none");
         else if (!strncmp(a, "write:", 6)) {
