@@ -27,9 +27,13 @@ fn main() {
     // packs its ~10k relative relocations into a few KiB instead of 240 KiB
     // of .rela.dyn that every start reads.
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
-    let order = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("src/hot.order");
+    let order =
+        std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("src/hot.order");
     if order.exists() && std::env::var_os("NSRUN_NO_HOT_ORDER").is_none() {
-        println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", order.display());
+        println!(
+            "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+            order.display()
+        );
         println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
     }
 }

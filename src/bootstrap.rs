@@ -16,7 +16,6 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-
 /// `nlmsg_type` of the bootstrap message (`INIT_MSG`).
 pub const INIT_MSG: u16 = 62000;
 /// `NLMSG_ERROR`: the C code reports it specially.
@@ -90,11 +89,18 @@ impl core::fmt::Display for ParseError {
             Self::TooLarge(_0) => write!(f, "netlink payload too large ({_0} bytes)"),
             Self::NlmsgError => write!(f, "failed to read netlink message"),
             Self::MsgType(_0) => write!(f, "unexpected msg type {_0}"),
-            Self::AttrLength{ ty, len } => write!(f, "invalid netlink attribute length {len} (type {ty})"),
-            Self::AttrOverrun{ ty } => write!(f, "netlink attribute {ty} runs past the end of the message"),
+            Self::AttrLength { ty, len } => {
+                write!(f, "invalid netlink attribute length {len} (type {ty})")
+            }
+            Self::AttrOverrun { ty } => {
+                write!(f, "netlink attribute {ty} runs past the end of the message")
+            }
             Self::ShortAttrHeader => write!(f, "truncated netlink attribute header"),
             Self::UnknownAttr(_0) => write!(f, "unknown netlink message type {_0}"),
-            Self::ShortScalar{ ty, got, want } => write!(f, "netlink attribute {ty} has a {got}-byte payload, need {want}"),
+            Self::ShortScalar { ty, got, want } => write!(
+                f,
+                "netlink attribute {ty} has a {got}-byte payload, need {want}"
+            ),
             Self::NoNul(_0) => write!(f, "netlink attribute {_0} is not NUL-terminated"),
         }
     }
@@ -216,7 +222,9 @@ impl Bootstrap {
     /// The namespace paths as `(type, path)` pairs, split as C splits them:
     /// on `,` (empty tokens skipped), then at the first `:`.
     pub fn ns_path_list(&self) -> Option<Result<Vec<(&[u8], &[u8])>, NsPathError>> {
-        self.ns_paths.as_deref().map(|raw| parse_ns_paths(strip_nul(raw)))
+        self.ns_paths
+            .as_deref()
+            .map(|raw| parse_ns_paths(strip_nul(raw)))
     }
 }
 
@@ -258,7 +266,11 @@ pub fn parse_ns_paths(spec: &[u8]) -> Result<Vec<(&[u8], &[u8])>, NsPathError> {
 fn read_u32(ty: u16, data: &[u8]) -> Result<u32, ParseError> {
     match data {
         [a, b, c, d, ..] => Ok(u32::from_ne_bytes([*a, *b, *c, *d])),
-        _ => Err(ParseError::ShortScalar { ty, got: data.len(), want: 4 }),
+        _ => Err(ParseError::ShortScalar {
+            ty,
+            got: data.len(),
+            want: 4,
+        }),
     }
 }
 
@@ -268,7 +280,11 @@ fn read_u32(ty: u16, data: &[u8]) -> Result<u32, ParseError> {
 fn read_bool(ty: u16, data: &[u8]) -> Result<bool, ParseError> {
     match data.first() {
         Some(b) => Ok(*b != 0),
-        None => Err(ParseError::ShortScalar { ty, got: 0, want: 1 }),
+        None => Err(ParseError::ShortScalar {
+            ty,
+            got: 0,
+            want: 1,
+        }),
     }
 }
 
@@ -289,7 +305,10 @@ impl core::fmt::Display for EncodeError {
     #[allow(unused_variables)]
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::TooLong(_0) => write!(f, "netlink: cannot serialize bytemsg of length {_0} (larger than UINT16_MAX)"),
+            Self::TooLong(_0) => write!(
+                f,
+                "netlink: cannot serialize bytemsg of length {_0} (larger than UINT16_MAX)"
+            ),
         }
     }
 }
@@ -326,7 +345,8 @@ impl MessageBuilder {
 
     /// An `Int32msg`.
     pub fn int32(&mut self, ty: u16, v: u32) -> &mut Self {
-        self.attr(ty, &v.to_ne_bytes(), false).expect("8-byte attribute")
+        self.attr(ty, &v.to_ne_bytes(), false)
+            .expect("8-byte attribute")
     }
 
     /// A `Boolmsg`.
@@ -400,8 +420,8 @@ mod tests {
             .finish(1);
         let want: [u8; 52] = [
             0x34, 0, 0, 0, 0x30, 0xf2, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0x91, 0x6a, 0, 0, 0,
-            0x40, 0x1a, 0, 0x92, 0x6a, b'p', b'i', b'd', b':', b'/', b'p', b'r', b'o', b'c',
-            b'/', b'1', b'2', b'3', b'4', b'/', b'n', b's', b'/', b'p', b'i', b'd', 0, 0, 0,
+            0x40, 0x1a, 0, 0x92, 0x6a, b'p', b'i', b'd', b':', b'/', b'p', b'r', b'o', b'c', b'/',
+            b'1', b'2', b'3', b'4', b'/', b'n', b's', b'/', b'p', b'i', b'd', 0, 0, 0,
         ];
         assert_eq!(msg, want);
         let cfg = split(&msg).unwrap();
@@ -446,18 +466,33 @@ mod tests {
 
         // nla_len < 4: C spins forever on 0.
         let p = [0u8, 0, 0x91, 0x6a];
-        assert!(matches!(Bootstrap::parse(&p), Err(ParseError::AttrLength { len: 0, .. })));
+        assert!(matches!(
+            Bootstrap::parse(&p),
+            Err(ParseError::AttrLength { len: 0, .. })
+        ));
         // attribute past the end
         let p = [12u8, 0, 0x91, 0x6a, 0, 0, 0, 0];
-        assert!(matches!(Bootstrap::parse(&p), Err(ParseError::AttrOverrun { .. })));
+        assert!(matches!(
+            Bootstrap::parse(&p),
+            Err(ParseError::AttrOverrun { .. })
+        ));
         // short int
         let p = [6u8, 0, 0x91, 0x6a, 1, 2, 0, 0];
-        assert!(matches!(Bootstrap::parse(&p), Err(ParseError::ShortScalar { want: 4, .. })));
+        assert!(matches!(
+            Bootstrap::parse(&p),
+            Err(ParseError::ShortScalar { want: 4, .. })
+        ));
         // short bool
         let p = [4u8, 0, 0x95, 0x6a];
-        assert!(matches!(Bootstrap::parse(&p), Err(ParseError::ShortScalar { want: 1, .. })));
+        assert!(matches!(
+            Bootstrap::parse(&p),
+            Err(ParseError::ShortScalar { want: 1, .. })
+        ));
         // string without NUL
-        let p = MessageBuilder::new().raw(NS_PATHS_ATTR, b"pid:/x").unwrap().finish(1);
+        let p = MessageBuilder::new()
+            .raw(NS_PATHS_ATTR, b"pid:/x")
+            .unwrap()
+            .finish(1);
         assert_eq!(split(&p), Err(ParseError::NoNul(NS_PATHS_ATTR)));
         // unknown attribute
         let p = MessageBuilder::new().int32(27299, 1).finish(1);
@@ -470,9 +505,15 @@ mod tests {
     fn ns_path_edge_cases() {
         assert_eq!(parse_ns_paths(b""), Err(NsPathError::Empty));
         assert_eq!(parse_ns_paths(b",,"), Err(NsPathError::Empty));
-        assert_eq!(parse_ns_paths(b"pid"), Err(NsPathError::NoColon("pid".into())));
+        assert_eq!(
+            parse_ns_paths(b"pid"),
+            Err(NsPathError::NoColon("pid".into()))
+        );
         let l = parse_ns_paths(b"net:/a:b,,pid:/c").unwrap();
-        assert_eq!(l, vec![(&b"net"[..], &b"/a:b"[..]), (&b"pid"[..], &b"/c"[..])]);
+        assert_eq!(
+            l,
+            vec![(&b"net"[..], &b"/a:b"[..]), (&b"pid"[..], &b"/c"[..])]
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@
 //! registered with `set_tid_address` at start-up, which `PR_GET_TID_ADDRESS`
 //! reads back (the same trick as sylabs/singularity#2837).
 
-use super::sys::Pid;
 use super::sys::Errno;
+use super::sys::Pid;
 
 /// Address of glibc's cached-tid field of this thread, if the kernel tells us
 /// (PR_GET_TID_ADDRESS needs CONFIG_CHECKPOINT_RESTORE).
@@ -24,7 +24,13 @@ fn tid_address() -> *mut libc::pid_t {
     let mut addr: *mut libc::pid_t = core::ptr::null_mut();
     // SAFETY: PR_GET_TID_ADDRESS stores one pointer into `addr`.
     let r = unsafe {
-        libc::prctl(libc::PR_GET_TID_ADDRESS, &mut addr as *mut *mut libc::pid_t as libc::c_ulong, 0, 0, 0)
+        libc::prctl(
+            libc::PR_GET_TID_ADDRESS,
+            &mut addr as *mut *mut libc::pid_t as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
     };
     if r < 0 {
         core::ptr::null_mut()
@@ -47,13 +53,9 @@ pub fn clone_parent() -> Result<Option<Pid>, Errno> {
     // copy. The argument order (flags, stack, parent_tid, child_tid, tls) is
     // the x86_64/aarch64/riscv one; s390 swaps the first two.
     #[cfg(not(target_arch = "s390x"))]
-    let r = unsafe {
-        libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, tid as usize, 0usize)
-    };
+    let r = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, tid as usize, 0usize) };
     #[cfg(target_arch = "s390x")]
-    let r = unsafe {
-        libc::syscall(libc::SYS_clone, 0usize, flags, 0usize, tid as usize, 0usize)
-    };
+    let r = unsafe { libc::syscall(libc::SYS_clone, 0usize, flags, 0usize, tid as usize, 0usize) };
     match r {
         -1 => Err(Errno::last()),
         0 => Ok(None),
@@ -63,8 +65,8 @@ pub fn clone_parent() -> Result<Option<Pid>, Errno> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::sys;
+    use super::*;
 
     /// B's verdict: does glibc's cached tid (which pthread_getcpuclockid
     /// encodes as `(~tid << 3) | 6`) match the kernel's?

@@ -37,8 +37,15 @@ impl core::fmt::Display for ClonedBinaryError {
     #[allow(unused_variables)]
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::NoAccess(_0) => write!(f, "you have no read access to runc binary file: {}", _0.desc()),
-            Self::Loop => write!(f, "re-executed as a cloned binary, but /proc/self/exe is still not sealed"),
+            Self::NoAccess(_0) => write!(
+                f,
+                "you have no read access to runc binary file: {}",
+                _0.desc()
+            ),
+            Self::Loop => write!(
+                f,
+                "re-executed as a cloned binary, but /proc/self/exe is still not sealed"
+            ),
             Self::Cmdline(_0) => write!(f, "reading /proc/self/cmdline: {}", _0.desc()),
             Self::Memfd(_0) => write!(f, "cloning the binary into a memfd: {}", _0.desc()),
             Self::Exec(_0) => write!(f, "fexecve of the cloned binary: {}", _0.desc()),
@@ -67,10 +74,11 @@ pub fn ensure(log: &Logger) -> Result<(), ClonedBinaryError> {
         Some(d) if d.starts_with(b"/") => d,
         _ => b"/tmp",
     };
-    let sealed = match exeseal::bind_seal(c"/proc/self/exe").or_else(|| exeseal::overlay_seal(dummy)) {
-        Some(fd) => fd,
-        None => exeseal::memfd_copy(exe.raw()).map_err(ClonedBinaryError::Memfd)?,
-    };
+    let sealed =
+        match exeseal::bind_seal(c"/proc/self/exe").or_else(|| exeseal::overlay_seal(dummy)) {
+            Some(fd) => fd,
+            None => exeseal::memfd_copy(exe.raw()).map_err(ClonedBinaryError::Memfd)?,
+        };
     drop(exe);
     log.debug("re-executing from a sealed copy of the binary");
     // SAFETY: both strings are NUL-terminated; single-threaded, so changing
@@ -96,7 +104,8 @@ fn is_cloned(fd: RawFd) -> bool {
 }
 
 fn cmdline() -> Result<Vec<CString>, ClonedBinaryError> {
-    let fd = sys::open(c"/proc/self/cmdline", libc::O_RDONLY).map_err(ClonedBinaryError::Cmdline)?;
+    let fd =
+        sys::open(c"/proc/self/cmdline", libc::O_RDONLY).map_err(ClonedBinaryError::Cmdline)?;
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -119,7 +128,14 @@ fn execveat_self(fd: &Fd, argv: &[CString]) -> Errno {
     // SAFETY: argv is NULL-terminated and outlives the call; environ is
     // libc's current environment.
     unsafe {
-        libc::syscall(libc::SYS_execveat, fd.raw(), c"".as_ptr(), a.as_ptr(), environ, libc::AT_EMPTY_PATH);
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.raw(),
+            c"".as_ptr(),
+            a.as_ptr(),
+            environ,
+            libc::AT_EMPTY_PATH,
+        );
     }
     Errno::last()
 }

@@ -56,7 +56,10 @@ mod tests {
 
     #[test]
     fn round_trip_and_framing() {
-        let v = T { a: vec!["x".into(), "yz".into()], b: Some(7) };
+        let v = T {
+            a: vec!["x".into(), "yz".into()],
+            b: Some(7),
+        };
         let mut buf = Vec::new();
         send(&mut buf, &v).unwrap();
         send(&mut buf, &v).unwrap();
@@ -73,6 +76,9 @@ mod tests {
         let mut buf = Vec::new();
         send(&mut buf, &T { a: vec![], b: None }).unwrap();
         buf.pop();
-        assert!(matches!(recv::<T, _>(&mut &buf[..]), Err(CodecError::Io(_))));
+        assert!(matches!(
+            recv::<T, _>(&mut &buf[..]),
+            Err(CodecError::Io(_))
+        ));
     }
 }

@@ -51,7 +51,13 @@ fn escape_lowerdir(p: &[u8]) -> Vec<u8> {
 pub fn overlay_seal(dummy_lower: &[u8]) -> Option<Fd> {
     let mut link = [0u8; libc::PATH_MAX as usize];
     // SAFETY: buffer and its length.
-    let n = unsafe { libc::readlink(c"/proc/self/exe".as_ptr(), link.as_mut_ptr().cast(), link.len()) };
+    let n = unsafe {
+        libc::readlink(
+            c"/proc/self/exe".as_ptr(),
+            link.as_mut_ptr().cast(),
+            link.len(),
+        )
+    };
     if n <= 0 || n as usize >= link.len() {
         return None;
     }
@@ -67,7 +73,11 @@ pub fn overlay_seal(dummy_lower: &[u8]) -> Option<Fd> {
     // SAFETY: raw fs-context syscalls with NUL-terminated strings; every fd
     // they return is wrapped at once.
     unsafe {
-        let ctx = libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), 1 /* FSOPEN_CLOEXEC */);
+        let ctx = libc::syscall(
+            libc::SYS_fsopen,
+            c"overlay".as_ptr(),
+            1, /* FSOPEN_CLOEXEC */
+        );
         if ctx < 0 {
             return None;
         }
@@ -75,8 +85,22 @@ pub fn overlay_seal(dummy_lower: &[u8]) -> Option<Fd> {
         let lower = sys::cstring(&lower);
         const FSCONFIG_SET_STRING: libc::c_uint = 1;
         const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-        if libc::syscall(libc::SYS_fsconfig, ctx.raw(), FSCONFIG_SET_STRING, c"lowerdir".as_ptr(), lower.as_ptr(), 0) < 0
-            || libc::syscall(libc::SYS_fsconfig, ctx.raw(), FSCONFIG_CMD_CREATE, 0usize, 0usize, 0) < 0
+        if libc::syscall(
+            libc::SYS_fsconfig,
+            ctx.raw(),
+            FSCONFIG_SET_STRING,
+            c"lowerdir".as_ptr(),
+            lower.as_ptr(),
+            0,
+        ) < 0
+            || libc::syscall(
+                libc::SYS_fsconfig,
+                ctx.raw(),
+                FSCONFIG_CMD_CREATE,
+                0usize,
+                0usize,
+                0,
+            ) < 0
         {
             return None;
         }
@@ -95,7 +119,11 @@ pub fn overlay_seal(dummy_lower: &[u8]) -> Option<Fd> {
         }
         let mnt = Fd::from_raw(mnt as RawFd);
         let name = sys::cstring(name);
-        let fd = libc::openat(mnt.raw(), name.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        let fd = libc::openat(
+            mnt.raw(),
+            name.as_ptr(),
+            libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        );
         if fd < 0 {
             return None;
         }
@@ -127,16 +155,35 @@ pub fn bind_seal(path: &core::ffi::CStr) -> Option<Fd> {
         userns_fd: u64,
     }
     // SAFETY: open_tree with a NUL-terminated path; the fd is wrapped at once.
-    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) };
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC,
+        )
+    };
     if fd < 0 {
         return None;
     }
     // SAFETY: a fresh fd.
     let fd = unsafe { Fd::from_raw(fd as RawFd) };
-    let attr = MountAttr { attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
     // SAFETY: mount_setattr on our detached tree with a properly sized attr.
     let r = unsafe {
-        libc::syscall(libc::SYS_mount_setattr, fd.raw(), c"".as_ptr(), libc::AT_EMPTY_PATH, &attr as *const MountAttr, core::mem::size_of::<MountAttr>())
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.raw(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            core::mem::size_of::<MountAttr>(),
+        )
     };
     (r == 0).then_some(fd)
 }
@@ -223,7 +270,10 @@ mod tests {
             return;
         };
         let path = format!("/proc/self/fd/{}", fd.raw());
-        let e = std::fs::OpenOptions::new().write(true).open(&path).unwrap_err();
+        let e = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EROFS), "{e}");
         assert!(on_read_only_mount(fd.raw()));
         // Once the tree fd is gone the mount is dissolved: a process holding
@@ -237,9 +287,19 @@ mod tests {
         use std::os::fd::AsRawFd;
         // SAFETY: mount_setattr with a sized attr on our own fd.
         let r = unsafe {
-            libc::syscall(libc::SYS_mount_setattr, handle.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, &attr, 32usize)
+            libc::syscall(
+                libc::SYS_mount_setattr,
+                handle.as_raw_fd(),
+                c"".as_ptr(),
+                libc::AT_EMPTY_PATH,
+                &attr,
+                32usize,
+            )
         };
-        assert_eq!(r, -1, "the read-only flag of a dissolved mount could be cleared");
+        assert_eq!(
+            r, -1,
+            "the read-only flag of a dissolved mount could be cleared"
+        );
         assert!(on_read_only_mount(handle.as_raw_fd()));
     }
 
@@ -252,9 +312,15 @@ mod tests {
             return;
         };
         let path = format!("/proc/self/fd/{}", fd.raw());
-        let e = std::fs::OpenOptions::new().write(true).open(&path).unwrap_err();
+        let e = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EROFS), "{e}");
-        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read("/proc/self/exe").unwrap());
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read("/proc/self/exe").unwrap()
+        );
         assert!(on_read_only_mount(fd.raw()));
         drop(fd);
         let _ = std::fs::remove_dir(&dummy);

@@ -7,8 +7,8 @@
 
 use super::bootstrap::strip_nul;
 use super::log::Logger;
-use super::sys::{self, Pid};
 use super::sys::Errno;
+use super::sys::{self, Pid};
 use alloc::ffi::CString;
 use alloc::format;
 use alloc::string::String;
@@ -17,25 +17,44 @@ use alloc::vec::Vec;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum IdmapError {
-    Setgroups { pid: Pid, errno: Errno },
-    Write { pid: Pid, file: &'static str, errno: Errno },
+    Setgroups {
+        pid: Pid,
+        errno: Errno,
+    },
+    Write {
+        pid: Pid,
+        file: &'static str,
+        errno: Errno,
+    },
     NoTool,
     Fork(Errno),
     Wait(Errno),
     // runc's words: "failed to use newuid map on %d" / "newgid".
-    Tool { kind: &'static str, pid: Pid, why: ToolFailure },
+    Tool {
+        kind: &'static str,
+        pid: Pid,
+        why: ToolFailure,
+    },
 }
 
 impl core::fmt::Display for IdmapError {
     #[allow(unused_variables)]
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::Setgroups{ pid, errno } => write!(f, "failed to write 'deny' to /proc/{pid}/setgroups: {}", errno.desc()),
-            Self::Write{ pid, file, errno } => write!(f, "failed to update /proc/{pid}/{file}: {}", errno.desc()),
+            Self::Setgroups { pid, errno } => write!(
+                f,
+                "failed to write 'deny' to /proc/{pid}/setgroups: {}",
+                errno.desc()
+            ),
+            Self::Write { pid, file, errno } => {
+                write!(f, "failed to update /proc/{pid}/{file}: {}", errno.desc())
+            }
             Self::NoTool => write!(f, "mapping tool not present"),
             Self::Fork(_0) => write!(f, "failed to fork: {}", _0.desc()),
             Self::Wait(_0) => write!(f, "failed to waitpid: {}", _0.desc()),
-            Self::Tool{ kind, pid, why } => write!(f, "failed to use new{kind} map on {pid}: {why}"),
+            Self::Tool { kind, pid, why } => {
+                write!(f, "failed to use new{kind} map on {pid}: {why}")
+            }
         }
     }
 }
@@ -115,14 +134,19 @@ pub fn update_map(
         Err(Errno::EPERM) => {
             let tool = tool.map(strip_nul).filter(|t| !t.is_empty());
             let shown = tool.map(String::from_utf8_lossy).unwrap_or_default();
-            log.debug(&format!("update /proc/{pid}/{file} got -EPERM (trying {shown})"));
+            log.debug(&format!(
+                "update /proc/{pid}/{file} got -EPERM (trying {shown})"
+            ));
             let tool = tool.ok_or(IdmapError::NoTool)?;
-            run_tool(tool, pid, strip_nul(map))
-                .map_err(|e| match e {
-                    ToolRun::Failed(why) => IdmapError::Tool { kind: kind.short(), pid, why },
-                    ToolRun::Fork(e) => IdmapError::Fork(e),
-                    ToolRun::Wait(e) => IdmapError::Wait(e),
-                })
+            run_tool(tool, pid, strip_nul(map)).map_err(|e| match e {
+                ToolRun::Failed(why) => IdmapError::Tool {
+                    kind: kind.short(),
+                    pid,
+                    why,
+                },
+                ToolRun::Fork(e) => IdmapError::Fork(e),
+                ToolRun::Wait(e) => IdmapError::Wait(e),
+            })
         }
         Err(errno) => Err(IdmapError::Write { pid, file, errno }),
     }
@@ -132,7 +156,10 @@ pub fn update_map(
 /// spaces and newlines. No fixed limit (C's MAX_ARGV overflowed past five
 /// lines).
 pub fn tool_argv(tool: &[u8], pid: Pid, map: &[u8]) -> Vec<CString> {
-    let mut argv = vec![sys::cstring(tool), sys::cstring(alloc::format!("{pid}").as_bytes())];
+    let mut argv = vec![
+        sys::cstring(tool),
+        sys::cstring(alloc::format!("{pid}").as_bytes()),
+    ];
     argv.extend(
         map.split(|&c| c == b' ' || c == b'\n')
             .filter(|t| !t.is_empty())

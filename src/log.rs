@@ -138,7 +138,11 @@ pub fn format_line(level: Level, stage: Stage, pid: i32, msg: &str) -> Vec<u8> {
 
 impl Logger {
     pub fn new(fd: Option<RawFd>, level: u8) -> Logger {
-        Logger { fd, level, stage: Stage::Setup }
+        Logger {
+            fd,
+            level,
+            stage: Stage::Setup,
+        }
     }
 
     /// The same sink, speaking for another stage (after a clone).
@@ -199,9 +203,15 @@ mod tests {
     #[test]
     fn line_shape_is_runcs() {
         let l = format_line(Level::Debug, Stage::Child, 42, "~> nsexec stage-1");
-        assert_eq!(l, b"{\"level\":\"debug\", \"msg\": \"nsexec-1[42]: ~> nsexec stage-1\"}\n");
+        assert_eq!(
+            l,
+            b"{\"level\":\"debug\", \"msg\": \"nsexec-1[42]: ~> nsexec stage-1\"}\n"
+        );
         let l = format_line(Level::Fatal, Stage::Setup, 7, "a\"b");
-        assert_eq!(l, b"{\"level\":\"fatal\", \"msg\": \"nsexec[7]: a\\\"b\"}\n");
+        assert_eq!(
+            l,
+            b"{\"level\":\"fatal\", \"msg\": \"nsexec[7]: a\\\"b\"}\n"
+        );
     }
 
     #[test]

@@ -56,7 +56,11 @@ extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> lib
 /// std's `sanitize_standard_fds`: one poll tells which of 0-2 are closed.
 #[cfg(not(test))]
 fn open_stdio() {
-    let mut fds = [0, 1, 2].map(|fd| libc::pollfd { fd, events: 0, revents: 0 });
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
     // SAFETY: poll(2) on a stack array of three entries.
     if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } < 0 {
         return;

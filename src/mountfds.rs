@@ -12,18 +12,24 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Stage-0: send one O_PATH fd per non-empty source, in order.
-pub fn send_mount_sources(log: &Logger, sock: &sys::Fd, p1: Pid, sources: Option<&[u8]>) -> Result<(), StageError> {
+pub fn send_mount_sources(
+    log: &Logger,
+    sock: &sys::Fd,
+    p1: Pid,
+    sources: Option<&[u8]>,
+) -> Result<(), StageError> {
     let host = sys::open(c"/proc/self/ns/mnt", libc::O_RDONLY)
         .map_err(|e| StageError::sys("failed to get current mount namespace", e))?;
     let path = sys::cstring(format!("/proc/{p1}/ns/mnt").as_bytes());
-    let container =
-        sys::open(&path, libc::O_RDONLY).map_err(|e| StageError::sys("failed to get container mount namespace", e))?;
+    let container = sys::open(&path, libc::O_RDONLY)
+        .map_err(|e| StageError::sys("failed to get container mount namespace", e))?;
     sys::setns(container.raw(), libc::CLONE_NEWNS)
         .map_err(|e| StageError::sys("failed to setns to container mntns", e))?;
     let sent = send_all(log, sock, sources.unwrap_or_default());
     // Back to the host before anything else: stage-0 stays in the host
     // context (§9, invariant 4), even when a send failed.
-    sys::setns(host.raw(), libc::CLONE_NEWNS).map_err(|e| StageError::sys("failed to setns to host mntns", e))?;
+    sys::setns(host.raw(), libc::CLONE_NEWNS)
+        .map_err(|e| StageError::sys("failed to setns to host mntns", e))?;
     sent
 }
 
@@ -34,7 +40,14 @@ fn send_all(log: &Logger, sock: &sys::Fd, sources: &[u8]) -> Result<(), StageErr
         let fd = sys::open(&sys::cstring(src), libc::O_PATH)
             .map_err(|e| StageError::sys(format!("failed to open mount source {shown}"), e))?;
         sys::send_fd(sock.raw(), fd.raw()).map_err(|e| {
-            StageError::sys(format!("failed to send fd {} via unix socket {}", fd.raw(), sock.raw()), e)
+            StageError::sys(
+                format!(
+                    "failed to send fd {} via unix socket {}",
+                    fd.raw(),
+                    sock.raw()
+                ),
+                e,
+            )
         })?;
     }
     Ok(())
@@ -47,14 +60,21 @@ pub fn parse_mount_fds(v: Option<&[u8]>) -> Result<Vec<RawFd>, StageError> {
     // runc's C dereferences NULL here; an unset variable is an error.
     let v = v.ok_or_else(|| StageError::plain(format!("{E}: missing '['")))?;
     let s = core::str::from_utf8(v).map_err(|_| StageError::plain(format!("{E}: not a number")))?;
-    let s = s.strip_prefix('[').ok_or_else(|| StageError::plain(format!("{E}: missing '['")))?;
-    let body = s.strip_suffix(']').ok_or_else(|| StageError::plain(format!("{E}: missing ]")))?;
+    let s = s
+        .strip_prefix('[')
+        .ok_or_else(|| StageError::plain(format!("{E}: missing '['")))?;
+    let body = s
+        .strip_suffix(']')
+        .ok_or_else(|| StageError::plain(format!("{E}: missing ]")))?;
     let mut out = Vec::new();
     if body.trim().is_empty() {
         return Ok(out);
     }
     for tok in body.split(',') {
-        let n: i64 = tok.trim().parse().map_err(|_| StageError::plain(format!("{E}: not a number")))?;
+        let n: i64 = tok
+            .trim()
+            .parse()
+            .map_err(|_| StageError::plain(format!("{E}: not a number")))?;
         if n == -1 {
             continue;
         }
@@ -72,25 +92,38 @@ pub fn receive_mount_sources(sock: &sys::Fd) -> Result<(), StageError> {
     let wanted = parse_mount_fds(sys::getenv(c"_LIBCONTAINER_MOUNT_FDS"))?;
     let s = sock.raw();
     for target in wanted {
-        let fd = match sys::recv_fd(s).map_err(|e| StageError::sys(format!("failed to receive fd from unix socket {s}"), e))? {
+        let fd = match sys::recv_fd(s)
+            .map_err(|e| StageError::sys(format!("failed to receive fd from unix socket {s}"), e))?
+        {
             Received::Fd(fd) => fd,
             Received::Truncated => {
-                return Err(StageError::plain(format!("received truncated control message from unix socket {s}")))
+                return Err(StageError::plain(format!(
+                    "received truncated control message from unix socket {s}"
+                )))
             }
             Received::NoControl => {
-                return Err(StageError::plain(format!("received message from unix socket {s} without control message")))
+                return Err(StageError::plain(format!(
+                    "received message from unix socket {s} without control message"
+                )))
             }
             Received::NotRights => {
-                return Err(StageError::plain(format!("received unknown control message from unix socket {s}")))
+                return Err(StageError::plain(format!(
+                    "received unknown control message from unix socket {s}"
+                )))
             }
             Received::Malformed => {
-                return Err(StageError::plain(format!("received a malformed fd message from unix socket {s}")))
+                return Err(StageError::plain(format!(
+                    "received a malformed fd message from unix socket {s}"
+                )))
             }
         };
         // SAFETY: dup3 onto a number the runtime reserved for this purpose;
         // the placeholder there is replaced atomically.
         if unsafe { libc::dup3(fd.raw(), target, libc::O_CLOEXEC) } < 0 {
-            return Err(StageError::sys(format!("cannot dup3 fd {} to {target}", fd.raw()), sys::Errno::last()));
+            return Err(StageError::sys(
+                format!("cannot dup3 fd {} to {target}", fd.raw()),
+                sys::Errno::last(),
+            ));
         }
     }
     Ok(())

@@ -1,9 +1,9 @@
 //! Sync codes between the stages (§4.1): 4-byte native-endian ints, and
 //! 4-byte pids, over the two SOCK_STREAM socketpairs. Strictly lock-step.
 
-use super::sys::{self, Pid};
 use super::sys::Errno;
 use super::sys::Fd;
+use super::sys::{self, Pid};
 use alloc::format;
 use alloc::string::String;
 
@@ -24,11 +24,27 @@ pub const SYNC_TIMEOFFSETS_ACK: u32 = 0x47;
 /// "failed to sync with stage-1: next state".
 #[derive(Debug)]
 pub enum SyncError {
-    Io { peer: &'static str, what: String, errno: Errno },
+    Io {
+        peer: &'static str,
+        what: String,
+        errno: Errno,
+    },
     // EOF: C's read returns 0 and %m prints the errno left over, "Success".
-    Eof { peer: &'static str, what: String },
-    Short { peer: &'static str, what: String, got: usize, want: usize },
-    Unexpected { peer: &'static str, what: &'static str, got: u32 },
+    Eof {
+        peer: &'static str,
+        what: String,
+    },
+    Short {
+        peer: &'static str,
+        what: String,
+        got: usize,
+        want: usize,
+    },
+    Unexpected {
+        peer: &'static str,
+        what: &'static str,
+        got: u32,
+    },
     UnexpectedValue(u32),
 }
 
@@ -36,10 +52,22 @@ impl core::fmt::Display for SyncError {
     #[allow(unused_variables)]
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::Io{ peer, what, errno } => write!(f, "failed to sync with {peer}: {what}: {}", errno.desc()),
-            Self::Eof{ peer, what } => write!(f, "failed to sync with {peer}: {what}: Success"),
-            Self::Short{ peer, what, got, want } => write!(f, "failed to sync with {peer}: {what} (got {got} of {want} bytes)"),
-            Self::Unexpected{ peer, what, got } => write!(f, "failed to sync with {peer}: {what}: got {got}"),
+            Self::Io { peer, what, errno } => {
+                write!(f, "failed to sync with {peer}: {what}: {}", errno.desc())
+            }
+            Self::Eof { peer, what } => write!(f, "failed to sync with {peer}: {what}: Success"),
+            Self::Short {
+                peer,
+                what,
+                got,
+                want,
+            } => write!(
+                f,
+                "failed to sync with {peer}: {what} (got {got} of {want} bytes)"
+            ),
+            Self::Unexpected { peer, what, got } => {
+                write!(f, "failed to sync with {peer}: {what}: got {got}")
+            }
             Self::UnexpectedValue(_0) => write!(f, "unexpected sync value: {_0}"),
         }
     }
@@ -61,8 +89,17 @@ impl SyncPipe {
     fn write4(&self, v: [u8; 4], what: impl FnOnce() -> String) -> Result<(), SyncError> {
         match sys::write_full(self.fd.raw(), &v) {
             Ok(4) => Ok(()),
-            Ok(n) => Err(SyncError::Short { peer: self.peer, what: what(), got: n, want: 4 }),
-            Err(errno) => Err(SyncError::Io { peer: self.peer, what: what(), errno }),
+            Ok(n) => Err(SyncError::Short {
+                peer: self.peer,
+                what: what(),
+                got: n,
+                want: 4,
+            }),
+            Err(errno) => Err(SyncError::Io {
+                peer: self.peer,
+                what: what(),
+                errno,
+            }),
         }
     }
 
@@ -70,9 +107,21 @@ impl SyncPipe {
         let mut b = [0u8; 4];
         match sys::read_full(self.fd.raw(), &mut b) {
             Ok(4) => Ok(b),
-            Ok(0) => Err(SyncError::Eof { peer: self.peer, what: what() }),
-            Ok(n) => Err(SyncError::Short { peer: self.peer, what: what(), got: n, want: 4 }),
-            Err(errno) => Err(SyncError::Io { peer: self.peer, what: what(), errno }),
+            Ok(0) => Err(SyncError::Eof {
+                peer: self.peer,
+                what: what(),
+            }),
+            Ok(n) => Err(SyncError::Short {
+                peer: self.peer,
+                what: what(),
+                got: n,
+                want: 4,
+            }),
+            Err(errno) => Err(SyncError::Io {
+                peer: self.peer,
+                what: what(),
+                errno,
+            }),
         }
     }
 
@@ -82,14 +131,19 @@ impl SyncPipe {
 
     /// Read any code ("next state" in runc's words).
     pub fn recv(&self) -> Result<u32, SyncError> {
-        self.read4(|| String::from("next state")).map(u32::from_ne_bytes)
+        self.read4(|| String::from("next state"))
+            .map(u32::from_ne_bytes)
     }
 
     /// Read a code that must be `code`.
     pub fn expect(&self, code: u32, name: &'static str) -> Result<(), SyncError> {
         let got = u32::from_ne_bytes(self.read4(|| format!("read({name})"))?);
         if got != code {
-            return Err(SyncError::Unexpected { peer: self.peer, what: name, got });
+            return Err(SyncError::Unexpected {
+                peer: self.peer,
+                what: name,
+                got,
+            });
         }
         Ok(())
     }
@@ -99,7 +153,8 @@ impl SyncPipe {
     }
 
     pub fn recv_pid(&self) -> Result<Pid, SyncError> {
-        self.read4(|| String::from("read(stage2_pid)")).map(i32::from_ne_bytes)
+        self.read4(|| String::from("read(stage2_pid)"))
+            .map(i32::from_ne_bytes)
     }
 
     pub fn raw(&self) -> &Fd {
@@ -121,9 +176,15 @@ mod tests {
         assert_eq!(b.recv_pid().unwrap(), 4242);
         b.send(SYNC_USERMAP_ACK, "x").unwrap();
         let e = a.expect(SYNC_RECVPID_ACK, "SYNC_RECVPID_ACK").unwrap_err();
-        assert_eq!(e.to_string(), "failed to sync with child: SYNC_RECVPID_ACK: got 65");
+        assert_eq!(
+            e.to_string(),
+            "failed to sync with child: SYNC_RECVPID_ACK: got 65"
+        );
         drop(b);
         let e = a.recv().unwrap_err();
-        assert_eq!(e.to_string(), "failed to sync with child: next state: Success");
+        assert_eq!(
+            e.to_string(),
+            "failed to sync with child: next state: Success"
+        );
     }
 }

@@ -173,7 +173,12 @@ pub fn socketpair() -> Result<(Fd, Fd), Errno> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: fds has room for the two descriptors.
     let r = unsafe {
-        libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
     };
     if r < 0 {
         return Err(Errno::last());
@@ -269,7 +274,8 @@ pub fn affinity_mask() -> Result<u64, Errno> {
     // SAFETY: cpu_set_t is plain data; zeroed is a valid empty set.
     let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
     // SAFETY: set is a valid cpu_set_t of the size passed.
-    let r = unsafe { libc::sched_getaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    let r =
+        unsafe { libc::sched_getaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &mut set) };
     if r < 0 {
         return Err(Errno::last());
     }
@@ -309,7 +315,10 @@ pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
 #[cfg_attr(not(feature = "runc-1-1"), allow(dead_code))]
 pub fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
     let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
     // Room for one cmsghdr carrying one int, 8-byte aligned.
     let mut cbuf = [0u64; 4];
     // SAFETY: msghdr is plain data; zeroed is valid before we fill it.
@@ -349,7 +358,10 @@ pub enum Received {
 #[cfg_attr(not(feature = "runc-1-1"), allow(dead_code))]
 pub fn recv_fd(sock: RawFd) -> Result<Received, Errno> {
     let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
     let mut cbuf = [0u64; 16];
     // SAFETY: msghdr is plain data; zeroed is valid before we fill it.
     let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
@@ -376,7 +388,9 @@ pub fn recv_fd(sock: RawFd) -> Result<Received, Errno> {
         }
         let nfds = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / 4;
         let data = libc::CMSG_DATA(c) as *const RawFd;
-        let fds: Vec<Fd> = (0..nfds).map(|i| Fd::from_raw(core::ptr::read_unaligned(data.add(i)))).collect();
+        let fds: Vec<Fd> = (0..nfds)
+            .map(|i| Fd::from_raw(core::ptr::read_unaligned(data.add(i))))
+            .collect();
         if n != 1 || fds.len() != 1 || !libc::CMSG_NXTHDR(&msg, c).is_null() {
             return Ok(Received::Malformed); // dropping `fds` closes them
         }

@@ -10,7 +10,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cgroups::dbus::{Call, Conn, Dec, DbusError, BUS};
+use cgroups::dbus::{Call, Conn, DbusError, Dec, BUS};
 
 struct Daemon(Child, std::path::PathBuf);
 impl Drop for Daemon {
@@ -42,30 +42,52 @@ fn daemon(tag: &str) -> Option<Daemon> {
     Some(d)
 }
 
-
 #[test]
 fn hello_and_a_method_call_round_trip() {
     let Some(d) = daemon("ok") else { return };
     let mut c = Conn::open(&d.1, true).unwrap();
     // The bus names us in NameAcquired right after Hello.
     let sig = c.wait_signal("NameAcquired", |_| true).unwrap();
-    let name = Dec { buf: &sig.body, pos: 0 }.string().unwrap();
+    let name = Dec {
+        buf: &sig.body,
+        pos: 0,
+    }
+    .string()
+    .unwrap();
     assert!(name.starts_with(':'), "{name}");
     // GetNameOwner(our own unique name) answers with that name.
     let mut body = cgroups::dbus::Enc::default();
     body.string(&name);
     let r = c
-        .call(&Call { member: "GetNameOwner", signature: "s", body: &body.buf, ..BUS })
+        .call(&Call {
+            member: "GetNameOwner",
+            signature: "s",
+            body: &body.buf,
+            ..BUS
+        })
         .unwrap();
     assert_eq!(r.signature, "s");
-    assert_eq!(Dec { buf: &r.body, pos: 0 }.string().unwrap(), name);
+    assert_eq!(
+        Dec {
+            buf: &r.body,
+            pos: 0
+        }
+        .string()
+        .unwrap(),
+        name
+    );
 }
 
 #[test]
 fn an_error_reply_is_a_typed_error() {
     let Some(d) = daemon("err") else { return };
     let mut c = Conn::open(&d.1, true).unwrap();
-    let e = c.call(&Call { member: "NoSuchMethodHere", ..BUS }).unwrap_err();
+    let e = c
+        .call(&Call {
+            member: "NoSuchMethodHere",
+            ..BUS
+        })
+        .unwrap_err();
     match e {
         DbusError::Remote(name, _) => assert_eq!(name, "org.freedesktop.DBus.Error.UnknownMethod"),
         e => panic!("{e}"),
@@ -74,6 +96,12 @@ fn an_error_reply_is_a_typed_error() {
 
 #[test]
 fn no_bus_is_a_clear_connect_error() {
-    let e = Conn::open(std::path::Path::new("/nonexistent/cg2/bus"), true).err().unwrap();
-    assert!(e.to_string().starts_with("d-bus connect /nonexistent/cg2/bus: "), "{e}");
+    let e = Conn::open(std::path::Path::new("/nonexistent/cg2/bus"), true)
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string()
+            .starts_with("d-bus connect /nonexistent/cg2/bus: "),
+        "{e}"
+    );
 }

@@ -6,14 +6,14 @@
 //! reported with the file's name. End to end: `nsrun exec`'s stage-0 is
 //! born in the container's cgroup, and no pid is written to any cgroup file.
 
+#[path = "../src/process/birth.rs"]
+mod birth;
+#[path = "payload/bundle.rs"]
+mod bundle;
 #[path = "../src/cgroups/mod.rs"]
 mod cgroups;
 mod cgroups_support;
 mod common;
-#[path = "payload/bundle.rs"]
-mod bundle;
-#[path = "../src/process/birth.rs"]
-mod birth;
 #[path = "../src/process/sys.rs"]
 #[allow(dead_code)]
 mod process_sys;
@@ -80,12 +80,22 @@ fn born_and_look(join: &Join) -> Look {
     let mut status = 0;
     // SAFETY: reaping our own child.
     unsafe { libc::waitpid(born.pid, &mut status, 0) };
-    Look { born, first, after, finish, status }
+    Look {
+        born,
+        first,
+        after,
+        finish,
+        status,
+    }
 }
 
 /// The v1 pids hierarchy, or None after printing a SKIP.
 fn v1_pids() -> Option<&'static probe::Hierarchy> {
-    let h = probe::host().unwrap().hierarchies.iter().find(|h| h.version == Version::V1 && h.has("pids"));
+    let h = probe::host()
+        .unwrap()
+        .hierarchies
+        .iter()
+        .find(|h| h.version == Version::V1 && h.has("pids"));
     if h.is_none() {
         common::skip_unless(false, "no v1 pids hierarchy");
     }
@@ -118,13 +128,24 @@ fn child_is_in_every_hierarchy_from_birth() {
     let keys = by_key(&l.first);
     for h in &host.hierarchies {
         let want = h.key();
-        let got = keys.iter().find(|(k, _)| *k == want).map(|(_, p)| p.as_str());
-        assert_eq!(got, Some(name.as_str()), "hierarchy {want:?} at the child's first look:\n{}", l.first);
+        let got = keys
+            .iter()
+            .find(|(k, _)| *k == want)
+            .map(|(_, p)| p.as_str());
+        assert_eq!(
+            got,
+            Some(name.as_str()),
+            "hierarchy {want:?} at the child's first look:\n{}",
+            l.first
+        );
     }
     if host.hierarchies.iter().any(|h| h.version == Version::V2) {
         // Without CLONE_INTO_CGROUP the "0::" line above shows the test's
         // own cgroup: nobody wrote the child's pid before it looked.
-        assert!(l.born.in_v2, "clone3(CLONE_INTO_CGROUP) was refused on this kernel");
+        assert!(
+            l.born.in_v2,
+            "clone3(CLONE_INTO_CGROUP) was refused on this kernel"
+        );
     } else {
         common::skip_unless(false, "no cgroup2 hierarchy: clone3 part not exercised");
     }
@@ -144,14 +165,30 @@ fn clone3_refused_falls_back_to_the_write() {
     cg.mgr.join_plan(true).unwrap();
     let dir = cg.mgr.path("pids").unwrap();
     assert!(dir.starts_with(&h.mount));
-    let join = Join { v2: Some(Target::dir(&dir).unwrap()), ..Default::default() };
+    let join = Join {
+        v2: Some(Target::dir(&dir).unwrap()),
+        ..Default::default()
+    };
     let l = born_and_look(&join);
     l.finish.unwrap();
     assert_eq!(l.status, 0);
     assert!(!l.born.in_v2);
-    let pids = |t: &str| by_key(t).into_iter().find(|(k, _)| k == "pids").map(|(_, p)| p);
-    assert_ne!(pids(&l.first), Some(name("join-fallback")), "born in the v1 cgroup without anyone moving it?");
-    assert_eq!(pids(&l.after), Some(name("join-fallback")), "the fallback write did not move the child");
+    let pids = |t: &str| {
+        by_key(t)
+            .into_iter()
+            .find(|(k, _)| k == "pids")
+            .map(|(_, p)| p)
+    };
+    assert_ne!(
+        pids(&l.first),
+        Some(name("join-fallback")),
+        "born in the v1 cgroup without anyone moving it?"
+    );
+    assert_eq!(
+        pids(&l.after),
+        Some(name("join-fallback")),
+        "the fallback write did not move the child"
+    );
 }
 
 #[test]
@@ -165,12 +202,22 @@ fn failed_v1_join_is_reported_with_the_file() {
     std::fs::create_dir(&dir).unwrap();
     let t = Target::tasks(&dir).unwrap();
     std::fs::remove_dir(&dir).unwrap();
-    let join = Join { v1_tasks: vec![t], ..Default::default() };
+    let join = Join {
+        v1_tasks: vec![t],
+        ..Default::default()
+    };
     let l = born_and_look(&join);
-    assert!(l.first.is_empty(), "the child went on after a failed join: {}", l.first);
+    assert!(
+        l.first.is_empty(),
+        "the child went on after a failed join: {}",
+        l.first
+    );
     assert_eq!(libc::WEXITSTATUS(l.status), 127);
     let e = l.finish.unwrap_err().to_string();
-    assert!(e.starts_with(&format!("write {}: ", dir.join("tasks").display())), "{e}");
+    assert!(
+        e.starts_with(&format!("write {}: ", dir.join("tasks").display())),
+        "{e}"
+    );
 }
 
 #[test]
@@ -182,23 +229,45 @@ fn exec_stage0_is_born_in_the_container_cgroup() {
     let mut c = bundle::base_config(&["sleep", "999"]);
     c["linux"]["cgroupsPath"] = serde_json::json!(format!("/{id}"));
     let b = bundle::Bundle::new(&id, &c);
-    let (code, _, e) = bundle::detached(false, &b.dir, &["run", "-d", "-b", bundle::path_str(&b.dir), &id]);
+    let (code, _, e) = bundle::detached(
+        false,
+        &b.dir,
+        &["run", "-d", "-b", bundle::path_str(&b.dir), &id],
+    );
     assert_eq!(code, 0, "{e}");
     let trace = b.dir.join("strace.txt");
     let out = std::process::Command::new("strace")
-        .args(["-f", "-qq", "-s", "64", "-e", "trace=clone3,openat,write", "-o"])
+        .args([
+            "-f",
+            "-qq",
+            "-s",
+            "64",
+            "-e",
+            "trace=clone3,openat,write",
+            "-o",
+        ])
         .arg(&trace)
         .arg(common::nsrun_bin())
         .arg("--root")
         .arg(bundle::nsrun_root())
-        .args(["exec", &id, "sh", "-c", "cat /proc/self/cgroup; echo --; cat /proc/1/cgroup"])
+        .args([
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "cat /proc/self/cgroup; echo --; cat /proc/1/cgroup",
+        ])
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     let _ = bundle::nsrun(&["delete", "-f", &id]);
     bundle::assert_dev_null_intact();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "exec: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exec: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The exec'd process is where the container's init is, in every hierarchy.
     let (mine, init) = text.split_once("--\n").expect("two listings");
     assert_eq!(by_key(mine), by_key(init), "{text}");
@@ -206,19 +275,43 @@ fn exec_stage0_is_born_in_the_container_cgroup() {
 
     let t = std::fs::read_to_string(&trace).unwrap();
     let host = probe::host().unwrap();
-    let v1 = host.hierarchies.iter().filter(|h| h.version == Version::V1).count();
+    let v1 = host
+        .hierarchies
+        .iter()
+        .filter(|h| h.version == Version::V1)
+        .count();
     if host.hierarchies.iter().any(|h| h.version == Version::V2) {
-        let born = t.lines().find(|l| l.contains("clone3(") && l.contains("CLONE_INTO_CGROUP"));
-        let pid = born.and_then(|l| l.rsplit("= ").next()).and_then(|p| p.trim().parse::<i32>().ok());
-        assert!(pid.is_some_and(|p| p > 0), "no clone3(CLONE_INTO_CGROUP) for stage-0:\n{t}");
+        let born = t
+            .lines()
+            .find(|l| l.contains("clone3(") && l.contains("CLONE_INTO_CGROUP"));
+        let pid = born
+            .and_then(|l| l.rsplit("= ").next())
+            .and_then(|p| p.trim().parse::<i32>().ok());
+        assert!(
+            pid.is_some_and(|p| p > 0),
+            "no clone3(CLONE_INTO_CGROUP) for stage-0:\n{t}"
+        );
         // The child wrote "0" to each v1 `tasks` itself.
         let child = pid.unwrap().to_string();
-        let zeros = t.lines().filter(|l| l.starts_with(&format!("{child} ")) && l.contains("write(") && l.contains(", \"0\", 1)") && l.ends_with("= 1")).count();
+        let zeros = t
+            .lines()
+            .filter(|l| {
+                l.starts_with(&format!("{child} "))
+                    && l.contains("write(")
+                    && l.contains(", \"0\", 1)")
+                    && l.ends_with("= 1")
+            })
+            .count();
         assert_eq!(zeros, v1, "v1 self-joins by stage-0:\n{t}");
     }
     // Nobody opened a cgroup.procs or tasks file to write a pid into it
     // (the `tasks` files stage-0 writes "0" to are opened by the runtime,
     // and only "0" is ever written to them).
-    let procs_w = t.lines().filter(|l| l.contains("openat(") && l.contains("/cgroup.procs\"") && l.contains("O_WRONLY")).count();
+    let procs_w = t
+        .lines()
+        .filter(|l| {
+            l.contains("openat(") && l.contains("/cgroup.procs\"") && l.contains("O_WRONLY")
+        })
+        .count();
     assert_eq!(procs_w, 0, "cgroup.procs opened for writing:\n{t}");
 }

@@ -148,7 +148,10 @@ fn clone_into_cgroup_with_the_join_plan() {
     };
     // join_plan(create) makes the cgroup and hands out its dir fd.
     let join = cg.0.join_plan(true).unwrap();
-    assert!(join.v1_tasks.is_empty(), "a pure v2 host has no v1 tasks files");
+    assert!(
+        join.v1_tasks.is_empty(),
+        "a pure v2 host has no v1 tasks files"
+    );
     let fd = join.v2_fd().expect("a cgroup2 dir fd");
     let pid = match process_sys::clone3_into_cgroup(fd) {
         // SAFETY: the child only calls async-signal-safe pause() and _exit().

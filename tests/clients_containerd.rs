@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use clients_support::{args, HostDirs, HostDirsGuard, Out, Runtime, Transcript};
 
 /// The shim v2 puts its sockets in /run/containerd/s whatever the config says.
-static HOST_DIRS: HostDirs = HostDirs::new(&[("/run/containerd", false), ("/run/containerd/s", false)]);
+static HOST_DIRS: HostDirs =
+    HostDirs::new(&[("/run/containerd", false), ("/run/containerd/s", false)]);
 
 const IMAGE: &str = "localhost/nsrun-clients/busybox:1";
 
@@ -65,7 +66,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
             .stderr(log)
             .spawn()
             .expect("spawn containerd");
-        let c = Containerd { dir, ns: name, daemon: Some(daemon), _host: host };
+        let c = Containerd {
+            dir,
+            ns: name,
+            daemon: Some(daemon),
+            _host: host,
+        };
         c.wait_ready();
         c
     }
@@ -76,7 +82,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
             if self.dir.join("c.sock").exists() && self.ctr(&["version"]).code == 0 {
                 return;
             }
-            assert!(Instant::now() < deadline, "containerd did not come up: {}", self.daemon_log());
+            assert!(
+                Instant::now() < deadline,
+                "containerd did not come up: {}",
+                self.daemon_log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -86,7 +96,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
     }
 
     fn argv(&self, a: &[&str]) -> Vec<String> {
-        let mut v = args(&["--address", &self.dir.join("c.sock").display().to_string(), "--namespace", &self.ns]);
+        let mut v = args(&[
+            "--address",
+            &self.dir.join("c.sock").display().to_string(),
+            "--namespace",
+            &self.ns,
+        ]);
         v.extend(args(a));
         v
     }
@@ -136,7 +151,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
     /// Build an OCI image archive of the busybox rootfs and import it.
     fn import_image(&self) {
         let archive = oci_archive(&self.rootfs(), &self.dir.join("oci"));
-        self.ctr(&["images", "import", archive.to_str().unwrap()]).ok();
+        self.ctr(&["images", "import", archive.to_str().unwrap()])
+            .ok();
     }
 
     /// The task's (pid, status) from `ctr task ls`.
@@ -163,7 +179,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
     fn host_cgroup(&self, id: &str, controller: &str) -> PathBuf {
         let (pid, _) = self.task(id).expect("task");
         let (rel, host) = clients_support::host_cgroup(&pid, controller);
-        assert_eq!(rel, format!("/{}/{id}", self.ns), "ctr's cgroup path is /<namespace>/<id>");
+        assert_eq!(
+            rel,
+            format!("/{}/{id}", self.ns),
+            "ctr's cgroup path is /<namespace>/<id>"
+        );
         host
     }
 
@@ -211,14 +231,19 @@ impl Drop for Containerd {
 
 /// Pids of containerd-shim-runc-v2 processes serving namespace `ns`.
 fn shims(ns: &str) -> Vec<i32> {
-    let Ok(rd) = std::fs::read_dir("/proc") else { return vec![] };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
     rd.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let argv: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
-            argv.first().is_some_and(|a| a.ends_with(b"containerd-shim-runc-v2"))
-                && argv.windows(2).any(|w| w[0] == b"-namespace" && w[1] == ns.as_bytes())
+            argv.first()
+                .is_some_and(|a| a.ends_with(b"containerd-shim-runc-v2"))
+                && argv
+                    .windows(2)
+                    .any(|w| w[0] == b"-namespace" && w[1] == ns.as_bytes())
         })
         .collect()
 }
@@ -227,7 +252,11 @@ fn shims(ns: &str) -> Vec<i32> {
 fn sha256(p: &Path) -> String {
     let o = Command::new("sha256sum").arg(p).output().unwrap();
     assert!(o.status.success());
-    String::from_utf8_lossy(&o.stdout).split_whitespace().next().unwrap().to_string()
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// Move `file` into the layout's blob store; returns (digest, size).
@@ -246,7 +275,12 @@ fn oci_archive(rootfs: &Path, work: &Path) -> PathBuf {
     let layer = work.join("layer.tar");
     clients_support::tar_dir(rootfs, &layer);
     let diff_id = format!("sha256:{}", sha256(&layer));
-    assert!(Command::new("gzip").arg("-n").arg(&layer).status().unwrap().success());
+    assert!(Command::new("gzip")
+        .arg("-n")
+        .arg(&layer)
+        .status()
+        .unwrap()
+        .success());
     let (layer_digest, layer_size) = add_blob(&layout, &work.join("layer.tar.gz"));
 
     let cfg = serde_json::json!({
@@ -274,7 +308,11 @@ fn oci_archive(rootfs: &Path, work: &Path) -> PathBuf {
         }],
     });
     std::fs::write(layout.join("index.json"), index.to_string()).unwrap();
-    std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
     let archive = work.join("image.tar");
     clients_support::tar_dir(&layout, &archive);
     archive
@@ -295,7 +333,9 @@ fn compare(tag: &str, image: bool, scenario: fn(&Containerd, &Runtime, &str) -> 
         eprintln!("--- ctr {tag} with {}", rt.name);
         let t = scenario(&c, &rt, &format!("{tag}-{}", rt.name));
         // The shim runs the runtime with `--root <runc-root>/<namespace>`.
-        let states = std::fs::read_dir(c.runc_root(&rt).join(&c.ns)).map(|d| d.count()).unwrap_or(0);
+        let states = std::fs::read_dir(c.runc_root(&rt).join(&c.ns))
+            .map(|d| d.count())
+            .unwrap_or(0);
         assert_eq!(states, 0, "{} kept a container state dir", rt.name);
         runs.push((rt.name, t));
     }
@@ -313,14 +353,20 @@ fn ctr_run_rm_and_exit_code_with_rootfs() {
         let mut t = vec![];
         let r = c.rootfs();
         let r = r.to_str().unwrap();
-        let o = c.run(rt, &["--rm", "--rootfs", r, id, "/bin/echo", "hello from busybox"]);
+        let o = c.run(
+            rt,
+            &["--rm", "--rootfs", r, id, "/bin/echo", "hello from busybox"],
+        );
         assert_eq!(outcome(&o), "exit 0: hello from busybox", "{o:?}");
         t.push(("run --rm", outcome(&o)));
 
         // A new id: containerd cleans up after a disconnected shim
         // asynchronously (`delete --force <id>`), so an id is not reused at once.
         let id2 = format!("{id}-2");
-        let o = c.run(rt, &["--rm", "--rootfs", r, &id2, "/bin/sh", "-c", "exit 7"]);
+        let o = c.run(
+            rt,
+            &["--rm", "--rootfs", r, &id2, "/bin/sh", "-c", "exit 7"],
+        );
         assert_eq!(o.code, 7, "{o:?}");
         t.push(("exit code", outcome(&o)));
 
@@ -336,12 +382,18 @@ fn ctr_failing_start_reports_the_runtime_error() {
         let r = c.rootfs();
         // The shim reads the last error line of nsrun's JSON --log: ctr must
         // show runc's words, with nothing of the log's framing.
-        let o = c.run(rt, &["--rm", "--rootfs", r.to_str().unwrap(), id, "/nonexistent"]);
+        let o = c.run(
+            rt,
+            &["--rm", "--rootfs", r.to_str().unwrap(), id, "/nonexistent"],
+        );
         assert_eq!(o.code, 1, "{o:?}");
         let want = r#"OCI runtime create failed: runc create failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown"#;
         assert!(o.stderr.contains(want), "{o:?}");
         let _ = c.ctr(&["containers", "delete", id]);
-        vec![("missing executable", format!("{} {}", o.code, o.stderr.trim()))]
+        vec![(
+            "missing executable",
+            format!("{} {}", o.code, o.stderr.trim()),
+        )]
     });
 }
 
@@ -358,24 +410,46 @@ fn ctr_detached_task_lifecycle_from_image() {
         // that exits right after writing it (reported with runc: concourse#6775).
         let fifo = c.dir.join("fifo");
         let script = "echo exec ok; sleep 0.3; exit 4";
-        let o = c.ctr(&["task", "exec", "--fifo-dir", fifo.to_str().unwrap(), "--exec-id", "e1", id, "sh", "-c", script]);
+        let o = c.ctr(&[
+            "task",
+            "exec",
+            "--fifo-dir",
+            fifo.to_str().unwrap(),
+            "--exec-id",
+            "e1",
+            id,
+            "sh",
+            "-c",
+            script,
+        ]);
         assert_eq!(outcome(&o), "exit 4: exec ok", "{o:?}");
         t.push(("task exec", outcome(&o)));
 
         let o = c.ctr(&["task", "ps", id]).ok();
-        let pids: Vec<&str> = o.stdout.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+        let pids: Vec<&str> = o
+            .stdout
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
         assert_eq!(pids, [pid.as_str()], "{o:?}");
         t.push(("task ps", format!("{} pid(s)", pids.len())));
 
         c.ctr(&["task", "pause", id]).ok();
         let freezer = c.host_cgroup(id, "freezer").join("freezer.state");
         let frozen = std::fs::read_to_string(&freezer).unwrap();
-        t.push(("pause", format!("{} {}", c.task(id).unwrap().1, frozen.trim())));
+        t.push((
+            "pause",
+            format!("{} {}", c.task(id).unwrap().1, frozen.trim()),
+        ));
         assert_eq!(t.last().unwrap().1, "PAUSED FROZEN");
 
         c.ctr(&["task", "resume", id]).ok();
         let thawed = std::fs::read_to_string(&freezer).unwrap();
-        t.push(("resume", format!("{} {}", c.task(id).unwrap().1, thawed.trim())));
+        t.push((
+            "resume",
+            format!("{} {}", c.task(id).unwrap().1, thawed.trim()),
+        ));
         assert_eq!(t.last().unwrap().1, "RUNNING THAWED");
 
         let o = c.ctr(&["task", "metrics", id]).ok();
@@ -425,8 +499,22 @@ fn ctr_run_tty() {
 #[test]
 fn ctr_memory_limit_reaches_the_cgroup() {
     compare("mem", true, |c, rt, id| {
-        c.run(rt, &["-d", "--memory-limit", "67108864", IMAGE, id, "sleep", "1000"]).ok();
-        let limit = std::fs::read_to_string(c.host_cgroup(id, "memory").join("memory.limit_in_bytes")).unwrap();
+        c.run(
+            rt,
+            &[
+                "-d",
+                "--memory-limit",
+                "67108864",
+                IMAGE,
+                id,
+                "sleep",
+                "1000",
+            ],
+        )
+        .ok();
+        let limit =
+            std::fs::read_to_string(c.host_cgroup(id, "memory").join("memory.limit_in_bytes"))
+                .unwrap();
         assert_eq!(limit.trim(), "67108864");
         c.ctr(&["task", "kill", "-s", "SIGKILL", id]).ok();
         assert_eq!(c.wait_status(id, "STOPPED"), "STOPPED");

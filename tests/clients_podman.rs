@@ -44,7 +44,12 @@ impl Podman {
         let host = HOST_DIRS.enter();
         // Under /tmp, not target/: podman refuses a runroot longer than 50 bytes.
         let dir = clients_support::tmp_scratch(&name);
-        let p = Podman { cg: format!("/{name}"), dir, rt: rt.clone(), _host: host };
+        let p = Podman {
+            cg: format!("/{name}"),
+            dir,
+            rt: rt.clone(),
+            _host: host,
+        };
         p.configure();
         let rootfs = p.dir.join("rootfs");
         clients_support::busybox_rootfs(&rootfs);
@@ -82,16 +87,25 @@ network_config_dir = "{d}/net"
 "#
         );
         std::fs::write(self.dir.join("containers.conf"), conf).unwrap();
-        let storage = format!("[storage]\ndriver = \"vfs\"\ngraphroot = \"{d}/root\"\nrunroot = \"{d}/rr\"\n");
+        let storage = format!(
+            "[storage]\ndriver = \"vfs\"\ngraphroot = \"{d}/root\"\nrunroot = \"{d}/rr\"\n"
+        );
         std::fs::write(self.dir.join("storage.conf"), storage).unwrap();
-        std::fs::write(self.dir.join("registries.conf"), "unqualified-search-registries = []\n").unwrap();
+        std::fs::write(
+            self.dir.join("registries.conf"),
+            "unqualified-search-registries = []\n",
+        )
+        .unwrap();
     }
 
     fn envs(&self) -> Vec<(&'static str, PathBuf)> {
         vec![
             ("CONTAINERS_CONF", self.dir.join("containers.conf")),
             ("CONTAINERS_STORAGE_CONF", self.dir.join("storage.conf")),
-            ("CONTAINERS_REGISTRIES_CONF", self.dir.join("registries.conf")),
+            (
+                "CONTAINERS_REGISTRIES_CONF",
+                self.dir.join("registries.conf"),
+            ),
             ("TMPDIR", self.dir.join("tmp")),
         ]
     }
@@ -111,7 +125,10 @@ network_config_dir = "{d}/net"
         v.extend(args(a));
         // Every container goes under our own cgroup parent, never libpod_parent.
         if a.first() == Some(&"run") {
-            v.insert(v.len() - a.len() + 1, format!("--cgroup-parent={}", self.cg));
+            v.insert(
+                v.len() - a.len() + 1,
+                format!("--cgroup-parent={}", self.cg),
+            );
         }
         v
     }
@@ -130,12 +147,23 @@ network_config_dir = "{d}/net"
     /// same storage; `run` gets `--runtime`.
     fn buildah(&self, a: &[&str], input: Option<&str>) -> Out {
         let d = &self.dir;
-        let mut v = args(&["--root", d.join("root").to_str().unwrap(), "--runroot", d.join("rr").to_str().unwrap()]);
+        let mut v = args(&[
+            "--root",
+            d.join("root").to_str().unwrap(),
+            "--runroot",
+            d.join("rr").to_str().unwrap(),
+        ]);
         v.extend(args(&["--storage-driver", "vfs"]));
         v.extend(args(a));
         if a.first() == Some(&"run") {
             let at = v.len() - a.len() + 1;
-            v.splice(at..at, [format!("--runtime={}", self.rt.path.display()), "--network=none".into()]);
+            v.splice(
+                at..at,
+                [
+                    format!("--runtime={}", self.rt.path.display()),
+                    "--network=none".into(),
+                ],
+            );
         }
         let envs = self.envs();
         let envs: Vec<(&str, &Path)> = envs.iter().map(|(k, v)| (*k, v.as_path())).collect();
@@ -153,18 +181,34 @@ network_config_dir = "{d}/net"
     /// so nsrun's and runc's transcripts compare.
     fn normalise(&self, o: Out) -> Out {
         let p = self.rt.path.display().to_string();
-        Out { stdout: o.stdout.replace(&p, "<runtime>"), stderr: o.stderr.replace(&p, "<runtime>"), ..o }
+        Out {
+            stdout: o.stdout.replace(&p, "<runtime>"),
+            stderr: o.stderr.replace(&p, "<runtime>"),
+            ..o
+        }
     }
 
     fn status(&self, c: &str) -> String {
-        self.podman(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", c]).ok().stdout.trim().to_string()
+        self.podman(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", c])
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
     }
 
     /// Host path of a container's cgroup in one v1 controller.
     fn host_cgroup(&self, c: &str, controller: &str) -> PathBuf {
-        let pid = self.podman(&["inspect", "-f", "{{.State.Pid}}", c]).ok().stdout.trim().to_string();
+        let pid = self
+            .podman(&["inspect", "-f", "{{.State.Pid}}", c])
+            .ok()
+            .stdout
+            .trim()
+            .to_string();
         let (rel, host) = clients_support::host_cgroup(&pid, controller);
-        assert!(rel.starts_with(&self.cg), "container not under our cgroup parent: {rel}");
+        assert!(
+            rel.starts_with(&self.cg),
+            "container not under our cgroup parent: {rel}"
+        );
         host
     }
 
@@ -230,7 +274,10 @@ fn podman_run_rm_exit_code_and_stdin() {
         assert_eq!(o.code, 7, "{o:?}");
         t.push(("exit code", outcome(&o)));
 
-        let o = p.podman_in(&["run", "--rm", "-i", IMAGE, "sh", "-c", "cat; echo end"], Some("piped in\n"));
+        let o = p.podman_in(
+            &["run", "--rm", "-i", IMAGE, "sh", "-c", "cat; echo end"],
+            Some("piped in\n"),
+        );
         assert_eq!(outcome(&o), "exit 0: piped in\nend", "{o:?}");
         t.push(("run -i", outcome(&o)));
 
@@ -239,12 +286,17 @@ fn podman_run_rm_exit_code_and_stdin() {
         let o = p.podman(&["run", "--rm", IMAGE, "/nonexistent"]);
         assert_eq!(o.code, 127, "{o:?}");
         assert!(o.stderr.contains("no such file or directory"), "{o:?}");
-        t.push(("missing executable", format!("{} {}", o.code, o.stderr.trim())));
+        t.push((
+            "missing executable",
+            format!("{} {}", o.code, o.stderr.trim()),
+        ));
 
         // podman's --tmpfs is a "tmpcopyup" tmpfs: mountinfo shows its
         // source and type as runc's mount(2) leaves them.
         let show = "grep ' /scratch ' /proc/self/mountinfo | sed 's/.* - //'";
-        let o = p.podman(&["run", "--rm", "--tmpfs", "/scratch", IMAGE, "sh", "-c", show]);
+        let o = p.podman(&[
+            "run", "--rm", "--tmpfs", "/scratch", IMAGE, "sh", "-c", show,
+        ]);
         assert!(o.stdout.starts_with("tmpfs tmpfs rw"), "{o:?}");
         t.push(("--tmpfs", outcome(&o)));
 
@@ -258,13 +310,17 @@ fn podman_run_rm_exit_code_and_stdin() {
 fn podman_detached_lifecycle() {
     compare("life", |p| {
         let mut t = vec![];
-        let o = p.podman(&["run", "-d", "--name", "c", IMAGE, "sleep", "1000"]).ok();
+        let o = p
+            .podman(&["run", "-d", "--name", "c", IMAGE, "sleep", "1000"])
+            .ok();
         let id = o.stdout.trim().to_string();
         assert_eq!(id.len(), 64, "{o:?}");
         t.push(("run -d", p.status("c")));
         assert_eq!(p.status("c"), "running 0");
 
-        let o = p.podman(&["ps", "--format", "{{.Names}} {{.Command}}"]).ok();
+        let o = p
+            .podman(&["ps", "--format", "{{.Names}} {{.Command}}"])
+            .ok();
         t.push(("ps", o.stdout.trim().to_string()));
         assert_eq!(o.stdout.trim(), "c sleep 1000");
 
@@ -272,7 +328,14 @@ fn podman_detached_lifecycle() {
         assert_eq!(outcome(&o), "exit 3: exec ok", "{o:?}");
         t.push(("exec", outcome(&o)));
 
-        let o = p.podman_tty(&["exec", "-t", "c", "sh", "-c", "tty; [ -t 0 ] && echo stdin is a tty"]);
+        let o = p.podman_tty(&[
+            "exec",
+            "-t",
+            "c",
+            "sh",
+            "-c",
+            "tty; [ -t 0 ] && echo stdin is a tty",
+        ]);
         assert_eq!(outcome(&o), "exit 0: /dev/pts/0\nstdin is a tty", "{o:?}");
         t.push(("exec -t", outcome(&o)));
 
@@ -281,7 +344,11 @@ fn podman_detached_lifecycle() {
         t.push(("exec missing", format!("{} {}", o.code, o.stderr.trim())));
 
         let o = p.podman(&["top", "c", "pid", "comm"]).ok();
-        let rows: Vec<String> = o.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+        let rows: Vec<String> = o
+            .stdout
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
         assert_eq!(rows, ["PID COMMAND", "1 sleep"], "{o:?}");
         t.push(("top", rows.join("|")));
 
@@ -315,7 +382,11 @@ fn podman_detached_lifecycle() {
         t.push(("rm", o.stdout.clone()));
         assert_eq!(o.stdout, "");
         let state = Path::new(p.rt.default_root()).join(&id);
-        assert!(!state.exists(), "the runtime kept {} after rm", state.display());
+        assert!(
+            !state.exists(),
+            "the runtime kept {} after rm",
+            state.display()
+        );
         t
     });
 }
@@ -323,8 +394,15 @@ fn podman_detached_lifecycle() {
 #[test]
 fn podman_run_tty() {
     compare("tty", |p| {
-        let o =
-            p.podman_tty(&["run", "--rm", "-t", IMAGE, "sh", "-c", "tty; [ -t 1 ] && echo stdout is a tty; exit 6"]);
+        let o = p.podman_tty(&[
+            "run",
+            "--rm",
+            "-t",
+            IMAGE,
+            "sh",
+            "-c",
+            "tty; [ -t 1 ] && echo stdout is a tty; exit 6",
+        ]);
         assert_eq!(outcome(&o), "exit 6: /dev/pts/0\nstdout is a tty", "{o:?}");
         vec![("run -t", outcome(&o))]
     });
@@ -335,13 +413,39 @@ fn podman_memory_and_pids_limits() {
     compare("limits", |p| {
         let mut t = vec![];
         let read = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max";
-        let o = p.podman(&["run", "--rm", "--memory", "64m", "--pids-limit", "50", IMAGE, "sh", "-c", read]);
+        let o = p.podman(&[
+            "run",
+            "--rm",
+            "--memory",
+            "64m",
+            "--pids-limit",
+            "50",
+            IMAGE,
+            "sh",
+            "-c",
+            read,
+        ]);
         assert_eq!(outcome(&o), "exit 0: 67108864\n50", "{o:?}");
         t.push(("limits inside", outcome(&o)));
 
         // The same limits, read on the host from the cgroup init really is in.
-        p.podman(&["run", "-d", "--name", "l", "--memory", "64m", "--pids-limit", "50", IMAGE, "sleep", "1000"]).ok();
-        let mem = std::fs::read_to_string(p.host_cgroup("l", "memory").join("memory.limit_in_bytes")).unwrap();
+        p.podman(&[
+            "run",
+            "-d",
+            "--name",
+            "l",
+            "--memory",
+            "64m",
+            "--pids-limit",
+            "50",
+            IMAGE,
+            "sleep",
+            "1000",
+        ])
+        .ok();
+        let mem =
+            std::fs::read_to_string(p.host_cgroup("l", "memory").join("memory.limit_in_bytes"))
+                .unwrap();
         let pids = std::fs::read_to_string(p.host_cgroup("l", "pids").join("pids.max")).unwrap();
         assert_eq!((mem.trim(), pids.trim()), ("67108864", "50"));
         t.push(("limits on host", format!("{} {}", mem.trim(), pids.trim())));
@@ -359,7 +463,9 @@ fn buildah_run_steps() {
     }
     compare("bud", |p| {
         let mut t = vec![];
-        let o = p.buildah(&["from", "--pull=never", "--name", "w", IMAGE], None).ok();
+        let o = p
+            .buildah(&["from", "--pull=never", "--name", "w", IMAGE], None)
+            .ok();
         assert_eq!(o.stdout.trim(), "w");
         let o = p.buildah(&["run", "w", "sh", "-c", "echo step ran; exit 3"], None);
         assert_eq!(outcome(&o), "exit 3: step ran", "{o:?}");

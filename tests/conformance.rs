@@ -10,9 +10,9 @@
 //! removed from every config, because they belong to the rootfs and cgroup
 //! modules, which are not wired into nsrun yet (drop that when they land).
 
-mod common;
 #[path = "payload/bundle.rs"]
 mod bundle;
+mod common;
 
 use bundle::*;
 use serde_json::{json, Value};
@@ -28,12 +28,19 @@ struct Case {
 }
 
 fn has(out: &str, line: &str) {
-    assert!(out.lines().any(|l| l == line), "missing {line:?} in:\n{out}");
+    assert!(
+        out.lines().any(|l| l == line),
+        "missing {line:?} in:\n{out}"
+    );
 }
 
 fn host_ns(n: &str) -> String {
     let t = std::fs::read_link(format!("/proc/self/ns/{n}")).unwrap();
-    t.to_string_lossy().split(['[', ']']).nth(1).unwrap().to_string()
+    t.to_string_lossy()
+        .split(['[', ']'])
+        .nth(1)
+        .unwrap()
+        .to_string()
 }
 
 fn no_edit(_: &mut Value) {}
@@ -43,9 +50,32 @@ const CASES: &[Case] = &[
         name: "defaults",
         edit: no_edit,
         checks: &["id", "cwd", "uts", "umask", "env", "fds", "status", "tty"],
-        keys: &["uid", "gid", "groups", "cwd", "hostname", "domainname", "umask", "env", "fd", "nnp", "tty"],
+        keys: &[
+            "uid",
+            "gid",
+            "groups",
+            "cwd",
+            "hostname",
+            "domainname",
+            "umask",
+            "env",
+            "fd",
+            "nnp",
+            "tty",
+        ],
         expect: |o| {
-            for l in ["uid=0", "gid=0", "cwd=/", "hostname=runc", "umask=0022", "nnp=1", "fd=0", "fd=1", "fd=2", "tty=none"] {
+            for l in [
+                "uid=0",
+                "gid=0",
+                "cwd=/",
+                "hostname=runc",
+                "umask=0022",
+                "nnp=1",
+                "fd=0",
+                "fd=1",
+                "fd=2",
+                "tty=none",
+            ] {
                 has(o, l);
             }
             assert!(!o.contains("fd=3"), "an fd leaked into the container: {o}");
@@ -58,7 +88,13 @@ const CASES: &[Case] = &[
         checks: &["devs"],
         keys: &["dev"],
         expect: |o| {
-            for l in ["dev=null c 1:3 0666", "dev=zero c 1:5 0666", "dev=tty c 5:0 0666", "dev=ptmx l 0:0 0777", "dev=pts d 0:0 0755"] {
+            for l in [
+                "dev=null c 1:3 0666",
+                "dev=zero c 1:5 0666",
+                "dev=tty c 5:0 0666",
+                "dev=ptmx l 0:0 0777",
+                "dev=pts d 0:0 0755",
+            ] {
                 has(o, l);
             }
         },
@@ -77,19 +113,31 @@ const CASES: &[Case] = &[
             ] {
                 has(o, l);
             }
-            assert!(o.lines().any(|l| l.starts_with("mount=/ ") && l.contains(" ro,")), "root not read-only: {o}");
+            assert!(
+                o.lines()
+                    .any(|l| l.starts_with("mount=/ ") && l.contains(" ro,")),
+                "root not read-only: {o}"
+            );
         },
     },
     Case {
         name: "user_cwd_umask",
         edit: |c| {
-            c["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 23});
+            c["process"]["user"] =
+                json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 23});
             c["process"]["cwd"] = json!("/tmp");
         },
         checks: &["id", "cwd", "umask", "env"],
         keys: &["uid", "gid", "groups", "cwd", "umask", "env"],
         expect: |o| {
-            for l in ["uid=1000", "gid=1000", "groups=10,20", "cwd=/tmp", "umask=0027", "env=HOME=/home/u1000"] {
+            for l in [
+                "uid=1000",
+                "gid=1000",
+                "groups=10,20",
+                "cwd=/tmp",
+                "umask=0027",
+                "env=HOME=/home/u1000",
+            ] {
                 has(o, l);
             }
         },
@@ -188,11 +236,21 @@ const CASES: &[Case] = &[
     Case {
         name: "user_namespace",
         edit: |c| {
-            c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
-            c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-            c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "user"}));
+            c["linux"]["uidMappings"] =
+                json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            c["linux"]["gidMappings"] =
+                json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
         },
-        checks: &["id", "cat:/proc/self/uid_map", "cat:/proc/self/gid_map", "devs"],
+        checks: &[
+            "id",
+            "cat:/proc/self/uid_map",
+            "cat:/proc/self/gid_map",
+            "devs",
+        ],
         keys: &["uid", "gid", "groups", "dev"],
         expect: |o| {
             has(o, "uid=0");
@@ -217,7 +275,10 @@ const CASES: &[Case] = &[
 ];
 
 fn compared(out: &str, keys: &[&str]) -> Vec<String> {
-    out.lines().filter(|l| keys.iter().any(|k| l.starts_with(&format!("{k}=")))).map(String::from).collect()
+    out.lines()
+        .filter(|l| keys.iter().any(|k| l.starts_with(&format!("{k}="))))
+        .map(String::from)
+        .collect()
 }
 
 fn run_case(c: &Case) -> Result<(), String> {
@@ -232,7 +293,8 @@ fn run_case(c: &Case) -> Result<(), String> {
         return Err(format!("nsrun exit {}: {}", code(&n), err(&n)));
     }
     let nout = out(&n);
-    std::panic::catch_unwind(|| (c.expect)(&nout)).map_err(|_| format!("expectation failed; nsrun said:\n{nout}"))?;
+    std::panic::catch_unwind(|| (c.expect)(&nout))
+        .map_err(|_| format!("expectation failed; nsrun said:\n{nout}"))?;
     if common::have("runc") {
         let r = runc(&["run", "-b", path_str(&b.dir), &id]);
         if code(&r) != 0 {
@@ -243,7 +305,10 @@ fn run_case(c: &Case) -> Result<(), String> {
             return Err(format!("differs from runc:\nnsrun: {a:#?}\nrunc:  {b:#?}"));
         }
     } else {
-        eprintln!("SKIP: runc not installed: {} checked without the reference", c.name);
+        eprintln!(
+            "SKIP: runc not installed: {} checked without the reference",
+            c.name
+        );
     }
     Ok(())
 }
@@ -279,14 +344,29 @@ fn unsupported_spec_version_is_refused() {
 fn no_pivot_moves_the_root() {
     let cfg = base_config(&["/payload", "mounts", "cwd"]);
     let b = Bundle::new("rt-conf-nopivot", &cfg);
-    let n = nsrun(&["run", "--no-pivot", "-b", path_str(&b.dir), "rt-conf-nopivot"]);
+    let n = nsrun(&[
+        "run",
+        "--no-pivot",
+        "-b",
+        path_str(&b.dir),
+        "rt-conf-nopivot",
+    ]);
     assert_eq!(code(&n), 0, "{}", err(&n));
     let o = out(&n);
     assert!(o.lines().any(|l| l.starts_with("mount=/ ")), "{o}");
     assert!(o.contains("cwd=/\n"));
     if !common::skip_unless(common::have("runc"), "runc not installed") {
-        let r = runc(&["run", "--no-pivot", "-b", path_str(&b.dir), "rt-conf-nopivot"]);
+        let r = runc(&[
+            "run",
+            "--no-pivot",
+            "-b",
+            path_str(&b.dir),
+            "rt-conf-nopivot",
+        ]);
         assert_eq!(code(&r), 0, "{}", err(&r));
-        assert_eq!(compared(&o, &["mount", "cwd"]), compared(&out(&r), &["mount", "cwd"]));
+        assert_eq!(
+            compared(&o, &["mount", "cwd"]),
+            compared(&out(&r), &["mount", "cwd"])
+        );
     }
 }

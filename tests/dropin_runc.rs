@@ -67,9 +67,18 @@ fn rebuilt_runc() -> &'static Path {
 
 fn prerequisites() -> bool {
     !(skip_unless(have("go"), "go not installed")
-        || skip_unless(Path::new(STOCK).exists(), "no /usr/sbin/runc to compare with")
-        || skip_unless(Path::new(GOCODE_RUNC).is_dir(), "runc 1.1.5 Go source not installed")
-        || skip_unless(Path::new("/bin/busybox").exists(), "busybox-static not installed")
+        || skip_unless(
+            Path::new(STOCK).exists(),
+            "no /usr/sbin/runc to compare with",
+        )
+        || skip_unless(
+            Path::new(GOCODE_RUNC).is_dir(),
+            "runc 1.1.5 Go source not installed",
+        )
+        || skip_unless(
+            Path::new("/bin/busybox").exists(),
+            "busybox-static not installed",
+        )
         || skip_unless(nix::unistd::geteuid().is_root(), "needs root"))
 }
 
@@ -90,7 +99,12 @@ struct Runc {
 
 impl Runc {
     fn new(bin: &Path, dir: &Path, tag: &'static str) -> Runc {
-        Runc { bin: bin.to_path_buf(), state: dir.join(format!("root-{tag}")), tag, ids: Vec::new() }
+        Runc {
+            bin: bin.to_path_buf(),
+            state: dir.join(format!("root-{tag}")),
+            tag,
+            ids: Vec::new(),
+        }
     }
 
     fn id(&mut self, scenario: &str) -> String {
@@ -102,16 +116,27 @@ impl Runc {
     /// `timeout` so that a hung stage fails the test instead of hanging it.
     fn cmd(&self, global: &[&str]) -> Command {
         let mut c = Command::new("timeout");
-        c.args(["-k", "5", "60"]).arg(&self.bin).arg("--root").arg(&self.state).args(global);
+        c.args(["-k", "5", "60"])
+            .arg(&self.bin)
+            .arg("--root")
+            .arg(&self.state)
+            .args(global);
         c
     }
 
     fn outcome(&self, c: &mut Command) -> Outcome {
         let o = c.stdin(Stdio::null()).output().expect("spawning runc");
         if !o.stderr.is_empty() {
-            eprintln!("[{}] stderr: {}", self.tag, String::from_utf8_lossy(&o.stderr));
+            eprintln!(
+                "[{}] stderr: {}",
+                self.tag,
+                String::from_utf8_lossy(&o.stderr)
+            );
         }
-        Outcome { code: o.status.code(), stdout: String::from_utf8_lossy(&o.stdout).into_owned() }
+        Outcome {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        }
     }
 
     fn run(&mut self, bundle: &Path, scenario: &str, global: &[&str]) -> Outcome {
@@ -154,10 +179,21 @@ fn make_rootfs(dir: &Path) -> PathBuf {
 
 /// `runc spec` in `dir/name`, pointed at `rootfs`, running `args`, then
 /// `tweak`ed.
-fn make_bundle(dir: &Path, name: &str, rootfs: &Path, args: &[&str], tweak: impl FnOnce(&mut Value)) -> PathBuf {
+fn make_bundle(
+    dir: &Path,
+    name: &str,
+    rootfs: &Path,
+    args: &[&str],
+    tweak: impl FnOnce(&mut Value),
+) -> PathBuf {
     let b = dir.join(name);
     fs::create_dir_all(&b).unwrap();
-    let st = Command::new(STOCK).arg("spec").arg("--bundle").arg(&b).status().unwrap();
+    let st = Command::new(STOCK)
+        .arg("spec")
+        .arg("--bundle")
+        .arg(&b)
+        .status()
+        .unwrap();
     assert!(st.success(), "runc spec");
     let path = b.join("config.json");
     let mut c: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
@@ -170,7 +206,10 @@ fn make_bundle(dir: &Path, name: &str, rootfs: &Path, args: &[&str], tweak: impl
 }
 
 fn add_namespace(c: &mut Value, ns: &str) {
-    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({ "type": ns }));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "type": ns }));
 }
 
 fn user_namespace(c: &mut Value) {
@@ -182,11 +221,18 @@ fn user_namespace(c: &mut Value) {
 
 /// Stock and rebuilt runc for one test, in `scratch(name)`.
 fn pair(dir: &Path) -> (Runc, Runc) {
-    (Runc::new(Path::new(STOCK), dir, "stock"), Runc::new(rebuilt_runc(), dir, "nsexec"))
+    (
+        Runc::new(Path::new(STOCK), dir, "stock"),
+        Runc::new(rebuilt_runc(), dir, "nsexec"),
+    )
 }
 
 fn assert_dev_null_root_owned() {
-    assert_eq!(owner_uid(Path::new("/dev/null")), 0, "host /dev/null is no longer root's");
+    assert_eq!(
+        owner_uid(Path::new("/dev/null")),
+        0,
+        "host /dev/null is no longer root's"
+    );
 }
 
 /// A scratch dir holding a busybox bundle running `args`; (dir, bundle).
@@ -214,8 +260,18 @@ fn run_matches_stock() {
     if !prerequisites() {
         return;
     }
-    let o = compare_run("run", &["sh", "-c", "echo hello from $(hostname); exit 3"], |_| {});
-    assert_eq!(o, Outcome { code: Some(3), stdout: "hello from runc\n".into() });
+    let o = compare_run(
+        "run",
+        &["sh", "-c", "echo hello from $(hostname); exit 3"],
+        |_| {},
+    );
+    assert_eq!(
+        o,
+        Outcome {
+            code: Some(3),
+            stdout: "hello from runc\n".into()
+        }
+    );
 }
 
 #[test]
@@ -223,11 +279,18 @@ fn user_namespace_matches_stock() {
     if !prerequisites() {
         return;
     }
-    let args = ["sh", "-c", "id -u; cat /proc/self/uid_map /proc/self/gid_map"];
+    let args = [
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map /proc/self/gid_map",
+    ];
     let o = compare_run("userns", &args, user_namespace);
     assert_eq!(o.code, Some(0));
-    let lines: Vec<String> =
-        o.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    let lines: Vec<String> = o
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     assert_eq!(lines, ["0", "0 100000 65536", "0 100000 65536"], "{o:?}");
 }
 
@@ -251,7 +314,13 @@ fn bind_mount_in_user_namespace_matches_stock() {
             "destination": "/data", "type": "bind", "source": data, "options": ["rbind", "ro"]
         }));
     });
-    assert_eq!(o, Outcome { code: Some(0), stdout: "bound-ok\n".into() });
+    assert_eq!(
+        o,
+        Outcome {
+            code: Some(0),
+            stdout: "bound-ok\n".into()
+        }
+    );
 }
 
 #[test]
@@ -259,11 +328,16 @@ fn cgroup_namespace_matches_stock() {
     if !prerequisites() {
         return;
     }
-    let o = compare_run("cgroupns", &["cat", "/proc/self/cgroup"], |c| add_namespace(c, "cgroup"));
+    let o = compare_run("cgroupns", &["cat", "/proc/self/cgroup"], |c| {
+        add_namespace(c, "cgroup")
+    });
     assert_eq!(o.code, Some(0));
     assert!(o.stdout.lines().any(|l| l.starts_with("0::")), "{o:?}");
     for l in o.stdout.lines() {
-        assert!(l.ends_with(":/"), "cgroup not rooted at the namespace: {l:?} in {o:?}");
+        assert!(
+            l.ends_with(":/"),
+            "cgroup not rooted at the namespace: {l:?} in {o:?}"
+        );
     }
 }
 
@@ -289,13 +363,28 @@ fn exec_into_detached_matches_stock() {
             .unwrap();
         assert!(st.success(), "[{}] run -d failed", r.tag);
         let mut c = r.cmd(&[]);
-        c.args(["exec", &id, "sh", "-c", "echo exec-ok; cat /proc/1/cmdline | tr '\\0' ' '; exit 5"]);
+        c.args([
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "echo exec-ok; cat /proc/1/cmdline | tr '\\0' ' '; exit 5",
+        ]);
         outcomes.push(r.outcome(&mut c));
     }
     drop((stock, ours));
     assert_dev_null_root_owned();
-    assert_eq!(outcomes[1], outcomes[0], "rebuilt runc differs from stock runc");
-    assert_eq!(outcomes[1], Outcome { code: Some(5), stdout: "exec-ok\nsleep 300 ".into() });
+    assert_eq!(
+        outcomes[1], outcomes[0],
+        "rebuilt runc differs from stock runc"
+    );
+    assert_eq!(
+        outcomes[1],
+        Outcome {
+            code: Some(5),
+            stdout: "exec-ok\nsleep 300 ".into()
+        }
+    );
 }
 
 /// runc forwards the stage's log pipe into its own log with --debug.
@@ -309,17 +398,31 @@ fn debug_log_has_nsexec_lines() {
     let mut logs = Vec::new();
     for r in [&mut stock, &mut ours] {
         let log = dir.join(format!("{}.log", r.tag));
-        let o = r.run(&bundle, "debug", &["--debug", "--log", log.to_str().unwrap()]);
+        let o = r.run(
+            &bundle,
+            "debug",
+            &["--debug", "--log", log.to_str().unwrap()],
+        );
         assert_eq!(o.code, Some(0), "[{}] {o:?}", r.tag);
         logs.push(nsexec_messages(&fs::read_to_string(&log).unwrap()));
     }
     drop((stock, ours));
     assert_dev_null_root_owned();
-    eprintln!("stock nsexec lines: {:#?}\nrebuilt nsexec lines: {:#?}", logs[0], logs[1]);
+    eprintln!(
+        "stock nsexec lines: {:#?}\nrebuilt nsexec lines: {:#?}",
+        logs[0], logs[1]
+    );
     let ours = &logs[1];
-    assert!(ours.iter().any(|m| m == "nsexec: => nsexec container setup"), "{ours:#?}");
+    assert!(
+        ours.iter()
+            .any(|m| m == "nsexec: => nsexec container setup"),
+        "{ours:#?}"
+    );
     for stage in ["nsexec-0:", "nsexec-1:", "nsexec-2:"] {
-        assert!(ours.iter().any(|m| m.starts_with(stage)), "no {stage} line: {ours:#?}");
+        assert!(
+            ours.iter().any(|m| m.starts_with(stage)),
+            "no {stage} line: {ours:#?}"
+        );
     }
     // Every line runc's C logs, ours logs too (the stages interleave freely,
     // and ours may say more, e.g. about the sealed re-exec).

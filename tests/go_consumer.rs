@@ -49,8 +49,14 @@ enum NsenterTest {
 
 fn prerequisites() -> bool {
     !(skip_unless(have("go"), "go not installed")
-        || skip_unless(Path::new(RUNC_NSENTER).is_dir(), "runc 1.1.5 Go source not installed")
-        || skip_unless(nix::unistd::geteuid().is_root(), "needs root (setns into a pid namespace)"))
+        || skip_unless(
+            Path::new(RUNC_NSENTER).is_dir(),
+            "runc 1.1.5 Go source not installed",
+        )
+        || skip_unless(
+            nix::unistd::geteuid().is_root(),
+            "needs root (setns into a pid namespace)",
+        ))
 }
 
 /// Lay out `<scratch>/gopath/src/nsexectest/{nsenter,escapetest,tidcheck}`
@@ -66,7 +72,9 @@ fn stage_gopath(name: &str, libdir: &Path, test: NsenterTest) -> PathBuf {
     let stamp = {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        fs::read(libdir.join("libnsexec.a")).expect("libnsexec.a").hash(&mut h);
+        fs::read(libdir.join("libnsexec.a"))
+            .expect("libnsexec.a")
+            .hash(&mut h);
         format!("\n// libnsexec.a content hash {:016x}\n", h.finish())
     };
     for pkg in ["nsenter", "escapetest", "tidcheck"] {
@@ -93,8 +101,11 @@ fn stage_gopath(name: &str, libdir: &Path, test: NsenterTest) -> PathBuf {
     }
     fs::write(pkgs.join("nsenter/nsenter_test.go"), text).unwrap();
     for f in ["escape.go", "escape_test.go"] {
-        fs::copy(Path::new(RUNC_NSENTER).join("test").join(f), pkgs.join("escapetest").join(f))
-            .unwrap();
+        fs::copy(
+            Path::new(RUNC_NSENTER).join("test").join(f),
+            pkgs.join("escapetest").join(f),
+        )
+        .unwrap();
     }
     gopath
 }
@@ -132,7 +143,10 @@ fn go_test(gopath: &Path, pkgs: &[&str]) -> (bool, String) {
 fn assert_passed(ok: bool, out: &str, tests: &[&str]) {
     assert!(ok, "go test failed:\n{out}");
     for t in tests {
-        assert!(out.contains(&format!("--- PASS: {t} ")), "{t} did not run/pass:\n{out}");
+        assert!(
+            out.contains(&format!("--- PASS: {t} ")),
+            "{t} did not run/pass:\n{out}"
+        );
     }
     eprintln!("{}", report_line(out, "tidcheck: "));
 }
@@ -171,7 +185,11 @@ fn static_build_without_gcc_s() {
     if !prerequisites() || skip_unless(have("readelf"), "no readelf") {
         return;
     }
-    let gopath = stage_gopath("go-consumer-static", &lib_dir(Profile::Current), NsenterTest::Current);
+    let gopath = stage_gopath(
+        "go-consumer-static",
+        &lib_dir(Profile::Current),
+        NsenterTest::Current,
+    );
     let f = gopath.join("src/nsexectest/nsenter/nsenter.go");
     let text = fs::read_to_string(&f).unwrap();
     assert!(text.contains(" -lgcc_s"), "{}", f.display());
@@ -180,17 +198,34 @@ fn static_build_without_gcc_s() {
     let (ok, out) = go(
         &gopath,
         &[
-            "test", "-c", "-o", bin.to_str().unwrap(), "-tags", "netgo osusergo",
-            "-ldflags", "-linkmode external -extldflags -static", "nsexectest/tidcheck",
+            "test",
+            "-c",
+            "-o",
+            bin.to_str().unwrap(),
+            "-tags",
+            "netgo osusergo",
+            "-ldflags",
+            "-linkmode external -extldflags -static",
+            "nsexectest/tidcheck",
         ],
     );
     assert!(ok, "static build failed:\n{out}");
-    let headers = Command::new("readelf").arg("-lW").arg(&bin).output().unwrap();
+    let headers = Command::new("readelf")
+        .arg("-lW")
+        .arg(&bin)
+        .output()
+        .unwrap();
     let headers = String::from_utf8_lossy(&headers.stdout);
-    assert!(headers.contains("LOAD") && !headers.contains("INTERP"), "not static:\n{headers}");
+    assert!(
+        headers.contains("LOAD") && !headers.contains("INTERP"),
+        "not static:\n{headers}"
+    );
     let run = Command::new(&bin).arg("-test.v").output().unwrap();
     let out = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success() && out.contains("--- PASS: TestCachedTidInStage2 "), "{out}");
+    assert!(
+        run.status.success() && out.contains("--- PASS: TestCachedTidInStage2 "),
+        "{out}"
+    );
 }
 
 /// The harness itself, against runc's C: the nsenter cases pass and the
@@ -217,20 +252,36 @@ fn runc_c_nsexec_fails_the_cached_tid_check() {
         assert!(st.success(), "compiling runc's {f}.c");
         objs.push(obj);
     }
-    let st = Command::new("ar").arg("rcs").arg(lib.join("libnsexec.a")).args(&objs).status();
+    let st = Command::new("ar")
+        .arg("rcs")
+        .arg(lib.join("libnsexec.a"))
+        .args(&objs)
+        .status();
     assert!(st.unwrap().success(), "ar");
 
     let gopath = stage_gopath("go-consumer-runc-c/go", &lib, NsenterTest::Runc11);
     let (ok, out) = go_test(&gopath, &["nsenter", "tidcheck"]);
-    assert!(!ok, "runc's C nsexec was expected to fail the cached-tid check:\n{out}");
+    assert!(
+        !ok,
+        "runc's C nsexec was expected to fail the cached-tid check:\n{out}"
+    );
     for t in NSENTER_TESTS {
-        assert!(out.contains(&format!("--- PASS: {t} ")), "harness: {t} with runc's C:\n{out}");
+        assert!(
+            out.contains(&format!("--- PASS: {t} ")),
+            "harness: {t} with runc's C:\n{out}"
+        );
     }
     assert!(out.contains("--- FAIL: TestCachedTidInStage2 "), "{out}");
     assert!(out.contains("stale glibc cached tid in stage-2"), "{out}");
-    eprintln!("control (runc's C nsexec): {}", report_line(&out, "stale glibc cached tid"));
+    eprintln!(
+        "control (runc's C nsexec): {}",
+        report_line(&out, "stale glibc cached tid")
+    );
 }
 
 fn report_line<'a>(out: &'a str, needle: &str) -> &'a str {
-    out.lines().find(|l| l.contains(needle)).unwrap_or("").trim()
+    out.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or("")
+        .trim()
 }

@@ -37,7 +37,10 @@ fn in_child(flags: libc::c_int, f: impl FnOnce() -> Check) -> Check {
 }
 
 /// in_child, returning what the child reported on success too.
-fn in_child_out(flags: libc::c_int, f: impl FnOnce() -> Result<String, String>) -> Result<String, String> {
+fn in_child_out(
+    flags: libc::c_int,
+    f: impl FnOnce() -> Result<String, String>,
+) -> Result<String, String> {
     let mut fds = [0; 2];
     // SAFETY: fds is a valid out array.
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
@@ -70,10 +73,17 @@ fn in_child_out(flags: libc::c_int, f: impl FnOnce() -> Result<String, String>) 
                 // SAFETY: waiting for our own child.
                 unsafe { libc::waitpid(inner, &mut st, 0) };
                 // SAFETY: see report.
-                unsafe { libc::_exit(if libc::WIFEXITED(st) { libc::WEXITSTATUS(st) } else { 99 }) }
+                unsafe {
+                    libc::_exit(if libc::WIFEXITED(st) {
+                        libc::WEXITSTATUS(st)
+                    } else {
+                        99
+                    })
+                }
             }
         }
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| Err("check panicked".into()));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or_else(|_| Err("check panicked".into()));
         report(r);
     }
     drop(wr);
@@ -107,7 +117,10 @@ fn finish(r: Check) {
 fn assert_host_dev_null() {
     let m = fs::metadata("/dev/null").unwrap();
     assert!(m.file_type().is_char_device());
-    assert_eq!((m.uid(), m.gid(), m.permissions().mode() & 0o7777), (0, 0, 0o666));
+    assert_eq!(
+        (m.uid(), m.gid(), m.permissions().mode() & 0o7777),
+        (0, 0, 0o666)
+    );
     assert_eq!(m.rdev(), libc::makedev(1, 3));
     assert_eq!(common::owner_uid(Path::new("/dev/null")), 0);
 }
@@ -120,8 +133,14 @@ fn busybox_bundle(name: &str) -> PathBuf {
         fs::create_dir_all(root.join(d)).unwrap();
     }
     fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    let list = std::process::Command::new("/bin/busybox").arg("--list").output().unwrap();
-    for applet in String::from_utf8_lossy(&list.stdout).lines().filter(|a| *a != "busybox") {
+    let list = std::process::Command::new("/bin/busybox")
+        .arg("--list")
+        .output()
+        .unwrap();
+    for applet in String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter(|a| *a != "busybox")
+    {
         let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
     }
     fs::write(root.join("etc/hostname"), "rootfs-test\n").unwrap();
@@ -167,7 +186,12 @@ fn mount_at(path: &str) -> Option<(String, String)> {
     mountinfo().lines().rev().find_map(|l| {
         let (pre, post) = l.split_once(" - ")?;
         let f: Vec<&str> = pre.split(' ').collect();
-        (f[4] == path).then(|| (post.split(' ').next().unwrap().to_string(), f[5].to_string()))
+        (f[4] == path).then(|| {
+            (
+                post.split(' ').next().unwrap().to_string(),
+                f[5].to_string(),
+            )
+        })
     })
 }
 
@@ -177,12 +201,18 @@ fn erofs(p: &str) -> bool {
 
 fn char_dev(p: &str, major: u32, minor: u32) -> Check {
     let m = fs::symlink_metadata(p).map_err(|e| format!("{p}: {e}"))?;
-    ensure(m.file_type().is_char_device() && m.rdev() == libc::makedev(major, minor), format!("{p} is not char {major}:{minor}"))
+    ensure(
+        m.file_type().is_char_device() && m.rdev() == libc::makedev(major, minor),
+        format!("{p} is not char {major}:{minor}"),
+    )
 }
 
 fn link_is(p: &str, target: &str) -> Check {
     let t = fs::read_link(p).map_err(|e| format!("{p}: {e}"))?;
-    ensure(t == Path::new(target), format!("{p} -> {t:?}, want {target}"))
+    ensure(
+        t == Path::new(target),
+        format!("{p} -> {t:?}, want {target}"),
+    )
 }
 
 /// The full runc-like layout: std mounts, cgroup, binds, ro tmpfs, masked and readonly paths, ro root.
@@ -200,7 +230,10 @@ fn layout_plan(name: &str) -> (PathBuf, PathBuf, RootfsPlan) {
         {"destination": "/rw", "type": "none", "source": rw.to_str().unwrap(), "options": ["bind", "rw", "rshared"]},
         {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "mode=1777"]},
     ]);
-    mounts.as_array_mut().unwrap().extend(extra.as_array().unwrap().iter().cloned());
+    mounts
+        .as_array_mut()
+        .unwrap()
+        .extend(extra.as_array().unwrap().iter().cloned());
     let linux = json!({
         "namespaces": [{"type": "mount"}, {"type": "pid"}],
         "maskedPaths": ["/proc/kcore", "/proc/timer_list", "/proc/acpi", "/sys/firmware", "/nonexistent"],
@@ -259,7 +292,10 @@ fn full_container_layout() {
     let own_memory = fs::read_to_string("/proc/self/cgroup")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.split_once(":memory:/").map(|(_, p)| p.split('/').next().unwrap_or("").to_string()))
+        .find_map(|l| {
+            l.split_once(":memory:/")
+                .map(|(_, p)| p.split('/').next().unwrap_or("").to_string())
+        })
         .unwrap_or_default();
     if !v1_memory {
         eprintln!("SKIP: cgroup v1 checks (no v1 memory hierarchy on this host)");
@@ -271,82 +307,190 @@ fn full_container_layout() {
         ensure(std::process::id() == 1, "not pid 1 of the new pid ns")?;
         // pivoted: busybox is the root's, the host's scratch tree is gone
         ensure(Path::new("/bin/busybox").exists(), "no /bin/busybox")?;
-        ensure(!Path::new(env!("CARGO_MANIFEST_DIR")).exists(), "host tree visible after pivot_root")?;
+        ensure(
+            !Path::new(env!("CARGO_MANIFEST_DIR")).exists(),
+            "host tree visible after pivot_root",
+        )?;
         ensure(mountinfo().lines().count() > 5, "no container /proc")?;
         // read-only root, read-only bind with data, rw bind, tmpfs ro after finalize
         ensure(erofs("/newfile"), "root is writable")?;
-        ensure(fs::read_to_string("/data/in").is_ok_and(|s| s == "hello"), "bind content missing")?;
+        ensure(
+            fs::read_to_string("/data/in").is_ok_and(|s| s == "hello"),
+            "bind content missing",
+        )?;
         ensure(erofs("/data/out"), "ro bind is writable")?;
-        ensure(mount_at("/data").is_some_and(|(_, o)| o.contains("ro") && o.contains("nosuid")), "/data mount flags")?;
+        ensure(
+            mount_at("/data").is_some_and(|(_, o)| o.contains("ro") && o.contains("nosuid")),
+            "/data mount flags",
+        )?;
         fs::write("/rw/out", "from-container").map_err(|e| format!("rw bind: {e}"))?;
-        ensure(mountinfo().lines().any(|l| l.split(' ').nth(4) == Some("/rw") && l.contains(" shared:")), "/rw is not shared")?;
+        ensure(
+            mountinfo()
+                .lines()
+                .any(|l| l.split(' ').nth(4) == Some("/rw") && l.contains(" shared:")),
+            "/rw is not shared",
+        )?;
         ensure(erofs("/tmp/x"), "ro tmpfs is writable after finalize")?;
         ensure(Path::new("/work/dir").is_dir(), "cwd not created")?;
         // filesystems
-        for (p, t) in [("/proc", "proc"), ("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue"), ("/sys", "sysfs")] {
-            ensure(mount_at(p).is_some_and(|(f, _)| f == t), format!("{p} is not {t}"))?;
+        for (p, t) in [
+            ("/proc", "proc"),
+            ("/dev", "tmpfs"),
+            ("/dev/pts", "devpts"),
+            ("/dev/shm", "tmpfs"),
+            ("/dev/mqueue", "mqueue"),
+            ("/sys", "sysfs"),
+        ] {
+            ensure(
+                mount_at(p).is_some_and(|(f, _)| f == t),
+                format!("{p} is not {t}"),
+            )?;
         }
-        ensure(erofs("/sys/kernel/uevent_helper") || !Path::new("/sys/kernel/uevent_helper").exists(), "/sys writable")?;
+        ensure(
+            erofs("/sys/kernel/uevent_helper") || !Path::new("/sys/kernel/uevent_helper").exists(),
+            "/sys writable",
+        )?;
         // devices, modes, symlinks
-        for (p, ma, mi) in [("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7), ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0), ("/dev/fuse", 10, 229)] {
+        for (p, ma, mi) in [
+            ("/dev/null", 1, 3),
+            ("/dev/zero", 1, 5),
+            ("/dev/full", 1, 7),
+            ("/dev/random", 1, 8),
+            ("/dev/urandom", 1, 9),
+            ("/dev/tty", 5, 0),
+            ("/dev/fuse", 10, 229),
+        ] {
             char_dev(p, ma, mi)?;
         }
-        let mode = |p: &str| fs::metadata(p).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0);
-        ensure(mode("/dev/null") == 0o666 && mode("/dev/fuse") == 0o600, "device modes")?;
+        let mode = |p: &str| {
+            fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o7777)
+                .unwrap_or(0)
+        };
+        ensure(
+            mode("/dev/null") == 0o666 && mode("/dev/fuse") == 0o600,
+            "device modes",
+        )?;
         link_is("/dev/ptmx", "pts/ptmx")?;
         link_is("/dev/fd", "/proc/self/fd")?;
         link_is("/dev/stdin", "/proc/self/fd/0")?;
         link_is("/dev/stdout", "/proc/self/fd/1")?;
         link_is("/dev/stderr", "/proc/self/fd/2")?;
-        ensure(Path::new("/dev/core").exists() == Path::new("/proc/kcore").exists(), "/dev/core")?;
+        ensure(
+            Path::new("/dev/core").exists() == Path::new("/proc/kcore").exists(),
+            "/dev/core",
+        )?;
         // masked and read-only paths
         if has_timer_list {
             char_dev("/proc/timer_list", 1, 3)?;
-            ensure(fs::read("/proc/timer_list").map(|b| b.is_empty()).unwrap_or(false), "timer_list readable")?;
+            ensure(
+                fs::read("/proc/timer_list")
+                    .map(|b| b.is_empty())
+                    .unwrap_or(false),
+                "timer_list readable",
+            )?;
         }
-        let masked_dir = |p: &str| mount_at(p).is_some_and(|(f, o)| f == "tmpfs" && o.starts_with("ro"));
-        ensure(!has_acpi || masked_dir("/proc/acpi"), "/proc/acpi not masked")?;
-        ensure(!has_firmware || masked_dir("/sys/firmware"), "/sys/firmware not masked")?;
-        ensure(has_acpi || has_firmware || has_timer_list, "no masked path to check on this host")?;
+        let masked_dir =
+            |p: &str| mount_at(p).is_some_and(|(f, o)| f == "tmpfs" && o.starts_with("ro"));
+        ensure(
+            !has_acpi || masked_dir("/proc/acpi"),
+            "/proc/acpi not masked",
+        )?;
+        ensure(
+            !has_firmware || masked_dir("/sys/firmware"),
+            "/sys/firmware not masked",
+        )?;
+        ensure(
+            has_acpi || has_firmware || has_timer_list,
+            "no masked path to check on this host",
+        )?;
         ensure(erofs("/proc/sys/kernel/hostname"), "/proc/sys writable")?;
         // the rootfs runs programs
-        let st = std::process::Command::new("/bin/sh").args(["-c", "test -c /dev/null && ls /bin >/dev/null"]).status();
-        ensure(st.map(|s| s.success()).unwrap_or(false), "busybox sh failed")?;
+        let st = std::process::Command::new("/bin/sh")
+            .args(["-c", "test -c /dev/null && ls /bin >/dev/null"])
+            .status();
+        ensure(
+            st.map(|s| s.success()).unwrap_or(false),
+            "busybox sh failed",
+        )?;
         // cgroup v1: own cgroup dirs, read-only
         if !v1_memory {
             return Ok(());
         }
         // runc 1.1 leaves the tmpfs itself read-write; the hierarchies are "ro".
-        ensure(mount_at("/sys/fs/cgroup").is_some_and(|(f, o)| f == "tmpfs" && o.starts_with("rw")), "/sys/fs/cgroup tmpfs")?;
-        ensure(mount_at("/sys/fs/cgroup/memory").is_some_and(|(f, o)| f == "cgroup" && o.starts_with("ro")), "memory hierarchy not ro")?;
-        ensure(Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists(), "memory controller files missing")?;
-        ensure(Path::new("/sys/fs/cgroup/memory/tasks").exists(), "own cgroup dir missing")?;
+        ensure(
+            mount_at("/sys/fs/cgroup").is_some_and(|(f, o)| f == "tmpfs" && o.starts_with("rw")),
+            "/sys/fs/cgroup tmpfs",
+        )?;
+        ensure(
+            mount_at("/sys/fs/cgroup/memory")
+                .is_some_and(|(f, o)| f == "cgroup" && o.starts_with("ro")),
+            "memory hierarchy not ro",
+        )?;
+        ensure(
+            Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists(),
+            "memory controller files missing",
+        )?;
+        ensure(
+            Path::new("/sys/fs/cgroup/memory/tasks").exists(),
+            "own cgroup dir missing",
+        )?;
         let above = format!("/sys/fs/cgroup/memory/{own_memory}");
-        ensure(own_memory.is_empty() || !Path::new(&above).exists(), format!("{above}: the host's cgroup tree is visible, not our own dir"))?;
-        ensure(fs::create_dir("/sys/fs/cgroup/memory/x").is_err(), "cgroup writable")?;
-        ensure(!Path::new("/sys/fs/cgroup/unified").exists(), "runc 1.1 does not expose the hybrid unified mount")?;
+        ensure(
+            own_memory.is_empty() || !Path::new(&above).exists(),
+            format!("{above}: the host's cgroup tree is visible, not our own dir"),
+        )?;
+        ensure(
+            fs::create_dir("/sys/fs/cgroup/memory/x").is_err(),
+            "cgroup writable",
+        )?;
+        ensure(
+            !Path::new("/sys/fs/cgroup/unified").exists(),
+            "runc 1.1 does not expose the hybrid unified mount",
+        )?;
         Ok(())
     });
     finish(r);
-    assert_eq!(fs::read_to_string(rw.join("out")).unwrap(), "from-container");
+    assert_eq!(
+        fs::read_to_string(rw.join("out")).unwrap(),
+        "from-container"
+    );
     assert!(!bundle.join("rootfs/newfile").exists());
-    assert!(!mountinfo().contains(bundle.to_str().unwrap()), "a mount leaked to the host namespace");
+    assert!(
+        !mountinfo().contains(bundle.to_str().unwrap()),
+        "a mount leaked to the host namespace"
+    );
 }
 
 #[test]
 fn no_pivot_moves_and_chroots() {
     let Some(_g) = kernel_case() else { return };
     let bundle = busybox_bundle("nopivot");
-    let plan = RootfsPlan::from_spec(&spec(std_mounts(), json!({"maskedPaths": ["/proc/timer_list"]}), false), &bundle, true).unwrap();
+    let plan = RootfsPlan::from_spec(
+        &spec(
+            std_mounts(),
+            json!({"maskedPaths": ["/proc/timer_list"]}),
+            false,
+        ),
+        &bundle,
+        true,
+    )
+    .unwrap();
     assert!(plan.no_pivot);
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
         rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
         rootfs::finalize(&plan).map_err(|e| format!("finalize: {e}"))?;
         ensure(Path::new("/bin/busybox").exists(), "not chrooted")?;
-        ensure(!Path::new(env!("CARGO_MANIFEST_DIR")).exists(), "host tree visible")?;
+        ensure(
+            !Path::new(env!("CARGO_MANIFEST_DIR")).exists(),
+            "host tree visible",
+        )?;
         char_dev("/proc/timer_list", 1, 3)?;
         // the only full procfs left in the namespace is the container's
-        let procs = mountinfo().lines().filter(|l| l.contains(" - proc ")).count();
+        let procs = mountinfo()
+            .lines()
+            .filter(|l| l.contains(" - proc "))
+            .count();
         ensure(procs == 1, format!("{procs} proc mounts visible"))?;
         fs::write("/tmp/w", "x").map_err(|e| format!("rw root: {e}"))
     });
@@ -363,7 +507,11 @@ fn symlinked_destination_is_contained() {
     // /etc -> ../../../../../../../<bundle>/host : outside the rootfs if followed on the host.
     fs::remove_dir_all(root.join("etc")).unwrap();
     let up = "../".repeat(20);
-    std::os::unix::fs::symlink(format!("{up}{}", host.to_str().unwrap().trim_start_matches('/')), root.join("etc")).unwrap();
+    std::os::unix::fs::symlink(
+        format!("{up}{}", host.to_str().unwrap().trim_start_matches('/')),
+        root.join("etc"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink("/../../../../", root.join("up")).unwrap();
     let src = bundle.join("src");
     fs::create_dir_all(&src).unwrap();
@@ -373,27 +521,55 @@ fn symlinked_destination_is_contained() {
         {"destination": "/up/tmp/x", "type": "tmpfs", "source": "tmpfs"},
     ]);
     let plan = RootfsPlan::from_spec(&spec(mounts, json!({}), false), &bundle, false).unwrap();
-    let inner = format!("{}/rootfs{}", bundle.to_str().unwrap(), host.to_str().unwrap());
+    let inner = format!(
+        "{}/rootfs{}",
+        bundle.to_str().unwrap(),
+        host.to_str().unwrap()
+    );
     let r = in_child(libc::CLONE_NEWNS, || {
         rootfs::mount_rootfs(&plan, None).map_err(|e| format!("mount_rootfs: {e}"))?;
         // The mounts landed under rootfs/<host path>, never on the host dir itself.
         let mi = mountinfo();
-        ensure(mi.contains(&format!("{inner}/evil ")), format!("tmpfs not contained: {mi}"))?;
-        ensure(mi.contains(&format!("{inner}/bound ")), "bind not contained")?;
-        ensure(mi.contains(&format!("{}/rootfs/tmp/x ", bundle.to_str().unwrap())), "absolute symlink not contained")?;
-        ensure(!mi.contains(&format!(" {}/evil ", host.to_str().unwrap())), "escaped to the host")
+        ensure(
+            mi.contains(&format!("{inner}/evil ")),
+            format!("tmpfs not contained: {mi}"),
+        )?;
+        ensure(
+            mi.contains(&format!("{inner}/bound ")),
+            "bind not contained",
+        )?;
+        ensure(
+            mi.contains(&format!("{}/rootfs/tmp/x ", bundle.to_str().unwrap())),
+            "absolute symlink not contained",
+        )?;
+        ensure(
+            !mi.contains(&format!(" {}/evil ", host.to_str().unwrap())),
+            "escaped to the host",
+        )
     });
     finish(r);
-    assert!(!host.join("evil").exists() && !host.join("bound").exists(), "created outside the rootfs");
+    assert!(
+        !host.join("evil").exists() && !host.join("bound").exists(),
+        "created outside the rootfs"
+    );
 
     // procfs through a symlink is refused outright (runc: "must be mounted on ordinary directory").
     fs::remove_dir_all(root.join("proc")).unwrap();
     std::os::unix::fs::symlink("/tmp", root.join("proc")).unwrap();
-    let plan = RootfsPlan::from_spec(&spec(std_mounts(), json!({}), false), &bundle, false).unwrap();
-    let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || match rootfs::prepare(&plan, None) {
-        Err(e) if e.to_string().contains("filesystem \"proc\" must be mounted on ordinary directory") => Ok(()),
-        other => Err(format!("want refusal, got {other:?}")),
-    });
+    let plan =
+        RootfsPlan::from_spec(&spec(std_mounts(), json!({}), false), &bundle, false).unwrap();
+    let r = in_child(
+        libc::CLONE_NEWNS | libc::CLONE_NEWPID,
+        || match rootfs::prepare(&plan, None) {
+            Err(e)
+                if e.to_string()
+                    .contains("filesystem \"proc\" must be mounted on ordinary directory") =>
+            {
+                Ok(())
+            }
+            other => Err(format!("want refusal, got {other:?}")),
+        },
+    );
     r.unwrap();
     assert_host_dev_null();
 }
@@ -417,10 +593,13 @@ fn evil_dev_bundle(name: &str, plant: impl FnOnce(&Path)) -> (PathBuf, RootfsPla
 fn expect_refusal(plan: &RootfsPlan, needle: &str, console: bool) {
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
         let pty = console.then(open_pty_slave).transpose()?;
-        let res = rootfs::prepare(plan, pty.as_ref().map(|f| f.as_fd())).and_then(|()| rootfs::finalize(plan));
+        let res = rootfs::prepare(plan, pty.as_ref().map(|f| f.as_fd()))
+            .and_then(|()| rootfs::finalize(plan));
         match res {
             Err(e) if e.to_string().contains(needle) => Ok(()),
-            other => Err(format!("want an error containing {needle:?}, got {other:?}")),
+            other => Err(format!(
+                "want an error containing {needle:?}, got {other:?}"
+            )),
         }
     });
     finish(r);
@@ -430,7 +609,9 @@ fn expect_refusal(plan: &RootfsPlan, needle: &str, console: bool) {
 fn masked_paths_refuse_a_fake_dev_null() {
     let Some(_g) = kernel_case() else { return };
     // CVE-2025-31133: /dev/null a symlink to a procfs file...
-    let (_, plan) = evil_dev_bundle("fakenull-link", |d| std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", d.join("null")).unwrap());
+    let (_, plan) = evil_dev_bundle("fakenull-link", |d| {
+        std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", d.join("null")).unwrap()
+    });
     expect_refusal(&plan, "unsafe /dev/null", false);
     // ...or a plain file.
     let (_, plan) = evil_dev_bundle("fakenull-file", |d| fs::write(d.join("null"), "").unwrap());
@@ -447,7 +628,12 @@ fn masked_path_through_symlink_is_refused() {
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
         rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
         match rootfs::finalize(&plan) {
-            Err(e) if e.to_string().contains("unsafe masked path /evil/core_pattern") => Ok(()),
+            Err(e)
+                if e.to_string()
+                    .contains("unsafe masked path /evil/core_pattern") =>
+            {
+                Ok(())
+            }
             other => Err(format!("want refusal, got {other:?}")),
         }
     });
@@ -464,7 +650,10 @@ fn open_pty_slave() -> Result<OwnedFd, String> {
         }
         let mut buf = [0 as libc::c_char; 64];
         libc::ptsname_r(m, buf.as_mut_ptr(), buf.len());
-        let s = libc::open(buf.as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        let s = libc::open(
+            buf.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
         std::mem::forget(OwnedFd::from_raw_fd(m)); // keep the master open for the child's life
         if s < 0 {
             return Err("open pty slave".into());
@@ -477,26 +666,40 @@ fn open_pty_slave() -> Result<OwnedFd, String> {
 fn console_is_bound_and_a_swapped_target_refused() {
     let Some(_g) = kernel_case() else { return };
     let bundle = busybox_bundle("console");
-    let plan = RootfsPlan::from_spec(&spec(std_mounts(), json!({}), false), &bundle, false).unwrap();
+    let plan =
+        RootfsPlan::from_spec(&spec(std_mounts(), json!({}), false), &bundle, false).unwrap();
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
         let pty = open_pty_slave()?;
-        let want = fs::metadata(format!("/proc/self/fd/{}", pty.as_raw_fd())).map_err(|e| e.to_string())?.rdev();
+        let want = fs::metadata(format!("/proc/self/fd/{}", pty.as_raw_fd()))
+            .map_err(|e| e.to_string())?
+            .rdev();
         rootfs::prepare(&plan, Some(pty.as_fd())).map_err(|e| format!("prepare: {e}"))?;
         let got = fs::metadata("/dev/console").map_err(|e| e.to_string())?;
-        ensure(got.file_type().is_char_device() && got.rdev() == want, "/dev/console is not the pty slave")
+        ensure(
+            got.file_type().is_char_device() && got.rdev() == want,
+            "/dev/console is not the pty slave",
+        )
     });
     finish(r);
     // runc's order: the pty comes from the container's own devpts, after the pivot.
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
         rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
         let pty = open_pty_slave()?;
-        let want = fs::metadata(format!("/proc/self/fd/{}", pty.as_raw_fd())).map_err(|e| e.to_string())?.rdev();
+        let want = fs::metadata(format!("/proc/self/fd/{}", pty.as_raw_fd()))
+            .map_err(|e| e.to_string())?
+            .rdev();
         rootfs::mount_console(pty.as_fd()).map_err(|e| format!("mount_console: {e}"))?;
         rootfs::finalize(&plan).map_err(|e| format!("finalize: {e}"))?;
         let got = fs::metadata("/dev/console").map_err(|e| e.to_string())?;
-        ensure(got.rdev() == want, "/dev/console is not the container pty slave")?;
+        ensure(
+            got.rdev() == want,
+            "/dev/console is not the container pty slave",
+        )?;
         let pts0 = fs::metadata("/dev/pts/0").map_err(|e| format!("container devpts: {e}"))?;
-        ensure(pts0.rdev() == want, "the pty did not come from the container's devpts instance")
+        ensure(
+            pts0.rdev() == want,
+            "the pty did not come from the container's devpts instance",
+        )
     });
     finish(r);
     // CVE-2025-52565: /dev/console planted as a symlink to a procfs file.
@@ -542,28 +745,44 @@ fn missing_bind_source_reports_like_runc() {
     let bundle = busybox_bundle("nosrc");
     let mounts = json!([{"destination": "/x", "type": "bind", "source": "/nonexistent-rootfs-src", "options": ["bind"]}]);
     let plan = RootfsPlan::from_spec(&spec(mounts, json!({}), false), &bundle, false).unwrap();
-    let r = in_child(libc::CLONE_NEWNS, || match rootfs::prepare(&plan, None) {
+    let r = in_child(libc::CLONE_NEWNS, || {
+        match rootfs::prepare(&plan, None) {
         Err(e) if e.to_string()
             == "error mounting \"/nonexistent-rootfs-src\" to rootfs at \"/x\": stat /nonexistent-rootfs-src: no such file or directory" =>
         {
             Ok(())
         }
         other => Err(format!("{other:?}")),
+    }
     });
     finish(r);
-    assert!(!bundle.join("rootfs/x").exists(), "destination created before the source was checked");
+    assert!(
+        !bundle.join("rootfs/x").exists(),
+        "destination created before the source was checked"
+    );
 }
 
 #[test]
 fn root_propagation_applies_to_the_new_root() {
     let Some(_g) = kernel_case() else { return };
     let bundle = busybox_bundle("rootprop");
-    let plan = RootfsPlan::from_spec(&spec(std_mounts(), json!({"rootfsPropagation": "rshared"}), false), &bundle, false).unwrap();
+    let plan = RootfsPlan::from_spec(
+        &spec(std_mounts(), json!({"rootfsPropagation": "rshared"}), false),
+        &bundle,
+        false,
+    )
+    .unwrap();
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
         rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
         let mi = mountinfo();
-        let root = mi.lines().find(|l| l.split(' ').nth(4) == Some("/")).unwrap_or_default();
-        ensure(root.contains(" shared:"), format!("\"/\" is not shared: {root}"))
+        let root = mi
+            .lines()
+            .find(|l| l.split(' ').nth(4) == Some("/"))
+            .unwrap_or_default();
+        ensure(
+            root.contains(" shared:"),
+            format!("\"/\" is not shared: {root}"),
+        )
     });
     finish(r);
 }
@@ -588,23 +807,50 @@ fn tmpcopyup_fills_the_tmpfs_with_what_it_covers() {
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
         rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
         rootfs::finalize(&plan).map_err(|e| format!("finalize: {e}"))?;
-        ensure(mount_at("/etc").is_some_and(|(f, o)| f == "tmpfs" && o.contains("nosuid")), "/etc is not a nosuid tmpfs")?;
-        ensure(fs::read_to_string("/etc/hostname").is_ok_and(|s| s == "rootfs-test\n"), "hostname not copied")?;
+        ensure(
+            mount_at("/etc").is_some_and(|(f, o)| f == "tmpfs" && o.contains("nosuid")),
+            "/etc is not a nosuid tmpfs",
+        )?;
+        ensure(
+            fs::read_to_string("/etc/hostname").is_ok_and(|s| s == "rootfs-test\n"),
+            "hostname not copied",
+        )?;
         let m = fs::metadata("/etc/sub/secret").map_err(|e| e.to_string())?;
-        ensure((m.uid(), m.gid(), m.permissions().mode() & 0o7777) == (1000, 1001, 0o4750), format!("secret: {:o} {}:{}", m.permissions().mode(), m.uid(), m.gid()))?;
-        ensure(fs::read_to_string("/etc/sub/secret").is_ok_and(|s| s == "s3cret"), "secret content")?;
-        ensure(fs::metadata("/etc/sub/deeper").is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o7777 == 0o700), "deeper dir mode")?;
+        ensure(
+            (m.uid(), m.gid(), m.permissions().mode() & 0o7777) == (1000, 1001, 0o4750),
+            format!(
+                "secret: {:o} {}:{}",
+                m.permissions().mode(),
+                m.uid(),
+                m.gid()
+            ),
+        )?;
+        ensure(
+            fs::read_to_string("/etc/sub/secret").is_ok_and(|s| s == "s3cret"),
+            "secret content",
+        )?;
+        ensure(
+            fs::metadata("/etc/sub/deeper")
+                .is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o7777 == 0o700),
+            "deeper dir mode",
+        )?;
         link_is("/etc/sub/link", "../hostname")?;
         fs::write("/etc/new", "x").map_err(|e| format!("tmpfs not writable: {e}"))
     });
     finish(r);
-    assert!(!bundle.join("rootfs/etc/new").exists(), "write went to the rootfs, not the tmpfs");
+    assert!(
+        !bundle.join("rootfs/etc/new").exists(),
+        "write went to the rootfs, not the tmpfs"
+    );
 }
 
 #[test]
 fn cgroup_namespace_mounts_the_v1_hierarchies_themselves() {
     let Some(_g) = kernel_case() else { return };
-    if common::skip_unless(Path::new("/sys/fs/cgroup/memory/tasks").exists(), "no cgroup v1 memory hierarchy") {
+    if common::skip_unless(
+        Path::new("/sys/fs/cgroup/memory/tasks").exists(),
+        "no cgroup v1 memory hierarchy",
+    ) {
         return;
     }
     let bundle = busybox_bundle("cgroupns");
@@ -615,16 +861,38 @@ fn cgroup_namespace_mounts_the_v1_hierarchies_themselves() {
     let linux = json!({"namespaces": [{"type": "mount"}, {"type": "pid"}, {"type": "cgroup"}]});
     let plan = RootfsPlan::from_spec(&spec(mounts, linux, false), &bundle, false).unwrap();
     assert!(plan.cgroup_ns);
-    let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWCGROUP, || {
-        rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
-        rootfs::finalize(&plan).map_err(|e| format!("finalize: {e}"))?;
-        let mi = mountinfo();
-        let memory = mi.lines().find(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup/memory")).unwrap_or_default().to_string();
-        // the hierarchy as the namespace sees it (root "/"), read-only
-        ensure(memory.split(' ').nth(3) == Some("/") && memory.contains(" - cgroup ") && memory.contains(" ro,"), format!("memory: {memory}"))?;
-        ensure(Path::new("/sys/fs/cgroup/memory/tasks").exists(), "memory hierarchy empty")?;
-        ensure(Path::new("/sys/fs/cgroup/systemd/tasks").exists() || !Path::new("/sys/fs/cgroup/systemd").exists(), "systemd hierarchy")?;
-        ensure(fs::create_dir("/sys/fs/cgroup/memory/x").is_err(), "cgroup writable")
-    });
+    let r = in_child(
+        libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWCGROUP,
+        || {
+            rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
+            rootfs::finalize(&plan).map_err(|e| format!("finalize: {e}"))?;
+            let mi = mountinfo();
+            let memory = mi
+                .lines()
+                .find(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup/memory"))
+                .unwrap_or_default()
+                .to_string();
+            // the hierarchy as the namespace sees it (root "/"), read-only
+            ensure(
+                memory.split(' ').nth(3) == Some("/")
+                    && memory.contains(" - cgroup ")
+                    && memory.contains(" ro,"),
+                format!("memory: {memory}"),
+            )?;
+            ensure(
+                Path::new("/sys/fs/cgroup/memory/tasks").exists(),
+                "memory hierarchy empty",
+            )?;
+            ensure(
+                Path::new("/sys/fs/cgroup/systemd/tasks").exists()
+                    || !Path::new("/sys/fs/cgroup/systemd").exists(),
+                "systemd hierarchy",
+            )?;
+            ensure(
+                fs::create_dir("/sys/fs/cgroup/memory/x").is_err(),
+                "cgroup writable",
+            )
+        },
+    );
     finish(r);
 }

@@ -15,14 +15,14 @@
 //! The attacker is `/payload serve:/mbox`, the pid 1 of container "A" (or a
 //! process exec'd into it), fed commands through a bind-mounted mailbox.
 
-mod common;
 #[path = "payload/bundle.rs"]
 mod bundle;
+mod common;
 
 use bundle::*;
+use libseccomp::{ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use libseccomp::{ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::{Duration, Instant};
@@ -72,7 +72,10 @@ impl Rt {
 
 fn runtimes() -> Vec<Rt> {
     let mut v = vec![Rt::Nsrun];
-    if !common::skip_unless(Path::new("/usr/sbin/runc").exists(), "runc not installed: attacks not run against it") {
+    if !common::skip_unless(
+        Path::new("/usr/sbin/runc").exists(),
+        "runc not installed: attacks not run against it",
+    ) {
         v.push(Rt::Runc);
     }
     v
@@ -80,7 +83,11 @@ fn runtimes() -> Vec<Rt> {
 
 fn sha256(p: &Path) -> String {
     let o = Command::new("sha256sum").arg(p).output().unwrap();
-    String::from_utf8_lossy(&o.stdout).split(' ').next().unwrap_or("").to_string()
+    String::from_utf8_lossy(&o.stdout)
+        .split(' ')
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 /// The attacker container "A" and its mailbox.
@@ -99,17 +106,27 @@ impl Attacker {
         let mbox = common::scratch(&format!("{id}-mbox"));
         let evil = mbox.join("evil");
         std::fs::write(&evil, "#!/proc/self/exe\n").unwrap();
-        std::fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         let mut c = base_config(&["/payload", "serve:/mbox"]);
         let m = c["mounts"].as_array_mut().unwrap();
         m.push(json!({"destination": "/mbox", "type": "bind", "source": mbox, "options": ["rbind", "rw"]}));
         m.push(json!({"destination": "/evil", "type": "bind", "source": evil, "options": ["bind", "ro"]}));
         edit(&mut c);
         let bundle = Bundle::new(&id, &c);
-        let (rc, _, e) = rt.run(&bundle.dir, &["run", "-d", "-b", path_str(&bundle.dir), &id]);
+        let (rc, _, e) = rt.run(
+            &bundle.dir,
+            &["run", "-d", "-b", path_str(&bundle.dir), &id],
+        );
         assert_eq!(rc, 0, "start attacker: {e}");
         let pid = state_pid(rt, &bundle.dir, &id);
-        Attacker { rt, id, bundle, mbox, pid }
+        Attacker {
+            rt,
+            id,
+            bundle,
+            mbox,
+            pid,
+        }
     }
 
     /// Send one command to the attacker, wait for its answer.
@@ -151,7 +168,9 @@ impl Drop for Attacker {
 fn state_pid(rt: Rt, dir: &Path, id: &str) -> i32 {
     let (rc, o, e) = rt.run(dir, &["state", id]);
     assert_eq!(rc, 0, "state {id}: {e}");
-    serde_json::from_str::<Value>(&o).unwrap()["pid"].as_i64().unwrap() as i32
+    serde_json::from_str::<Value>(&o).unwrap()["pid"]
+        .as_i64()
+        .unwrap() as i32
 }
 
 /// The pid a host process has in the innermost pid namespace it is in.
@@ -176,7 +195,9 @@ fn wait_file(p: &Path) -> String {
 
 /// `key=value` lines of an answer, without the values (for comparing runc).
 fn keys(s: &str) -> Vec<String> {
-    s.lines().map(|l| l.split('=').next().unwrap_or("").to_string()).collect()
+    s.lines()
+        .map(|l| l.split('=').next().unwrap_or("").to_string())
+        .collect()
 }
 
 /// A seccomp agent at `sock` (linux.seccomp.listenerPath). It lets every
@@ -197,7 +218,14 @@ fn agent(sock: &Path, hold: usize) -> (Receiver<u32>, Sender<()>) {
             let mut buf = vec![0u8; 8192];
             let mut iov = [std::io::IoSliceMut::new(&mut buf)];
             let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
-            let Ok(m) = recvmsg::<()>(s.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) else { return };
+            let Ok(m) = recvmsg::<()>(
+                s.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) else {
+                return;
+            };
             let fd = m.cmsgs().unwrap().find_map(|c| match c {
                 ControlMessageOwned::ScmRights(f) => f.first().copied(),
                 _ => None,
@@ -212,7 +240,8 @@ fn agent(sock: &Path, hold: usize) -> (Receiver<u32>, Sender<()>) {
                         let _ = held_tx.send(req.pid);
                         let _ = w.recv();
                     }
-                    let _ = ScmpNotifResp::new_continue(req.id, ScmpNotifRespFlags::empty()).respond(fd);
+                    let _ = ScmpNotifResp::new_continue(req.id, ScmpNotifRespFlags::empty())
+                        .respond(fd);
                 }
             });
         }
@@ -234,23 +263,53 @@ fn ptrace_exec_process(rt: Rt) -> (String, String) {
             "syscalls": [{"names": ["execve", "execveat"], "action": "SCMP_ACT_NOTIFY"}]});
     });
     let mut exec = rt.spawn(&a.bundle.dir, &["exec", &a.id, "/payload", "exit:0"]);
-    let tid = held.recv_timeout(Duration::from_secs(20)).expect("the exec'd process never reached execve");
+    let tid = held
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the exec'd process never reached execve");
     let st = std::fs::read_to_string(format!("/proc/{tid}/status")).unwrap();
-    let tgid: i32 = st.lines().find_map(|l| l.strip_prefix("Tgid:")).unwrap().trim().parse().unwrap();
+    let tgid: i32 = st
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let inner = inner_pid(tgid);
     let probe = a.ask(&format!("probe {inner}"));
     // CVE-2019-5736 during exec: not even an O_PATH fd of its binary.
     let grab = a.ask(&format!("grab {inner}"));
-    assert!(grab.contains("grab.opath=Permission denied\n"), "the exec'd runtime's exe was reachable: {grab}");
+    assert!(
+        grab.contains("grab.opath=Permission denied\n"),
+        "the exec'd runtime's exe was reachable: {grab}"
+    );
     go.send(()).unwrap();
     drop(exec.stdin.take());
     let st = exec.wait().unwrap();
-    assert!(st.success(), "exec: {}", std::fs::read_to_string(a.bundle.dir.join(".serr")).unwrap_or_default());
+    assert!(
+        st.success(),
+        "exec: {}",
+        std::fs::read_to_string(a.bundle.dir.join(".serr")).unwrap_or_default()
+    );
 
     let pidf = a.mbox.join("ctl.pid");
-    let (rc, _, e) = rt.run(&a.bundle.dir, &["exec", "-d", "--pid-file", path_str(&pidf), &a.id, "sleep", "60"]);
+    let (rc, _, e) = rt.run(
+        &a.bundle.dir,
+        &[
+            "exec",
+            "-d",
+            "--pid-file",
+            path_str(&pidf),
+            &a.id,
+            "sleep",
+            "60",
+        ],
+    );
     assert_eq!(rc, 0, "exec control: {e}");
-    let ctl: i32 = std::fs::read_to_string(&pidf).unwrap().trim().parse().unwrap();
+    let ctl: i32 = std::fs::read_to_string(&pidf)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let control = a.ask(&format!("probe {}", inner_pid(ctl)));
     (probe, control)
 }
@@ -267,10 +326,18 @@ fn cve_2016_9962_exec_process_cannot_be_ptraced() {
         let who = rt.tag();
         assert_eq!(keys(&probe).len(), 10, "{who}: {probe}");
         for l in probe.lines() {
-            assert!(!l.ends_with("=ok"), "{who}: the exec'd process let a container process in: {l}\n{probe}");
+            assert!(
+                !l.ends_with("=ok"),
+                "{who}: the exec'd process let a container process in: {l}\n{probe}"
+            );
         }
-        for k in ["attach", "seize", "vmread", "mem", "environ", "exe", "cwd", "root", "fdlink"] {
-            assert!(control.contains(&format!("probe.{k}=ok\n")), "{who}: control {k} failed, the test proves nothing: {control}");
+        for k in [
+            "attach", "seize", "vmread", "mem", "environ", "exe", "cwd", "root", "fdlink",
+        ] {
+            assert!(
+                control.contains(&format!("probe.{k}=ok\n")),
+                "{who}: control {k} failed, the test proves nothing: {control}"
+            );
         }
         seen.push(probe);
     }
@@ -295,7 +362,11 @@ fn cve_2016_9962_pod_init_cannot_be_ptraced() {
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         let bstate = a.mbox.join("b-state.json");
         let mut c = a.pod_config(&["true"]);
-        let hook = format!("cat > {}; cat {} >/dev/null", bstate.display(), fifo.display());
+        let hook = format!(
+            "cat > {}; cat {} >/dev/null",
+            bstate.display(),
+            fifo.display()
+        );
         c["hooks"] = json!({"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", hook], "timeout": 60}]});
         let bid = format!("atk-9962b-{}", rt.tag());
         let b = Bundle::new(&bid, &c);
@@ -307,7 +378,11 @@ fn cve_2016_9962_pod_init_cannot_be_ptraced() {
         drop(create.stdin.take());
         let ok = create.wait().unwrap().success();
         let _ = rt.run(&b.dir, &["delete", "-f", &bid]);
-        assert!(ok, "create B: {}", std::fs::read_to_string(b.dir.join(".serr")).unwrap_or_default());
+        assert!(
+            ok,
+            "create B: {}",
+            std::fs::read_to_string(b.dir.join(".serr")).unwrap_or_default()
+        );
         assert_eq!(keys(&probe).len(), 10, "{probe}");
         assert!(!probe.contains("=ok"), "B's init let A in: {probe}");
         seen.push(probe);
@@ -325,7 +400,8 @@ fn self_exe_process(ns: &Path) -> Option<i32> {
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
         let pid: i32 = e.file_name().to_str()?.parse().ok()?;
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let ours = cmd.starts_with(b"/proc/self/exe\0") && std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok()? == want;
+        let ours = cmd.starts_with(b"/proc/self/exe\0")
+            && std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok()? == want;
         ours.then_some(pid)
     })
 }
@@ -368,12 +444,27 @@ fn self_exe_attack(a: &Attacker, errf: &Path, start: &dyn Fn() -> Child) -> Self
 fn assert_refused(rt: Rt, how: &str, r: SelfExe) {
     match r {
         SelfExe::Refused(e) => {
-            assert!(e.contains("/evil") && e.to_lowercase().contains("no such file or directory"), "{how}: {e}");
-            eprintln!("NOTE: {how}: the kernel refused the #!/proc/self/exe script: {}", e.trim());
+            assert!(
+                e.contains("/evil") && e.to_lowercase().contains("no such file or directory"),
+                "{how}: {e}"
+            );
+            eprintln!(
+                "NOTE: {how}: the kernel refused the #!/proc/self/exe script: {}",
+                e.trim()
+            );
         }
         SelfExe::Attacked(o) => {
-            assert!(o.contains("grab.opath=ok\n") && o.contains("now.open=") && o.contains("later.open="), "{how}: {o}");
-            assert!(!o.contains(".write=ok"), "{how}: wrote into the runtime binary ({}): {o}", rt.bin().display());
+            assert!(
+                o.contains("grab.opath=ok\n")
+                    && o.contains("now.open=")
+                    && o.contains("later.open="),
+                "{how}: {o}"
+            );
+            assert!(
+                !o.contains(".write=ok"),
+                "{how}: wrote into the runtime binary ({}): {o}",
+                rt.bin().display()
+            );
         }
     }
 }
@@ -392,7 +483,10 @@ fn cve_2019_5736_self_exe_script_cannot_write_runtime() {
 
         let exec = a.bundle.dir.clone();
         let o = self_exe_attack(&a, &exec.join(".serr"), &|| {
-            rt.spawn(&exec, &["exec", "-e", STALL[0], "-e", STALL[1], &a.id, "/evil"])
+            rt.spawn(
+                &exec,
+                &["exec", "-e", STALL[0], "-e", STALL[1], &a.id, "/evil"],
+            )
         });
         assert_refused(rt, "exec", o);
 
@@ -402,7 +496,9 @@ fn cve_2019_5736_self_exe_script_cannot_write_runtime() {
         env.extend(STALL.iter().map(|s| json!(s)));
         c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/evil", "type": "bind", "source": a.mbox.join("evil"), "options": ["bind", "ro"]}));
         let b = Bundle::new(&bid, &c);
-        let o = self_exe_attack(&a, &b.dir.join(".serr"), &|| rt.spawn(&b.dir, &["run", "-b", path_str(&b.dir), &bid]));
+        let o = self_exe_attack(&a, &b.dir.join(".serr"), &|| {
+            rt.spawn(&b.dir, &["run", "-b", path_str(&b.dir), &bid])
+        });
         let _ = rt.run(&b.dir, &["delete", "-f", &bid]);
         assert_refused(rt, "run", o);
 
@@ -423,15 +519,26 @@ fn waiting_init_attack(rt: Rt) -> String {
     let id = format!("atk-wait-{}", rt.tag());
     let mbox = common::scratch(&format!("{id}-mbox"));
     let mut c = base_config(&["true"]);
-    c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "pid");
-    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/mbox", "type": "bind", "source": mbox, "options": ["rbind", "rw"]}));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "pid");
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/mbox", "type": "bind", "source": mbox, "options": ["rbind", "rw"]}),
+    );
     let bundle = Bundle::new(&id, &c);
     let (rc, _, e) = rt.run(&bundle.dir, &["create", "-b", path_str(&bundle.dir), &id]);
     assert_eq!(rc, 0, "create: {e}");
     let init = state_pid(rt, &bundle.dir, &id);
     let (rc, _, e) = rt.run(&bundle.dir, &["exec", "-d", &id, "/payload", "serve:/mbox"]);
     assert_eq!(rc, 0, "exec attacker: {e}");
-    let a = Attacker { rt, id: id.clone(), bundle, mbox, pid: init };
+    let a = Attacker {
+        rt,
+        id: id.clone(),
+        bundle,
+        mbox,
+        pid: init,
+    };
     let grab = a.ask(&format!("grab {init}"));
     let (rc, _, e) = rt.run(&a.bundle.dir, &["start", &id]);
     assert_eq!(rc, 0, "start: {e}");
@@ -448,8 +555,15 @@ fn cve_2019_5736_waiting_init_binary_cannot_be_written() {
         let bin = rt.bin();
         let before = sha256(&bin);
         let o = waiting_init_attack(rt);
-        assert!(o.contains("grab.opath=ok\n") && o.contains("now.open=") && o.contains("later.open="), "{o}");
-        assert!(!o.contains(".open=ok"), "the runtime binary was opened for writing ({}): {o}", bin.display());
+        assert!(
+            o.contains("grab.opath=ok\n") && o.contains("now.open=") && o.contains("later.open="),
+            "{o}"
+        );
+        assert!(
+            !o.contains(".open=ok"),
+            "the runtime binary was opened for writing ({}): {o}",
+            bin.display()
+        );
         // Still busy after 5 s of retries would prove nothing.
         assert!(!o.contains("later.open=Text file busy"), "{o}");
         assert_eq!(sha256(&bin), before, "{} changed", bin.display());

@@ -4,9 +4,9 @@
 //! state dir, no process, no cgroup, no mount, no fd. Each row also runs
 //! under runc 1.1.5; where runc answers otherwise the row says so.
 
-mod common;
 #[path = "payload/bundle.rs"]
 mod bundle;
+mod common;
 
 use bundle::*;
 use serde_json::{json, Value};
@@ -52,7 +52,12 @@ fn rows() -> Vec<Row> {
         Row {
             name: "ns-unknown",
             cmd: "run",
-            edit: |c| c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "foo"})),
+            edit: |c| {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"type": "foo"}))
+            },
             code: 1,
             says: &[r#"namespace {"foo" ""} does not exist"#],
             runc: Runc::Says(&[r#"namespace {"foo" ""} does not exist"#]),
@@ -60,7 +65,12 @@ fn rows() -> Vec<Row> {
         Row {
             name: "ns-twice",
             cmd: "create",
-            edit: |c| c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "pid"})),
+            edit: |c| {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"type": "pid"}))
+            },
             code: 1,
             says: &["duplicated ns", "pid"],
             runc: Runc::Says(&["duplicated ns", "pid"]),
@@ -68,10 +78,17 @@ fn rows() -> Vec<Row> {
         Row {
             name: "ns-path",
             cmd: "run",
-            edit: |c| c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "cgroup", "path": "/nonexistent-badcfg-ns"})),
+            edit: |c| {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"type": "cgroup", "path": "/nonexistent-badcfg-ns"}))
+            },
             code: 1,
             says: &["namespace path: lstat /nonexistent-badcfg-ns: no such file or directory"],
-            runc: Runc::Says(&["namespace path: lstat /nonexistent-badcfg-ns: no such file or directory"]),
+            runc: Runc::Says(&[
+                "namespace path: lstat /nonexistent-badcfg-ns: no such file or directory",
+            ]),
         },
         // runc 1.1.5 ignores a capability it does not know; nsrun refuses it
         // in runc >= 1.2's words.
@@ -88,7 +105,10 @@ fn rows() -> Vec<Row> {
             cmd: "run",
             edit: |c| c["process"]["user"]["uid"] = json!(-1),
             code: 1,
-            says: &["parsing config.json", "invalid value: integer `-1`, expected u32"],
+            says: &[
+                "parsing config.json",
+                "invalid value: integer `-1`, expected u32",
+            ],
             runc: Runc::Says(&["cannot unmarshal number -1"]),
         },
         // runc lets the kernel refuse the write in its nsexec stage and then
@@ -104,26 +124,59 @@ fn rows() -> Vec<Row> {
         Row {
             name: "mnt-option",
             cmd: "create",
-            edit: |c| mount(c, json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["bogusopt"]})),
+            edit: |c| {
+                mount(
+                    c,
+                    json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["bogusopt"]}),
+                )
+            },
             code: 1,
-            says: &[r#"error mounting "tmpfs" to rootfs at "/tmp""#, "data: bogusopt: invalid argument"],
-            runc: Runc::Says(&[r#"error mounting "tmpfs" to rootfs at "/tmp""#, "data: bogusopt: invalid argument"]),
+            says: &[
+                r#"error mounting "tmpfs" to rootfs at "/tmp""#,
+                "data: bogusopt: invalid argument",
+            ],
+            runc: Runc::Says(&[
+                r#"error mounting "tmpfs" to rootfs at "/tmp""#,
+                "data: bogusopt: invalid argument",
+            ]),
         },
         Row {
             name: "mnt-bind-source",
             cmd: "run",
-            edit: |c| mount(c, json!({"destination": "/mnt", "type": "bind", "source": "/nonexistent-badcfg", "options": ["bind"]})),
+            edit: |c| {
+                mount(
+                    c,
+                    json!({"destination": "/mnt", "type": "bind", "source": "/nonexistent-badcfg", "options": ["bind"]}),
+                )
+            },
             code: 1,
-            says: &[r#"error mounting "/nonexistent-badcfg" to rootfs at "/mnt""#, "no such file or directory"],
-            runc: Runc::Says(&[r#"error mounting "/nonexistent-badcfg" to rootfs at "/mnt""#, "no such file or directory"]),
+            says: &[
+                r#"error mounting "/nonexistent-badcfg" to rootfs at "/mnt""#,
+                "no such file or directory",
+            ],
+            runc: Runc::Says(&[
+                r#"error mounting "/nonexistent-badcfg" to rootfs at "/mnt""#,
+                "no such file or directory",
+            ]),
         },
         Row {
             name: "mnt-type",
             cmd: "create",
-            edit: |c| mount(c, json!({"destination": "/mnt", "type": "nosuchfs", "source": "x"})),
+            edit: |c| {
+                mount(
+                    c,
+                    json!({"destination": "/mnt", "type": "nosuchfs", "source": "x"}),
+                )
+            },
             code: 1,
-            says: &[r#"error mounting "x" to rootfs at "/mnt""#, "no such device"],
-            runc: Runc::Says(&[r#"error mounting "x" to rootfs at "/mnt""#, "no such device"]),
+            says: &[
+                r#"error mounting "x" to rootfs at "/mnt""#,
+                "no such device",
+            ],
+            runc: Runc::Says(&[
+                r#"error mounting "x" to rootfs at "/mnt""#,
+                "no such device",
+            ]),
         },
         // runc 1.1.5 ignores an unknown syscall name too, logging it only at
         // debug level; nsrun warns.
@@ -131,7 +184,10 @@ fn rows() -> Vec<Row> {
             name: "sc-syscall",
             cmd: "run",
             edit: |c| {
-                seccomp(c, json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["nosuchsyscall"], "action": "SCMP_ACT_ERRNO"}]}))
+                seccomp(
+                    c,
+                    json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["nosuchsyscall"], "action": "SCMP_ACT_ERRNO"}]}),
+                )
             },
             code: 0,
             says: &[r#"unknown seccomp syscall "nosuchsyscall" ignored"#],
@@ -148,7 +204,12 @@ fn rows() -> Vec<Row> {
         Row {
             name: "sc-arch",
             cmd: "create",
-            edit: |c| seccomp(c, json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_BOGUS"]})),
+            edit: |c| {
+                seccomp(
+                    c,
+                    json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_BOGUS"]}),
+                )
+            },
             code: 1,
             says: &["string SCMP_ARCH_BOGUS is not a valid arch for seccomp"],
             runc: Runc::Says(&["string SCMP_ARCH_BOGUS is not a valid arch for seccomp"]),
@@ -158,7 +219,12 @@ fn rows() -> Vec<Row> {
         Row {
             name: "rl-soft-hard",
             cmd: "run",
-            edit: |c| rlimit(c, json!({"type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024})),
+            edit: |c| {
+                rlimit(
+                    c,
+                    json!({"type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024}),
+                )
+            },
             code: 1,
             says: &["rlimit RLIMIT_NOFILE: soft limit 2048 is greater than hard limit 1024"],
             runc: Runc::Says(&["error setting rlimit type 7", "invalid argument"]),
@@ -176,9 +242,17 @@ fn rows() -> Vec<Row> {
         Row {
             name: "rl-too-high",
             cmd: "create",
-            edit: |c| rlimit(c, json!({"type": "RLIMIT_NOFILE", "soft": 40000, "hard": 40000})),
+            edit: |c| {
+                rlimit(
+                    c,
+                    json!({"type": "RLIMIT_NOFILE", "soft": 40000, "hard": 40000}),
+                )
+            },
             code: 1,
-            says: &["error setting rlimit type RLIMIT_NOFILE", "Operation not permitted"],
+            says: &[
+                "error setting rlimit type RLIMIT_NOFILE",
+                "Operation not permitted",
+            ],
             runc: Runc::Says(&["error setting rlimit type 7", "operation not permitted"]),
         },
         Row {
@@ -187,7 +261,9 @@ fn rows() -> Vec<Row> {
             edit: |c| c["root"]["path"] = json!("/nonexistent-badcfg-rootfs"),
             code: 1,
             says: &["invalid rootfs: stat /nonexistent-badcfg-rootfs: no such file or directory"],
-            runc: Runc::Says(&["invalid rootfs: stat /nonexistent-badcfg-rootfs: no such file or directory"]),
+            runc: Runc::Says(&[
+                "invalid rootfs: stat /nonexistent-badcfg-rootfs: no such file or directory",
+            ]),
         },
         Row {
             name: "cwd",
@@ -202,8 +278,12 @@ fn rows() -> Vec<Row> {
             cmd: "create",
             edit: |c| c["process"]["args"] = json!(["/nonexistent-bin"]),
             code: 1,
-            says: &[r#"exec: "/nonexistent-bin": stat /nonexistent-bin: no such file or directory"#],
-            runc: Runc::Says(&[r#"exec: "/nonexistent-bin": stat /nonexistent-bin: no such file or directory"#]),
+            says: &[
+                r#"exec: "/nonexistent-bin": stat /nonexistent-bin: no such file or directory"#,
+            ],
+            runc: Runc::Says(&[
+                r#"exec: "/nonexistent-bin": stat /nonexistent-bin: no such file or directory"#,
+            ]),
         },
         // runc 1.1.5 silently drops maps when there is no user namespace;
         // nsrun refuses them (runc >= 1.2's words): a map nobody applies is
@@ -211,7 +291,9 @@ fn rows() -> Vec<Row> {
         Row {
             name: "uidmap",
             cmd: "run",
-            edit: |c| c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 1}]),
+            edit: |c| {
+                c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 1}])
+            },
             code: 1,
             says: &["user namespaces are not enabled but uid mappings are given"],
             runc: Runc::Accepts,
@@ -219,7 +301,9 @@ fn rows() -> Vec<Row> {
         Row {
             name: "gidmap",
             cmd: "create",
-            edit: |c| c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 1}]),
+            edit: |c| {
+                c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 1}])
+            },
             code: 1,
             says: &["user namespaces are not enabled but gid mappings are given"],
             runc: Runc::Accepts,
@@ -237,14 +321,20 @@ fn rows() -> Vec<Row> {
             cmd: "create",
             edit: |c| c["linux"]["sysctl"] = json!({"net.ipv4.bogus_badcfg": "1"}),
             code: 1,
-            says: &["open /proc/sys/net/ipv4/bogus_badcfg", "No such file or directory"],
+            says: &[
+                "open /proc/sys/net/ipv4/bogus_badcfg",
+                "No such file or directory",
+            ],
             runc: Runc::Says(&["open /proc/sys/net/ipv4/bogus_badcfg: no such file or directory"]),
         },
         Row {
             name: "hostname",
             cmd: "run",
             edit: |c| {
-                c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "uts");
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|n| n["type"] != "uts");
                 c["hostname"] = json!("badcfg");
             },
             code: 1,
@@ -278,7 +368,12 @@ fn rows() -> Vec<Row> {
 fn bundle(row: &Row, id: &str) -> PathBuf {
     let dir = common::scratch(id);
     let root = dir.join("rootfs");
-    let st = Command::new("cp").arg("-al").arg(rootfs()).arg(&root).status().unwrap();
+    let st = Command::new("cp")
+        .arg("-al")
+        .arg(rootfs())
+        .arg(&root)
+        .status()
+        .unwrap();
     assert!(st.success());
     let text = if row.name == "json" {
         MALFORMED.to_string()
@@ -301,7 +396,10 @@ struct Outcome {
 
 fn run_row(bin: &Path, root: &Path, dir: &Path, cmd: &str, id: &str) -> Outcome {
     let name = bin.file_name().unwrap().to_string_lossy().into_owned();
-    let (log, errf) = (dir.join(format!("{name}.log")), dir.join(format!("{name}.err")));
+    let (log, errf) = (
+        dir.join(format!("{name}.log")),
+        dir.join(format!("{name}.err")),
+    );
     // Files, not pipes: a container runc creates keeps its stdio open.
     let st = Command::new(bin)
         .arg("--root")
@@ -320,7 +418,10 @@ fn run_row(bin: &Path, root: &Path, dir: &Path, cmd: &str, id: &str) -> Outcome 
     Outcome {
         code: st.code().unwrap_or(-1),
         stderr: std::fs::read_to_string(&errf).unwrap_or_default(),
-        log: text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect(),
+        log: text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
     }
 }
 
@@ -332,17 +433,29 @@ fn leftovers(id: &str, dir: &Path) -> Vec<String> {
     }
     let d = dir.display().to_string();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else { continue };
-        let under = |l: &str| std::fs::read_link(format!("/proc/{pid}/{l}")).is_ok_and(|p| p.starts_with(&d));
+        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        let under = |l: &str| {
+            std::fs::read_link(format!("/proc/{pid}/{l}")).is_ok_and(|p| p.starts_with(&d))
+        };
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let named = String::from_utf8_lossy(&cmd).split('\0').any(|a| a == id);
         // After pivot_root, root and cwd read "/" from here: the process's
         // cgroup, or the bundle's rootfs among its mounts, gives it away.
-        let read = |f: &str| std::fs::read_to_string(format!("/proc/{pid}/{f}")).unwrap_or_default();
-        let grouped = read("cgroup").lines().any(|l| l.ends_with(&format!(":/{id}")));
-        let mounted = read("mountinfo").lines().any(|l| l.split(' ').nth(3).is_some_and(|r| r.starts_with(&d)));
+        let read =
+            |f: &str| std::fs::read_to_string(format!("/proc/{pid}/{f}")).unwrap_or_default();
+        let grouped = read("cgroup")
+            .lines()
+            .any(|l| l.ends_with(&format!(":/{id}")));
+        let mounted = read("mountinfo")
+            .lines()
+            .any(|l| l.split(' ').nth(3).is_some_and(|r| r.starts_with(&d)));
         if (under("cwd") || under("root") || named || grouped || mounted) && alive(pid) {
-            left.push(format!("process {pid} ({})", String::from_utf8_lossy(&cmd).replace('\0', " ")));
+            left.push(format!(
+                "process {pid} ({})",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
         }
     }
     for c in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
@@ -351,7 +464,11 @@ fn leftovers(id: &str, dir: &Path) -> Vec<String> {
         }
     }
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    left.extend(mi.lines().filter(|l| l.split(' ').nth(4).is_some_and(|m| m.starts_with(&d))).map(|l| format!("mount {l}")));
+    left.extend(
+        mi.lines()
+            .filter(|l| l.split(' ').nth(4).is_some_and(|m| m.starts_with(&d)))
+            .map(|l| format!("mount {l}")),
+    );
     left
 }
 
@@ -376,17 +493,31 @@ fn check(row: &Row) -> Vec<String> {
         if n.code != 0 && !n.stderr.contains(w) {
             bad.push(format!("{}: stderr lacks {w:?}: {}", row.name, n.stderr));
         }
-        if !n.log.iter().any(|l| l["level"] == level && l["msg"].as_str().is_some_and(|m| m.contains(w))) {
-            bad.push(format!("{}: no {level} log line with {w:?}: {:?}", row.name, n.log));
+        if !n
+            .log
+            .iter()
+            .any(|l| l["level"] == level && l["msg"].as_str().is_some_and(|m| m.contains(w)))
+        {
+            bad.push(format!(
+                "{}: no {level} log line with {w:?}: {:?}",
+                row.name, n.log
+            ));
         }
     }
     if n.code != row.code {
-        bad.push(format!("{}: exit code {} (want {}): {}", row.name, n.code, row.code, n.stderr));
+        bad.push(format!(
+            "{}: exit code {} (want {}): {}",
+            row.name, n.code, row.code, n.stderr
+        ));
     }
     if n.stderr.contains("panicked") {
         bad.push(format!("{}: panic: {}", row.name, n.stderr));
     }
-    bad.extend(leftovers(&id, &dir).into_iter().map(|l| format!("{}: left behind: {l}", row.name)));
+    bad.extend(
+        leftovers(&id, &dir)
+            .into_iter()
+            .map(|l| format!("{}: left behind: {l}", row.name)),
+    );
 
     if common::have("runc") {
         let r = run_row(Path::new("runc"), &runc_root(), &dir, row.cmd, &id);
@@ -394,10 +525,15 @@ fn check(row: &Row) -> Vec<String> {
         match row.runc {
             Runc::Says(words) => {
                 if r.code != row.code || !words.iter().all(|w| r.stderr.contains(w)) {
-                    bad.push(format!("{}: runc differs from the table: {} {}", row.name, r.code, r.stderr));
+                    bad.push(format!(
+                        "{}: runc differs from the table: {} {}",
+                        row.name, r.code, r.stderr
+                    ));
                 }
             }
-            Runc::Accepts if r.code != 0 => bad.push(format!("{}: runc refused: {}", row.name, r.stderr)),
+            Runc::Accepts if r.code != 0 => {
+                bad.push(format!("{}: runc refused: {}", row.name, r.stderr))
+            }
             Runc::Accepts => {}
         }
     }
@@ -409,7 +545,10 @@ fn bad_configs_fail_clearly_and_leave_nothing() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let _ = rootfs();
     let _ = common::nsrun_bin();
-    common::skip_unless(common::have("runc"), "runc not installed: no comparison with runc");
+    common::skip_unless(
+        common::have("runc"),
+        "runc not installed: no comparison with runc",
+    );
     let rows = rows();
     let fds = fd_count();
     let bad: Vec<String> = std::thread::scope(|s| {
@@ -426,7 +565,14 @@ fn bad_configs_fail_clearly_and_leave_nothing() {
 #[test]
 fn leftover_scan_sees_a_created_container() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let row = Row { name: "valid", cmd: "create", edit: |_| {}, code: 0, says: &[], runc: Runc::Accepts };
+    let row = Row {
+        name: "valid",
+        cmd: "create",
+        edit: |_| {},
+        code: 0,
+        says: &[],
+        runc: Runc::Accepts,
+    };
     let id = "badcfg-valid";
     let dir = bundle(&row, id);
     let n = run_row(&common::nsrun_bin(), &nsrun_root(), &dir, "create", id);
@@ -434,7 +580,10 @@ fn leftover_scan_sees_a_created_container() {
     let left = leftovers(id, &dir);
     let _ = nsrun(&["delete", "-f", id]);
     for what in ["state dir", "process", "cgroup /sys/fs/cgroup/unified/"] {
-        assert!(left.iter().any(|l| l.starts_with(what)), "{what} not seen: {left:?}");
+        assert!(
+            left.iter().any(|l| l.starts_with(what)),
+            "{what} not seen: {left:?}"
+        );
     }
     assert_eq!(leftovers(id, &dir), Vec::<String>::new());
     assert_dev_null_intact();

@@ -6,9 +6,9 @@
 //! --all` reaches every member; nothing is left after delete, also after a
 //! create that was SIGKILLed.
 
-mod common;
 #[path = "payload/bundle.rs"]
 mod bundle;
+mod common;
 
 use bundle::*;
 use serde_json::{json, Value};
@@ -49,8 +49,17 @@ fn cmd(rt: Rt) -> Command {
 /// Run with stdout/stderr in files (a detached container keeps them open).
 fn call(rt: Rt, dir: &Path, args: &[&str]) -> (i32, String, String) {
     let (o, e) = (dir.join(".out"), dir.join(".err"));
-    let st = cmd(rt).args(args).stdout(File::create(&o).unwrap()).stderr(File::create(&e).unwrap()).status().unwrap();
-    (st.code().unwrap_or(-1), std::fs::read_to_string(o).unwrap(), std::fs::read_to_string(e).unwrap())
+    let st = cmd(rt)
+        .args(args)
+        .stdout(File::create(&o).unwrap())
+        .stderr(File::create(&e).unwrap())
+        .status()
+        .unwrap();
+    (
+        st.code().unwrap_or(-1),
+        std::fs::read_to_string(o).unwrap(),
+        std::fs::read_to_string(e).unwrap(),
+    )
 }
 
 fn ok(rt: Rt, dir: &Path, args: &[&str]) -> String {
@@ -75,7 +84,11 @@ fn hierarchies() -> Vec<PathBuf> {
 
 /// Every directory named by `rel` in any hierarchy.
 fn leftovers(rel: &str) -> Vec<PathBuf> {
-    hierarchies().into_iter().map(|h| h.join(rel.trim_start_matches('/'))).filter(|p| p.exists()).collect()
+    hierarchies()
+        .into_iter()
+        .map(|h| h.join(rel.trim_start_matches('/')))
+        .filter(|p| p.exists())
+        .collect()
 }
 
 /// The container's cgroup directories, from the runtime's state.json
@@ -83,8 +96,13 @@ fn leftovers(rel: &str) -> Vec<PathBuf> {
 type Paths = BTreeMap<String, PathBuf>;
 
 fn cg_paths(rt: Rt, id: &str) -> Paths {
-    let root = if rt == Rt::Nsrun { nsrun_root() } else { runc_root() };
-    let v: Value = serde_json::from_slice(&std::fs::read(root.join(id).join("state.json")).unwrap()).unwrap();
+    let root = if rt == Rt::Nsrun {
+        nsrun_root()
+    } else {
+        runc_root()
+    };
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(root.join(id).join("state.json")).unwrap()).unwrap();
     let p: Paths = serde_json::from_value(v["cgroup_paths"].clone()).unwrap();
     assert!(!p.is_empty(), "{rt:?}: no cgroup_paths");
     p
@@ -97,7 +115,10 @@ fn left(p: &Paths) -> Vec<&PathBuf> {
 
 /// A controller file: v1 `<ctrl dir>/<v1>`, else the unified `<v2>`.
 fn cgfile(p: &Paths, ctrl: &str, v1: &str, v2: &str) -> String {
-    let cands = [p.get(ctrl).map(|d| d.join(v1)), p.get("").map(|d| d.join(v2))];
+    let cands = [
+        p.get(ctrl).map(|d| d.join(v1)),
+        p.get("").map(|d| d.join(v2)),
+    ];
     for f in cands.into_iter().flatten() {
         if let Ok(s) = std::fs::read_to_string(&f) {
             return s.trim().to_string();
@@ -128,7 +149,11 @@ fn state(rt: Rt, dir: &Path, id: &str) -> Value {
 
 fn procs(p: &Paths) -> Vec<i32> {
     let f = p.get("pids").unwrap_or_else(|| &p[""]).join("cgroup.procs");
-    let mut v: Vec<i32> = std::fs::read_to_string(f).unwrap_or_default().lines().filter_map(|l| l.parse().ok()).collect();
+    let mut v: Vec<i32> = std::fs::read_to_string(f)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect();
     v.sort();
     v
 }
@@ -175,7 +200,8 @@ fn limits_in_files_after_run_and_update_then_nothing_left() {
         let id = cid(rt, "lim");
         let b = bundle(&id, &["sleep", "1000"], |c| {
             c["linux"]["resources"]["memory"] = json!({"limit": 64 << 20, "reservation": 32 << 20});
-            c["linux"]["resources"]["cpu"] = json!({"shares": 512, "quota": 50000, "period": 100000});
+            c["linux"]["resources"]["cpu"] =
+                json!({"shares": 512, "quota": 50000, "period": 100000});
             c["linux"]["resources"]["pids"] = json!({"limit": 33});
         });
         let (_c, rel) = run_d(rt, &b, &id);
@@ -184,12 +210,28 @@ fn limits_in_files_after_run_and_update_then_nothing_left() {
             assert!(d.ends_with(&id) && d.starts_with(CG), "{rt:?}: {k} {d:?}");
         }
         if v1_memory() {
-            assert_eq!(cgfile(&rel, "memory", "memory.limit_in_bytes", ""), (64u64 << 20).to_string(), "{rt:?}");
-            assert_eq!(cgfile(&rel, "memory", "memory.soft_limit_in_bytes", ""), (32u64 << 20).to_string(), "{rt:?}");
+            assert_eq!(
+                cgfile(&rel, "memory", "memory.limit_in_bytes", ""),
+                (64u64 << 20).to_string(),
+                "{rt:?}"
+            );
+            assert_eq!(
+                cgfile(&rel, "memory", "memory.soft_limit_in_bytes", ""),
+                (32u64 << 20).to_string(),
+                "{rt:?}"
+            );
             assert_eq!(cgfile(&rel, "cpu", "cpu.shares", ""), "512", "{rt:?}");
-            assert_eq!(cgfile(&rel, "cpu", "cpu.cfs_quota_us", ""), "50000", "{rt:?}");
+            assert_eq!(
+                cgfile(&rel, "cpu", "cpu.cfs_quota_us", ""),
+                "50000",
+                "{rt:?}"
+            );
         } else {
-            assert_eq!(cgfile(&rel, "memory", "", "memory.max"), (64u64 << 20).to_string(), "{rt:?}");
+            assert_eq!(
+                cgfile(&rel, "memory", "", "memory.max"),
+                (64u64 << 20).to_string(),
+                "{rt:?}"
+            );
             assert_eq!(cgfile(&rel, "cpu", "", "cpu.max"), "50000 100000", "{rt:?}");
         }
         assert_eq!(cgfile(&rel, "pids", "pids.max", "pids.max"), "33", "{rt:?}");
@@ -197,10 +239,26 @@ fn limits_in_files_after_run_and_update_then_nothing_left() {
         let pid = state(rt, &b.dir, &id)["pid"].as_i64().unwrap() as i32;
         assert_eq!(procs(&rel), vec![pid], "{rt:?}");
 
-        ok(rt, &b.dir, &["update", "--memory", "128m", "--cpu-quota", "20000", "--pids-limit", "44", &id]);
+        ok(
+            rt,
+            &b.dir,
+            &[
+                "update",
+                "--memory",
+                "128m",
+                "--cpu-quota",
+                "20000",
+                "--pids-limit",
+                "44",
+                &id,
+            ],
+        );
         assert_eq!(cgfile(&rel, "pids", "pids.max", "pids.max"), "44", "{rt:?}");
         if v1_memory() {
-            assert_eq!(cgfile(&rel, "memory", "memory.limit_in_bytes", ""), (128u64 << 20).to_string());
+            assert_eq!(
+                cgfile(&rel, "memory", "memory.limit_in_bytes", ""),
+                (128u64 << 20).to_string()
+            );
             assert_eq!(cgfile(&rel, "cpu", "cpu.cfs_quota_us", ""), "20000");
         }
         // -r JSON, and the earlier update was saved: a pids-only change keeps memory.
@@ -209,7 +267,11 @@ fn limits_in_files_after_run_and_update_then_nothing_left() {
         ok(rt, &b.dir, &["update", "-r", path_str(&r), &id]);
         assert_eq!(cgfile(&rel, "pids", "pids.max", "pids.max"), "55", "{rt:?}");
         if v1_memory() {
-            assert_eq!(cgfile(&rel, "memory", "memory.limit_in_bytes", ""), (128u64 << 20).to_string(), "{rt:?}");
+            assert_eq!(
+                cgfile(&rel, "memory", "memory.limit_in_bytes", ""),
+                (128u64 << 20).to_string(),
+                "{rt:?}"
+            );
         }
         ok(rt, &b.dir, &["delete", "-f", &id]);
         assert_eq!(left(&rel), Vec::<&PathBuf>::new(), "{rt:?} left cgroups");
@@ -221,10 +283,15 @@ fn limits_in_files_after_run_and_update_then_nothing_left() {
 #[test]
 fn cgroup_paths_in_state_and_explicit_cgroups_path() {
     let id = "i2-paths";
-    let b = bundle(id, &["sleep", "1000"], |c| c["linux"]["cgroupsPath"] = json!("/i2-paths-cg"));
+    let b = bundle(id, &["sleep", "1000"], |c| {
+        c["linux"]["cgroupsPath"] = json!("/i2-paths-cg")
+    });
     let (_c, paths) = run_d(Rt::Nsrun, &b, id);
     for p in paths.values() {
-        assert!(p.ends_with("i2-paths-cg") && p.starts_with(CG) && p.is_dir(), "{p:?}");
+        assert!(
+            p.ends_with("i2-paths-cg") && p.starts_with(CG) && p.is_dir(),
+            "{p:?}"
+        );
     }
     if v1_memory() {
         assert_eq!(paths["memory"], Path::new(CG).join("memory/i2-paths-cg"));
@@ -245,9 +312,18 @@ fn pause_and_resume_freeze_and_thaw() {
         ok(rt, &b.dir, &["pause", &id]);
         assert_eq!(state(rt, &b.dir, &id)["status"], "paused", "{rt:?}");
         let listed = ok(rt, &b.dir, &["list", "-f", "json"]);
-        assert!(listed.contains(&format!("\"id\":\"{id}\",\"pid\":{pid},\"status\":\"paused\"")), "{rt:?}: {listed}");
+        assert!(
+            listed.contains(&format!(
+                "\"id\":\"{id}\",\"pid\":{pid},\"status\":\"paused\""
+            )),
+            "{rt:?}: {listed}"
+        );
         if paths.contains_key("freezer") {
-            assert_eq!(cgfile(&paths, "freezer", "freezer.state", ""), "FROZEN", "{rt:?}");
+            assert_eq!(
+                cgfile(&paths, "freezer", "freezer.state", ""),
+                "FROZEN",
+                "{rt:?}"
+            );
         } else {
             assert_eq!(cgfile(&paths, "", "", "cgroup.freeze"), "1", "{rt:?}");
         }
@@ -259,15 +335,29 @@ fn pause_and_resume_freeze_and_thaw() {
         assert_eq!(c, 1, "{rt:?}");
         let (c, _, e) = call(rt, &b.dir, &["exec", &id, "true"]);
         assert_eq!(c, 255, "{rt:?}");
-        assert!(e.contains("exec failed: cannot exec in a paused container (use --ignore-paused to override)"), "{rt:?}: {e}");
+        assert!(
+            e.contains(
+                "exec failed: cannot exec in a paused container (use --ignore-paused to override)"
+            ),
+            "{rt:?}: {e}"
+        );
         ok(rt, &b.dir, &["resume", &id]);
         assert_eq!(state(rt, &b.dir, &id)["status"], "running", "{rt:?}");
         let t1 = cpu_ticks(pid);
         std::thread::sleep(Duration::from_millis(400));
-        assert!(cpu_ticks(pid) > t1, "{rt:?}: a resumed container did not run");
+        assert!(
+            cpu_ticks(pid) > t1,
+            "{rt:?}: a resumed container did not run"
+        );
         // runc's words for the wrong states.
-        assert!(e_resume.contains("container not paused"), "{rt:?}: {e_resume}");
-        assert!(e_pause.contains("container not running"), "{rt:?}: {e_pause}");
+        assert!(
+            e_resume.contains("container not paused"),
+            "{rt:?}: {e_resume}"
+        );
+        assert!(
+            e_pause.contains("container not running"),
+            "{rt:?}: {e_pause}"
+        );
         // A paused container is force-deleted (a frozen init must be thawed to die).
         ok(rt, &b.dir, &["pause", &id]);
         ok(rt, &b.dir, &["delete", "-f", &id]);
@@ -284,20 +374,26 @@ fn ps_lists_the_containers_pids_and_exec_joins() {
         let b = bundle(&id, &["sh", "-c", "sleep 1000 & sleep 1000 & wait"], |_| {});
         let (_c, paths) = run_d(rt, &b, &id);
         wait_until("3 processes", 5, || procs(&paths).len() == 3);
-        let mut got: Vec<i32> = serde_json::from_str(&ok(rt, &b.dir, &["ps", "--format", "json", &id])).unwrap();
+        let mut got: Vec<i32> =
+            serde_json::from_str(&ok(rt, &b.dir, &["ps", "--format", "json", &id])).unwrap();
         got.sort();
         assert_eq!(got, procs(&paths), "{rt:?}");
         // An exec'd process joins the cgroup.
         ok(rt, &b.dir, &["exec", "-d", &id, "sleep", "999"]);
         wait_until("exec in cgroup", 5, || procs(&paths).len() == 4);
-        let got: Vec<i32> = serde_json::from_str(&ok(rt, &b.dir, &["ps", "-f", "json", &id])).unwrap();
+        let got: Vec<i32> =
+            serde_json::from_str(&ok(rt, &b.dir, &["ps", "-f", "json", &id])).unwrap();
         assert_eq!(got.len(), 4, "{rt:?}");
         // Table with ps(1) options passed through: the header and our rows only.
         let t = ok(rt, &b.dir, &["ps", &id, "-o", "pid,args"]);
         let rows: Vec<&str> = t.lines().collect();
         assert!(rows[0].trim_start().starts_with("PID"), "{rt:?}: {t}");
         assert_eq!(rows.len(), 5, "{rt:?}: {t}");
-        assert_eq!(rows.iter().filter(|l| l.contains("sleep 999")).count(), 1, "{rt:?}: {t}");
+        assert_eq!(
+            rows.iter().filter(|l| l.contains("sleep 999")).count(),
+            1,
+            "{rt:?}: {t}"
+        );
         delete_clean(rt, &b, &id, &paths);
     }
     assert_dev_null_intact();
@@ -312,7 +408,8 @@ fn events_stats_move_with_load() {
         });
         let (_c, paths) = run_d(rt, &b, &id);
         let stats = |rt| -> Value {
-            let v: Value = serde_json::from_str(&ok(rt, &b.dir, &["events", "--stats", &id])).unwrap();
+            let v: Value =
+                serde_json::from_str(&ok(rt, &b.dir, &["events", "--stats", &id])).unwrap();
             assert_eq!(v["type"], "stats");
             assert_eq!(v["id"], json!(id));
             v["data"].clone()
@@ -322,7 +419,10 @@ fn events_stats_move_with_load() {
         let z = stats(rt);
         let cpu = |v: &Value| v["cpu"]["usage"]["total"].as_u64().unwrap();
         assert!(cpu(&z) > cpu(&a), "{rt:?}: cpu did not move: {a} {z}");
-        assert!(z["memory"]["usage"]["usage"].as_u64().unwrap() > 0, "{rt:?}");
+        assert!(
+            z["memory"]["usage"]["usage"].as_u64().unwrap() > 0,
+            "{rt:?}"
+        );
         assert_eq!(z["pids"]["current"], 1, "{rt:?}");
         assert_eq!(z["pids"]["limit"], 20, "{rt:?}");
         // More processes: pids moves too.
@@ -331,10 +431,15 @@ fn events_stats_move_with_load() {
         wait_until("2 pids", 10, || stats(rt)["pids"]["current"] == 2);
         // runc's words for a stopped container.
         ok(rt, &b.dir, &["kill", &id, "KILL"]);
-        wait_until("stopped", 10, || state(rt, &b.dir, &id)["status"] == "stopped");
+        wait_until("stopped", 10, || {
+            state(rt, &b.dir, &id)["status"] == "stopped"
+        });
         let (c, _, e) = call(rt, &b.dir, &["events", "--stats", &id]);
         assert_eq!(c, 1, "{rt:?}");
-        assert!(e.contains(&format!("container with id {id} is not running")), "{rt:?}: {e}");
+        assert!(
+            e.contains(&format!("container with id {id} is not running")),
+            "{rt:?}: {e}"
+        );
         delete_clean(rt, &b, &id, &paths);
     }
     assert_dev_null_intact();
@@ -344,17 +449,28 @@ fn events_stats_move_with_load() {
 fn oom_inside_is_reported_by_events() {
     for rt in runtimes() {
         let id = cid(rt, "oom");
-        let swap = Path::new(CG).join("memory/memory.memsw.limit_in_bytes").exists();
+        let swap = Path::new(CG)
+            .join("memory/memory.memsw.limit_in_bytes")
+            .exists();
         // sh survives; each `tail /dev/zero` grows until the OOM killer takes it.
-        let b = bundle(&id, &["sh", "-c", "while :; do sleep 1; tail /dev/zero; done"], |c| {
-            let mut m = json!({"limit": 16 << 20});
-            if swap {
-                m["swap"] = json!(16 << 20);
-            }
-            c["linux"]["resources"]["memory"] = m;
-        });
+        let b = bundle(
+            &id,
+            &["sh", "-c", "while :; do sleep 1; tail /dev/zero; done"],
+            |c| {
+                let mut m = json!({"limit": 16 << 20});
+                if swap {
+                    m["swap"] = json!(16 << 20);
+                }
+                c["linux"]["resources"]["memory"] = m;
+            },
+        );
         let (_c, paths) = run_d(rt, &b, &id);
-        let mut ev = cmd(rt).args(["events", "--interval", "1s", &id]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut ev = cmd(rt)
+            .args(["events", "--interval", "1s", &id])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let out = ev.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -382,7 +498,10 @@ fn oom_inside_is_reported_by_events() {
         let _ = ev.wait();
         let v = found.unwrap_or_else(|| panic!("{rt:?}: no oom event; saw {seen:?}"));
         assert_eq!(v["id"], json!(id));
-        assert!(v.get("data").is_none() || v["data"].is_null(), "{rt:?}: {v}");
+        assert!(
+            v.get("data").is_none() || v["data"].is_null(),
+            "{rt:?}: {v}"
+        );
         delete_clean(rt, &b, &id, &paths);
     }
     assert_dev_null_intact();
@@ -392,7 +511,10 @@ fn oom_inside_is_reported_by_events() {
 fn self_cgroup(rt: Rt, id: &str, cgroupns: bool) -> String {
     let b = bundle(id, &["cat", "/proc/self/cgroup"], |c| {
         if cgroupns {
-            c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "cgroup"}));
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "cgroup"}));
         }
     });
     let o = ok(rt, &b.dir, &["run", "-b", path_str(&b.dir), id]);
@@ -428,7 +550,10 @@ fn kill_all_reaches_every_member_without_a_pid_namespace() {
         let id = cid(rt, "kall");
         // No pid namespace: killing init alone would leave the sleeps.
         let b = bundle(&id, &["sh", "-c", "sleep 1000 & sleep 1000 & wait"], |c| {
-            c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "pid");
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != "pid");
         });
         let (_c, paths) = run_d(rt, &b, &id);
         wait_until("3 processes", 5, || procs(&paths).len() == 3);
@@ -443,7 +568,10 @@ fn kill_all_reaches_every_member_without_a_pid_namespace() {
 
 #[test]
 fn killed_create_then_delete_force_leaves_nothing() {
-    if common::skip_unless(Path::new(CG).join("freezer").is_dir(), "no v1 freezer to hold create") {
+    if common::skip_unless(
+        Path::new(CG).join("freezer").is_dir(),
+        "no v1 freezer to hold create",
+    ) {
         return;
     }
     // stage-0 joins <frozen parent>/<id> and freezes there, so nsrun is
@@ -453,7 +581,9 @@ fn killed_create_then_delete_force_leaves_nothing() {
     let fz = Path::new(CG).join("freezer").join(parent);
     let _ = std::fs::create_dir(&fz);
     std::fs::write(fz.join("freezer.state"), "FROZEN").unwrap();
-    let b = bundle(id, &["sleep", "1000"], |c| c["linux"]["cgroupsPath"] = json!(format!("/{parent}/{id}")));
+    let b = bundle(id, &["sleep", "1000"], |c| {
+        c["linux"]["cgroupsPath"] = json!(format!("/{parent}/{id}"))
+    });
     let rel = format!("{parent}/{id}");
     let mut child = cmd(Rt::Nsrun)
         .args(["create", "-b", path_str(&b.dir), id])
@@ -462,8 +592,14 @@ fn killed_create_then_delete_force_leaves_nothing() {
         .spawn()
         .unwrap();
     let procs_file = fz.join(id).join("cgroup.procs");
-    wait_until("stage-0 in the cgroup", 10, || std::fs::read_to_string(&procs_file).is_ok_and(|s| !s.trim().is_empty()));
-    let stage0: Vec<i32> = std::fs::read_to_string(&procs_file).unwrap().lines().filter_map(|l| l.parse().ok()).collect();
+    wait_until("stage-0 in the cgroup", 10, || {
+        std::fs::read_to_string(&procs_file).is_ok_and(|s| !s.trim().is_empty())
+    });
+    let stage0: Vec<i32> = std::fs::read_to_string(&procs_file)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect();
     child.kill().unwrap();
     child.wait().unwrap();
     std::fs::write(fz.join("freezer.state"), "THAWED").unwrap();
@@ -484,7 +620,10 @@ fn killed_create_then_delete_force_leaves_nothing() {
 
 #[test]
 fn systemd_cgroup_without_systemd_is_a_clear_error() {
-    if common::skip_unless(!Path::new("/run/systemd/system").is_dir(), "systemd runs here") {
+    if common::skip_unless(
+        !Path::new("/run/systemd/system").is_dir(),
+        "systemd runs here",
+    ) {
         return;
     }
     let id = "i2-sd";
@@ -498,9 +637,16 @@ fn systemd_cgroup_without_systemd_is_a_clear_error() {
             .output()
             .unwrap();
         assert_eq!(code(&o), 1);
-        assert!(err(&o).contains("systemd cgroup driver requested but systemd is not running"), "{}", err(&o));
+        assert!(
+            err(&o).contains("systemd cgroup driver requested but systemd is not running"),
+            "{}",
+            err(&o)
+        );
         assert!(!nsrun_root().join(id).exists());
         assert_eq!(leftovers(id), Vec::<PathBuf>::new());
-        assert_eq!(leftovers("system.slice/runc-i2-sd.scope"), Vec::<PathBuf>::new());
+        assert_eq!(
+            leftovers("system.slice/runc-i2-sd.scope"),
+            Vec::<PathBuf>::new()
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! namespace of the container's init, gets the CLI overrides, exits with its
 //! own status, and runc agrees on the same running container.
 
-mod common;
 #[path = "payload/bundle.rs"]
 mod bundle;
+mod common;
 
 use bundle::*;
 use serde_json::json;
@@ -13,18 +13,34 @@ use std::process::{Command, Stdio};
 
 /// Start `id` detached (`run -d`) with a sleeping payload; returns its pid.
 fn start_sleeper(runc: bool, b: &Bundle, id: &str) -> i32 {
-    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let (bin, root) = if runc {
+        ("runc".into(), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
     let pidf = b.dir.join(format!("{id}-{runc}.pid"));
     let st = Command::new(bin)
         .arg("--root")
         .arg(root)
-        .args(["run", "-d", "-b", path_str(&b.dir), "--pid-file", path_str(&pidf), id])
+        .args([
+            "run",
+            "-d",
+            "-b",
+            path_str(&b.dir),
+            "--pid-file",
+            path_str(&pidf),
+            id,
+        ])
         .stdin(Stdio::null())
         .stdout(File::create(b.dir.join("run.out")).unwrap())
         .stderr(File::create(b.dir.join("run.err")).unwrap())
         .status()
         .unwrap();
-    assert!(st.success(), "run -d: {}", std::fs::read_to_string(b.dir.join("run.err")).unwrap());
+    assert!(
+        st.success(),
+        "run -d: {}",
+        std::fs::read_to_string(b.dir.join("run.err")).unwrap()
+    );
     std::fs::read_to_string(pidf).unwrap().parse().unwrap()
 }
 
@@ -62,9 +78,15 @@ fn exec_joins_init_namespaces_and_passes_exit_codes() {
         assert_eq!(code(&o), 0, "exec ({runc}): {}", err(&o));
         let text = out(&o);
         for want in ns_of(pid) {
-            assert!(text.lines().any(|l| l == want), "exec ({runc}) not in init's {want}: {text}");
+            assert!(
+                text.lines().any(|l| l == want),
+                "exec ({runc}) not in init's {want}: {text}"
+            );
         }
-        assert!(!text.contains("pid=1\n"), "exec'd process must not be the container's pid 1");
+        assert!(
+            !text.contains("pid=1\n"),
+            "exec'd process must not be the container's pid 1"
+        );
         let o = exec(runc, &["exec", "rt-exec", "/payload", "exit:7"]);
         assert_eq!(code(&o), 7, "exec exit code ({runc}): {}", err(&o));
         let o = exec(runc, &["exec", "rt-exec", "/nonexist"]);
@@ -82,8 +104,24 @@ fn exec_joins_init_namespaces_and_passes_exit_codes() {
 fn exec_overrides_match_runc() {
     let b = Bundle::new("rt-exec-ovr", &base_config(&["/payload", "sleep:60"]));
     let args = [
-        "exec", "--user", "1000:1000", "--additional-gids", "10", "--additional-gids", "20", "--cwd", "/tmp", "--env",
-        "FOO=bar", "rt-exec-ovr", "/payload", "id", "cwd", "env", "umask", "fds",
+        "exec",
+        "--user",
+        "1000:1000",
+        "--additional-gids",
+        "10",
+        "--additional-gids",
+        "20",
+        "--cwd",
+        "/tmp",
+        "--env",
+        "FOO=bar",
+        "rt-exec-ovr",
+        "/payload",
+        "id",
+        "cwd",
+        "env",
+        "umask",
+        "fds",
     ];
     let mut outputs = Vec::new();
     for runc in [false, true] {
@@ -94,20 +132,34 @@ fn exec_overrides_match_runc() {
         let o = exec(runc, &args);
         assert_eq!(code(&o), 0, "exec ({runc}): {}", err(&o));
         let text = out(&o);
-        assert!(text.contains("uid=1000\ngid=1000\ngroups=10,20\ncwd=/tmp\n"), "{text}");
+        assert!(
+            text.contains("uid=1000\ngid=1000\ngroups=10,20\ncwd=/tmp\n"),
+            "{text}"
+        );
         assert!(text.contains("env=FOO=bar\n"), "{text}");
         outputs.push(text);
         // Bad --user words and the relative cwd check.
         let o = exec(runc, &["exec", "--user", "x:1", "rt-exec-ovr", "/payload"]);
         assert_eq!(code(&o), 255);
-        assert!(err(&o).contains("parsing x as int for uid failed"), "{}", err(&o));
+        assert!(
+            err(&o).contains("parsing x as int for uid failed"),
+            "{}",
+            err(&o)
+        );
         let o = exec(runc, &["exec", "--cwd", "rel", "rt-exec-ovr", "/payload"]);
         assert_eq!(code(&o), 255);
-        assert!(err(&o).contains("Cwd must be an absolute path"), "{}", err(&o));
+        assert!(
+            err(&o).contains("Cwd must be an absolute path"),
+            "{}",
+            err(&o)
+        );
         assert_eq!(code(&exec(runc, &["delete", "-f", "rt-exec-ovr"])), 0);
     }
     if outputs.len() == 2 {
-        assert_eq!(outputs[0], outputs[1], "exec output differs between nsrun and runc");
+        assert_eq!(
+            outputs[0], outputs[1],
+            "exec output differs between nsrun and runc"
+        );
     }
 }
 
@@ -122,13 +174,25 @@ fn exec_detached_with_process_json_and_pid_file() {
     let st = Command::new(common::nsrun_bin())
         .arg("--root")
         .arg(nsrun_root())
-        .args(["exec", "-d", "--pid-file", path_str(&pidf), "--process", path_str(&p), "rt-exec-d"])
+        .args([
+            "exec",
+            "-d",
+            "--pid-file",
+            path_str(&pidf),
+            "--process",
+            path_str(&p),
+            "rt-exec-d",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(File::create(b.dir.join("exec.err")).unwrap())
         .status()
         .unwrap();
-    assert!(st.success(), "{}", std::fs::read_to_string(b.dir.join("exec.err")).unwrap());
+    assert!(
+        st.success(),
+        "{}",
+        std::fs::read_to_string(b.dir.join("exec.err")).unwrap()
+    );
     let text = std::fs::read_to_string(&pidf).unwrap();
     assert!(!text.ends_with('\n'));
     let pid: i32 = text.parse().unwrap();
@@ -136,8 +200,14 @@ fn exec_detached_with_process_json_and_pid_file() {
     let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
     let env: Vec<&[u8]> = env.split(|c| *c == 0).collect();
     assert!(env.contains(&&b"A=1"[..]));
-    assert!(!env.iter().any(|e| e.starts_with(b"_LIBCONTAINER")), "internal env leaked into the process");
-    let init: i32 = std::fs::read_to_string(b.dir.join("rt-exec-d-false.pid")).unwrap().parse().unwrap();
+    assert!(
+        !env.iter().any(|e| e.starts_with(b"_LIBCONTAINER")),
+        "internal env leaked into the process"
+    );
+    let init: i32 = std::fs::read_to_string(b.dir.join("rt-exec-d-false.pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
     // SIGTERM reaches init only (which, as pid 1 without a handler, ignores it);
     // with --all it reaches the exec'd process too.
     assert_eq!(code(&nsrun(&["kill", "rt-exec-d", "TERM"])), 0);

@@ -3,9 +3,9 @@
 //! exec fifo and pid file contracts, binary protection, error words and
 //! exit codes, and "a failed create leaves nothing behind".
 
-mod common;
 #[path = "payload/bundle.rs"]
 mod bundle;
+mod common;
 
 use bundle::*;
 use serde_json::{json, Value};
@@ -19,7 +19,12 @@ fn have_runc() -> bool {
 
 #[test]
 fn run_output_and_exit_code_match_runc() {
-    let b = Bundle::new("rt-run-exit", &base_config(&["/payload", "id", "cwd", "uts", "umask", "env", "fds", "exit:3"]));
+    let b = Bundle::new(
+        "rt-run-exit",
+        &base_config(&[
+            "/payload", "id", "cwd", "uts", "umask", "env", "fds", "exit:3",
+        ]),
+    );
     let dir = path_str(&b.dir);
     let n = nsrun(&["run", "-b", dir, "rt-run-exit"]);
     assert_eq!(code(&n), 3, "nsrun stderr: {}", err(&n));
@@ -30,7 +35,11 @@ fn run_output_and_exit_code_match_runc() {
     if !common::skip_unless(have_runc(), "runc not installed") {
         let r = runc(&["run", "-b", dir, "rt-run-exit"]);
         assert_eq!(code(&r), 3, "runc stderr: {}", err(&r));
-        assert_eq!(out(&n), out(&r), "payload output differs between nsrun and runc");
+        assert_eq!(
+            out(&n),
+            out(&r),
+            "payload output differs between nsrun and runc"
+        );
     }
     assert_dev_null_intact();
 }
@@ -45,7 +54,11 @@ fn container_starts_with_default_signals_like_runc() {
     assert_eq!(code(&n), 0, "nsrun stderr: {}", err(&n));
     let o = out(&n);
     assert_eq!(sig_mask(&o, "sigblk="), 0, "{o}");
-    assert_eq!(sig_mask(&o, "sigign=") & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE ignored in the container: {o}");
+    assert_eq!(
+        sig_mask(&o, "sigign=") & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE ignored in the container: {o}"
+    );
     if !common::skip_unless(have_runc(), "runc not installed") {
         let r = runc(&["run", "-b", dir, "rt-run-sigs"]);
         let ro = out(&r);
@@ -54,14 +67,21 @@ fn container_starts_with_default_signals_like_runc() {
         // or not depending on whether its glibc installed a handler (it
         // does for 33 at its first setuid). Every other signal must agree.
         let glibc = 0x1_8000_0000u64;
-        assert_eq!(sig_mask(&ro, "sigign=") & !glibc, sig_mask(&o, "sigign=") & !glibc, "nsrun {o:?}, runc {ro:?}");
+        assert_eq!(
+            sig_mask(&ro, "sigign=") & !glibc,
+            sig_mask(&o, "sigign=") & !glibc,
+            "nsrun {o:?}, runc {ro:?}"
+        );
         assert_eq!(sig_mask(&ro, "sigblk="), 0, "{ro}");
     }
 }
 
 /// A hex mask the payload's `signals` printed as `key=…`.
 fn sig_mask(out: &str, key: &str) -> u64 {
-    let v = out.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("no {key} in {out:?}"));
+    let v = out
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in {out:?}"));
     u64::from_str_radix(v, 16).unwrap_or_else(|e| panic!("{key}{v}: {e}"))
 }
 
@@ -91,15 +111,26 @@ fn run_reports_signal_deaths_as_128_plus_n() {
 }
 
 fn state(runc: bool, id: &str) -> (i32, Value) {
-    let o = if runc { bundle::runc(&["state", id]) } else { nsrun(&["state", id]) };
-    (code(&o), serde_json::from_slice(&o.stdout).unwrap_or(Value::Null))
+    let o = if runc {
+        bundle::runc(&["state", id])
+    } else {
+        nsrun(&["state", id])
+    };
+    (
+        code(&o),
+        serde_json::from_slice(&o.stdout).unwrap_or(Value::Null),
+    )
 }
 
 /// The whole lifecycle, for one runtime; returns the statuses seen.
 fn lifecycle(runc: bool, b: &Bundle, id: &str) -> Vec<String> {
     let dir = path_str(&b.dir);
     let pidf = b.dir.join(if runc { "runc.pid" } else { "nsrun.pid" });
-    let (c, _, e) = detached(runc, &b.dir, &["create", "-b", dir, "--pid-file", path_str(&pidf), id]);
+    let (c, _, e) = detached(
+        runc,
+        &b.dir,
+        &["create", "-b", dir, "--pid-file", path_str(&pidf), id],
+    );
     assert_eq!(c, 0, "create ({runc}): {e}");
     let mut seen = Vec::new();
     let pid_text = std::fs::read_to_string(&pidf).unwrap();
@@ -119,24 +150,54 @@ fn lifecycle(runc: bool, b: &Bundle, id: &str) -> Vec<String> {
     // containerd's check: init holds an fd >= 3 whose readlink is the fifo.
     let root = if runc { runc_root() } else { nsrun_root() };
     let fifo = root.join(id).join("exec.fifo");
-    let has_fifo = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().flatten().any(|e| {
-        e.file_name().to_str().unwrap().parse::<i32>().unwrap() >= 3 && std::fs::read_link(e.path()).ok().as_deref() == Some(&fifo)
-    });
+    let has_fifo = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .any(|e| {
+            e.file_name().to_str().unwrap().parse::<i32>().unwrap() >= 3
+                && std::fs::read_link(e.path()).ok().as_deref() == Some(&fifo)
+        });
     assert!(has_fifo, "init ({runc}) holds no fd on {}", fifo.display());
 
-    let o = if runc { bundle::runc(&["start", id]) } else { nsrun(&["start", id]) };
+    let o = if runc {
+        bundle::runc(&["start", id])
+    } else {
+        nsrun(&["start", id])
+    };
     assert_eq!(code(&o), 0, "start: {}", err(&o));
     assert!(!fifo.exists(), "start must remove the fifo");
     seen.push(state(runc, id).1["status"].as_str().unwrap().to_string());
-    let o = if runc { bundle::runc(&["start", id]) } else { nsrun(&["start", id]) };
+    let o = if runc {
+        bundle::runc(&["start", id])
+    } else {
+        nsrun(&["start", id])
+    };
     assert_eq!(code(&o), 1);
-    assert!(err(&o).contains("cannot start an already running container"), "{}", err(&o));
+    assert!(
+        err(&o).contains("cannot start an already running container"),
+        "{}",
+        err(&o)
+    );
 
-    let o = if runc { bundle::runc(&["delete", id]) } else { nsrun(&["delete", id]) };
+    let o = if runc {
+        bundle::runc(&["delete", id])
+    } else {
+        nsrun(&["delete", id])
+    };
     assert_eq!(code(&o), 1);
-    assert!(err(&o).contains(&format!("cannot delete container {id} that is not stopped: running")), "{}", err(&o));
+    assert!(
+        err(&o).contains(&format!(
+            "cannot delete container {id} that is not stopped: running"
+        )),
+        "{}",
+        err(&o)
+    );
 
-    let o = if runc { bundle::runc(&["kill", id, "KILL"]) } else { nsrun(&["kill", id, "KILL"]) };
+    let o = if runc {
+        bundle::runc(&["kill", id, "KILL"])
+    } else {
+        nsrun(&["kill", id, "KILL"])
+    };
     assert_eq!(code(&o), 0, "kill: {}", err(&o));
     for _ in 0..100 {
         if !alive(pid) {
@@ -147,13 +208,29 @@ fn lifecycle(runc: bool, b: &Bundle, id: &str) -> Vec<String> {
     let (_, s) = state(runc, id);
     assert_eq!(s["pid"], json!(0), "a stopped container reports pid 0");
     seen.push(s["status"].as_str().unwrap().to_string());
-    let o = if runc { bundle::runc(&["kill", id, "9"]) } else { nsrun(&["kill", id, "9"]) };
+    let o = if runc {
+        bundle::runc(&["kill", id, "9"])
+    } else {
+        nsrun(&["kill", id, "9"])
+    };
     assert_eq!(code(&o), 1);
     assert!(err(&o).contains("container not running"), "{}", err(&o));
-    let o = if runc { bundle::runc(&["start", id]) } else { nsrun(&["start", id]) };
-    assert!(err(&o).contains("cannot start a container that has stopped"), "{}", err(&o));
+    let o = if runc {
+        bundle::runc(&["start", id])
+    } else {
+        nsrun(&["start", id])
+    };
+    assert!(
+        err(&o).contains("cannot start a container that has stopped"),
+        "{}",
+        err(&o)
+    );
 
-    let o = if runc { bundle::runc(&["delete", id]) } else { nsrun(&["delete", id]) };
+    let o = if runc {
+        bundle::runc(&["delete", id])
+    } else {
+        nsrun(&["delete", id])
+    };
     assert_eq!(code(&o), 0, "delete: {}", err(&o));
     assert!(!root.join(id).exists());
     let (c, _) = state(runc, id);
@@ -176,7 +253,18 @@ fn create_start_kill_delete_like_runc() {
 fn init_binary_is_read_only_and_not_copied() {
     let b = Bundle::new("rt-exe", &base_config(&["/payload", "sleep:30"]));
     let pidf = b.dir.join("pid");
-    let (c, _, e) = detached(false, &b.dir, &["create", "-b", path_str(&b.dir), "--pid-file", path_str(&pidf), "rt-exe"]);
+    let (c, _, e) = detached(
+        false,
+        &b.dir,
+        &[
+            "create",
+            "-b",
+            path_str(&b.dir),
+            "--pid-file",
+            path_str(&pidf),
+            "rt-exe",
+        ],
+    );
     assert_eq!(c, 0, "{e}");
     let pid = std::fs::read_to_string(&pidf).unwrap();
     let exe = format!("/proc/{pid}/exe");
@@ -184,13 +272,29 @@ fn init_binary_is_read_only_and_not_copied() {
     // stops executing, a reopen for writing (the attack) gets EROFS. The host
     // binary's own mount is writable.
     use nix::sys::statvfs::{statvfs, FsFlags};
-    assert!(statvfs(exe.as_str()).unwrap().flags().contains(FsFlags::ST_RDONLY), "{exe} is on a writable mount");
-    assert!(!statvfs(&common::nsrun_bin()).unwrap().flags().contains(FsFlags::ST_RDONLY), "test needs a writable host binary");
+    assert!(
+        statvfs(exe.as_str())
+            .unwrap()
+            .flags()
+            .contains(FsFlags::ST_RDONLY),
+        "{exe} is on a writable mount"
+    );
+    assert!(
+        !statvfs(&common::nsrun_bin())
+            .unwrap()
+            .flags()
+            .contains(FsFlags::ST_RDONLY),
+        "test needs a writable host binary"
+    );
     // Zero copy: the exe is the very same inode as the host binary.
     use std::os::unix::fs::MetadataExt;
     let a = std::fs::metadata(&exe).unwrap();
     let h = std::fs::metadata(common::nsrun_bin()).unwrap();
-    assert_eq!((a.dev(), a.ino()), (h.dev(), h.ino()), "init does not run the host binary's inode");
+    assert_eq!(
+        (a.dev(), a.ino()),
+        (h.dev(), h.ino()),
+        "init does not run the host binary's inode"
+    );
     let o = nsrun(&["delete", "rt-exe"]);
     assert_eq!(code(&o), 0, "{}", err(&o));
 }
@@ -203,9 +307,17 @@ fn error_words_and_codes_match_runc() {
         (vec!["kill", "rt-nope", "9"], 1, "container does not exist"),
         (vec!["delete", "rt-nope"], 1, "container does not exist"),
         (vec!["state", "a..b/c"], 1, "invalid container ID format"),
-        (vec!["kill", "rt-nope", "SIGRTMIN+1"], 1, "container does not exist"),
+        (
+            vec!["kill", "rt-nope", "SIGRTMIN+1"],
+            1,
+            "container does not exist",
+        ),
         (vec!["list", "--format", "xml"], 1, "invalid format option"),
-        (vec!["exec", "rt-nope", "/bin/true"], 255, "exec failed: container does not exist"),
+        (
+            vec!["exec", "rt-nope", "/bin/true"],
+            255,
+            "exec failed: container does not exist",
+        ),
     ];
     cases.push((vec!["delete", "-f", "rt-nope"], 0, ""));
     for (args, want, words) in &cases {
@@ -230,7 +342,14 @@ fn json_log_gets_exactly_one_error_line() {
     let o = Command::new(common::nsrun_bin())
         .arg("--root")
         .arg(nsrun_root())
-        .args(["--log", path_str(&log), "--log-format", "json", "state", "rt-nope"])
+        .args([
+            "--log",
+            path_str(&log),
+            "--log-format",
+            "json",
+            "state",
+            "rt-nope",
+        ])
         .output()
         .unwrap();
     assert_eq!(code(&o), 1);
@@ -254,9 +373,15 @@ fn procs_under(p: &Path) -> Vec<String> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|c| c.is_ascii_digit())))
         .filter(|e| {
-            ["root", "cwd"].iter().any(|l| std::fs::read_link(e.path().join(l)).is_ok_and(|t| t.starts_with(p)))
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|c| c.is_ascii_digit()))
+        })
+        .filter(|e| {
+            ["root", "cwd"]
+                .iter()
+                .any(|l| std::fs::read_link(e.path().join(l)).is_ok_and(|t| t.starts_with(p)))
         })
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect()
@@ -273,13 +398,31 @@ fn failed_create_leaves_nothing_behind() {
     std::fs::write(d.join("config.json"), serde_json::to_vec(&c).unwrap()).unwrap();
     let log = d.join("log.json");
     let pidf = d.join("pid");
-    let o = nsrun(&["--log", path_str(&log), "--log-format", "json", "create", "-b", path_str(&d), "--pid-file", path_str(&pidf), "rt-fail"]);
+    let o = nsrun(&[
+        "--log",
+        path_str(&log),
+        "--log-format",
+        "json",
+        "create",
+        "-b",
+        path_str(&d),
+        "--pid-file",
+        path_str(&pidf),
+        "rt-fail",
+    ]);
     assert_eq!(code(&o), 1);
     let want = "exec: \"/nonexist\": stat /nonexist: no such file or directory";
     assert!(err(&o).contains(want), "{}", err(&o));
     let text = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(text.lines().count(), 1, "podman wants exactly one JSON line: {text}");
-    assert!(!nsrun_root().join("rt-fail").exists(), "state dir left behind");
+    assert_eq!(
+        text.lines().count(),
+        1,
+        "podman wants exactly one JSON line: {text}"
+    );
+    assert!(
+        !nsrun_root().join("rt-fail").exists(),
+        "state dir left behind"
+    );
     assert!(!pidf.exists(), "pid file written for a failed create");
     assert!(procs_under(&rootfs).is_empty(), "processes left behind");
     if have_runc() {
@@ -293,7 +436,11 @@ fn failed_create_leaves_nothing_behind() {
     std::fs::write(d.join("config.json"), serde_json::to_vec(&c).unwrap()).unwrap();
     let o = nsrun(&["create", "-b", path_str(&d), "rt-fail"]);
     assert_eq!(code(&o), 1);
-    assert!(err(&o).contains("Cwd must be an absolute path"), "{}", err(&o));
+    assert!(
+        err(&o).contains("Cwd must be an absolute path"),
+        "{}",
+        err(&o)
+    );
     assert!(!nsrun_root().join("rt-fail").exists());
     assert_dev_null_intact();
 }
@@ -317,25 +464,42 @@ fn duplicate_id_and_terminal_rules() {
     let t = Bundle::new("rt-tty", &cfg);
     let o = nsrun(&["create", "-b", path_str(&t.dir), "rt-tty"]);
     assert_eq!(code(&o), 1);
-    assert!(err(&o).contains("cannot allocate tty if runc will detach without setting console socket"), "{}", err(&o));
+    assert!(
+        err(&o).contains("cannot allocate tty if runc will detach without setting console socket"),
+        "{}",
+        err(&o)
+    );
     assert!(!nsrun_root().join("rt-tty").exists());
 }
 
 #[test]
 fn list_shows_containers() {
     let b = Bundle::new("rt-list", &base_config(&["/payload", "sleep:30"]));
-    let (c, _, e) = detached(false, &b.dir, &["create", "-b", path_str(&b.dir), "rt-list"]);
+    let (c, _, e) = detached(
+        false,
+        &b.dir,
+        &["create", "-b", path_str(&b.dir), "rt-list"],
+    );
     assert_eq!(c, 0, "{e}");
     let o = nsrun(&["list", "--format", "json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let me = v.as_array().unwrap().iter().find(|c| c["id"] == "rt-list").expect("listed");
+    let me = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "rt-list")
+        .expect("listed");
     assert_eq!(me["status"], "created");
     assert_eq!(me["owner"], "root");
     let q = out(&nsrun(&["list", "-q"]));
     assert!(q.lines().any(|l| l == "rt-list"));
     let t = out(&nsrun(&["list"]));
     assert!(t.starts_with("ID "), "{t}");
-    assert!(t.lines().any(|l| l.starts_with("rt-list ") && l.contains(" created ")), "{t}");
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("rt-list ") && l.contains(" created ")),
+        "{t}"
+    );
     assert_eq!(code(&nsrun(&["delete", "--force", "rt-list"])), 0);
 }
 
@@ -352,18 +516,34 @@ fn spec_and_features() {
     if have_runc() {
         let r = common::scratch("rt-spec-runc");
         assert_eq!(code(&runc(&["spec", "-b", path_str(&r)])), 0);
-        assert_eq!(ours, std::fs::read(r.join("config.json")).unwrap(), "spec differs from runc's");
+        assert_eq!(
+            ours,
+            std::fs::read(r.join("config.json")).unwrap(),
+            "spec differs from runc's"
+        );
         let rl = common::scratch("rt-spec-runc-rl");
         let nl = common::scratch("rt-spec-rl");
         assert_eq!(code(&runc(&["spec", "--rootless", "-b", path_str(&rl)])), 0);
-        assert_eq!(code(&nsrun(&["spec", "--rootless", "-b", path_str(&nl)])), 0);
-        assert_eq!(std::fs::read(nl.join("config.json")).unwrap(), std::fs::read(rl.join("config.json")).unwrap());
+        assert_eq!(
+            code(&nsrun(&["spec", "--rootless", "-b", path_str(&nl)])),
+            0
+        );
+        assert_eq!(
+            std::fs::read(nl.join("config.json")).unwrap(),
+            std::fs::read(rl.join("config.json")).unwrap()
+        );
     }
     let f: Value = serde_json::from_slice(&nsrun(&["features"]).stdout).unwrap();
     assert_eq!(f["ociVersionMin"], "1.0.0");
-    assert!(f["linux"]["namespaces"].as_array().unwrap().contains(&json!("mount")));
+    assert!(f["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("mount")));
     let v = out(&nsrun(&["--version"]));
-    assert!(v.starts_with("runc version "), "go-runc parses this line: {v}");
+    assert!(
+        v.starts_with("runc version "),
+        "go-runc parses this line: {v}"
+    );
 }
 
 /// Receive one SCM_RIGHTS message: (payload, fds).
@@ -373,7 +553,13 @@ fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (Vec<u8>, Vec<i32>) {
     let mut buf = [0u8; 64];
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
     let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 4]);
-    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).unwrap();
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .unwrap();
     let mut fds = Vec::new();
     for c in msg.cmsgs().unwrap() {
         if let ControlMessageOwned::ScmRights(f) = c {
@@ -391,11 +577,22 @@ fn console_round_trip(runc: bool, b: &Bundle, id: &str) -> String {
     let sock = b.dir.join(format!("console-{runc}.sock"));
     let _ = std::fs::remove_file(&sock);
     let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let (bin, root) = if runc {
+        ("runc".into(), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
     let mut child = Command::new(bin)
         .arg("--root")
         .arg(root)
-        .args(["create", "-b", path_str(&b.dir), "--console-socket", path_str(&sock), id])
+        .args([
+            "create",
+            "-b",
+            path_str(&b.dir),
+            "--console-socket",
+            path_str(&sock),
+            id,
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(File::create(b.dir.join("console.err")).unwrap())
@@ -407,11 +604,22 @@ fn console_round_trip(runc: bool, b: &Bundle, id: &str) -> String {
     assert_eq!(fds.len(), 1, "exactly one fd ({runc})");
     let mut rest = Vec::new();
     let _ = (&conn).read_to_end(&mut rest);
-    assert!(rest.is_empty(), "the connection is closed after the one message");
-    assert!(child.wait().unwrap().success(), "create: {}", std::fs::read_to_string(b.dir.join("console.err")).unwrap());
+    assert!(
+        rest.is_empty(),
+        "the connection is closed after the one message"
+    );
+    assert!(
+        child.wait().unwrap().success(),
+        "create: {}",
+        std::fs::read_to_string(b.dir.join("console.err")).unwrap()
+    );
     // SAFETY: the fd was just received and is owned by nobody else.
     let mut master = unsafe { File::from_raw_fd(fds[0]) };
-    let o = if runc { bundle::runc(&["start", id]) } else { nsrun(&["start", id]) };
+    let o = if runc {
+        bundle::runc(&["start", id])
+    } else {
+        nsrun(&["start", id])
+    };
     assert_eq!(code(&o), 0, "{}", err(&o));
     let mut text = Vec::new();
     let mut chunk = [0u8; 1024];
@@ -422,7 +630,11 @@ fn console_round_trip(runc: bool, b: &Bundle, id: &str) -> String {
         }
         text.extend_from_slice(&chunk[..n]);
     }
-    let _ = if runc { bundle::runc(&["delete", "-f", id]) } else { nsrun(&["delete", "-f", id]) };
+    let _ = if runc {
+        bundle::runc(&["delete", "-f", id])
+    } else {
+        nsrun(&["delete", "-f", id])
+    };
     String::from_utf8_lossy(&text).replace('\r', "")
 }
 
@@ -434,10 +646,18 @@ fn console_socket_protocol_matches_runc() {
     let b = Bundle::new("rt-console", &cfg);
     let ours = console_round_trip(false, &b, "rt-console");
     assert!(ours.contains("tty=/dev/pts/0\n"), "{ours}");
-    assert!(ours.lines().any(|l| l.contains(" /dev/console ")), "/dev/console is not the pty: {ours}");
+    assert!(
+        ours.lines().any(|l| l.contains(" /dev/console ")),
+        "/dev/console is not the pty: {ours}"
+    );
     if !common::skip_unless(common::have("runc"), "runc not installed") {
         let theirs = console_round_trip(true, &b, "rt-console");
-        let pick = |s: &str| s.lines().filter(|l| l.starts_with("tty=") || l.starts_with("fd=")).map(String::from).collect::<Vec<_>>();
+        let pick = |s: &str| {
+            s.lines()
+                .filter(|l| l.starts_with("tty=") || l.starts_with("fd="))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(pick(&ours), pick(&theirs));
     }
 }
@@ -452,7 +672,14 @@ fn preserve_fds_passes_exactly_n_fds() {
     let (fr, gr) = (f.as_raw_fd(), g.as_raw_fd());
     let run = |bin: std::path::PathBuf, root: std::path::PathBuf| {
         let mut c = Command::new(bin);
-        c.arg("--root").arg(root).args(["run", "--preserve-fds", "1", "-b", path_str(&b.dir), "rt-preserve"]);
+        c.arg("--root").arg(root).args([
+            "run",
+            "--preserve-fds",
+            "1",
+            "-b",
+            path_str(&b.dir),
+            "rt-preserve",
+        ]);
         c.stdin(Stdio::null());
         // SAFETY: dup2 only, between fork and exec.
         unsafe {
@@ -467,7 +694,11 @@ fn preserve_fds_passes_exactly_n_fds() {
     };
     let n = run(common::nsrun_bin(), nsrun_root());
     assert_eq!(code(&n), 0, "{}", err(&n));
-    assert_eq!(lines(&out(&n), "fd"), ["fd=0", "fd=1", "fd=2", "fd=3"], "fd 3 passed, fd 4 not");
+    assert_eq!(
+        lines(&out(&n), "fd"),
+        ["fd=0", "fd=1", "fd=2", "fd=3"],
+        "fd 3 passed, fd 4 not"
+    );
     if common::have("runc") {
         let r = run("runc".into(), runc_root());
         assert_eq!(code(&r), 0, "{}", err(&r));
@@ -482,14 +713,29 @@ fn run_keep_and_force_delete() {
     assert_eq!(code(&o), 5, "{}", err(&o));
     let (c, s) = state(false, "rt-keep");
     assert_eq!(c, 0);
-    assert_eq!((s["status"].as_str(), s["pid"].as_i64()), (Some("stopped"), Some(0)));
+    assert_eq!(
+        (s["status"].as_str(), s["pid"].as_i64()),
+        (Some("stopped"), Some(0))
+    );
     assert_eq!(code(&nsrun(&["delete", "rt-keep"])), 0);
     assert!(!nsrun_root().join("rt-keep").exists());
 
     // delete --force of a running container kills it and cleans up.
     let b = Bundle::new("rt-force", &base_config(&["/payload", "sleep:60"]));
     let pidf = b.dir.join("pid");
-    let (c, _, e) = detached(false, &b.dir, &["run", "-d", "-b", path_str(&b.dir), "--pid-file", path_str(&pidf), "rt-force"]);
+    let (c, _, e) = detached(
+        false,
+        &b.dir,
+        &[
+            "run",
+            "-d",
+            "-b",
+            path_str(&b.dir),
+            "--pid-file",
+            path_str(&pidf),
+            "rt-force",
+        ],
+    );
     assert_eq!(c, 0, "{e}");
     let pid: i32 = std::fs::read_to_string(&pidf).unwrap().parse().unwrap();
     assert_eq!(state(false, "rt-force").1["status"], "running");
@@ -504,18 +750,34 @@ fn run_keep_and_force_delete() {
 /// (exit code, what the terminal showed).
 fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
     use std::io::Read;
-    use std::os::unix::process::CommandExt;
     use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
     let (mut m, mut sl) = (-1, -1);
     // SAFETY: openpty fills two fresh descriptors; no name, termios or size.
-    let rc = unsafe { libc::openpty(&mut m, &mut sl, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    let rc = unsafe {
+        libc::openpty(
+            &mut m,
+            &mut sl,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
     assert_eq!(rc, 0, "openpty");
     // SAFETY: both descriptors are fresh and ours.
     let (pty_master, slave) = unsafe { (File::from_raw_fd(m), File::from_raw_fd(sl)) };
-    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let (bin, root) = if runc {
+        ("runc".into(), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
     let mut c = Command::new(bin);
-    c.arg("--root").arg(root).args(["run", "-b", path_str(&b.dir), id]);
-    c.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave);
+    c.arg("--root")
+        .arg(root)
+        .args(["run", "-b", path_str(&b.dir), id]);
+    c.stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave);
     // SAFETY: setsid only, between fork and exec: a session of its own.
     unsafe {
         c.pre_exec(|| {
@@ -535,7 +797,10 @@ fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
         }
     }
     let st = child.wait().unwrap();
-    (st.code().unwrap_or(-1), String::from_utf8_lossy(&text).replace('\r', ""))
+    (
+        st.code().unwrap_or(-1),
+        String::from_utf8_lossy(&text).replace('\r', ""),
+    )
 }
 
 #[test]
@@ -553,7 +818,9 @@ fn foreground_terminal_is_relayed_like_runc() {
     // Without any terminal: runc's words, and nothing left behind.
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(common::nsrun_bin());
-    cmd.arg("--root").arg(nsrun_root()).args(["run", "-b", path_str(&b.dir), "rt-fgtty"]);
+    cmd.arg("--root")
+        .arg(nsrun_root())
+        .args(["run", "-b", path_str(&b.dir), "rt-fgtty"]);
     cmd.stdin(Stdio::null());
     // SAFETY: setsid only: no controlling terminal.
     unsafe {
@@ -564,7 +831,11 @@ fn foreground_terminal_is_relayed_like_runc() {
     }
     let o = cmd.output().unwrap();
     assert_eq!(code(&o), 1);
-    assert!(err(&o).contains("open /dev/tty: no such device or address"), "{}", err(&o));
+    assert!(
+        err(&o).contains("open /dev/tty: no such device or address"),
+        "{}",
+        err(&o)
+    );
     assert!(!nsrun_root().join("rt-fgtty").exists());
 }
 
@@ -573,9 +844,16 @@ fn foreground_terminal_is_relayed_like_runc() {
 /// strace. Prints "start=<code> <stderr>".
 fn start_with_eager_reaper(runc: bool, dir: &str, id: &str) {
     // SAFETY: prctl on this helper process only (it runs no other test).
-    assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }, 0);
+    assert_eq!(
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) },
+        0
+    );
     let pid_file = Path::new(dir).join("init.pid");
-    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let (bin, root) = if runc {
+        ("runc".into(), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
     let st = Command::new(&bin)
         .arg("--root")
         .arg(&root)
@@ -588,9 +866,18 @@ fn start_with_eager_reaper(runc: bool, dir: &str, id: &str) {
     assert!(st.success(), "create failed");
     let init: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     // SAFETY: waitpid on our own (adopted) child.
-    let reaper = std::thread::spawn(move || unsafe { libc::waitpid(init, std::ptr::null_mut(), 0) });
+    let reaper =
+        std::thread::spawn(move || unsafe { libc::waitpid(init, std::ptr::null_mut(), 0) });
     let o = Command::new("strace")
-        .args(["-qq", "-e", "trace=pidfd_open", "-e", "inject=pidfd_open:delay_enter=300000", "-o", "/dev/null"])
+        .args([
+            "-qq",
+            "-e",
+            "trace=pidfd_open",
+            "-e",
+            "inject=pidfd_open:delay_enter=300000",
+            "-o",
+            "/dev/null",
+        ])
         .arg(&bin)
         .arg("--root")
         .arg(&root)
@@ -600,7 +887,11 @@ fn start_with_eager_reaper(runc: bool, dir: &str, id: &str) {
         .unwrap();
     reaper.join().unwrap();
     println!("start={} {}", code(&o), err(&o).trim());
-    let _ = Command::new(&bin).arg("--root").arg(&root).args(["delete", "-f", id]).status();
+    let _ = Command::new(&bin)
+        .arg("--root")
+        .arg(&root)
+        .args(["delete", "-f", id])
+        .status();
 }
 
 /// A process that exits at once and is reaped by a subreaper (containerd's
@@ -626,13 +917,23 @@ fn start_of_a_short_process_reaped_at_once_succeeds() {
         // The helper is this test re-run in a child process, which alone
         // becomes a subreaper.
         let o = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "start_of_a_short_process_reaped_at_once_succeeds", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "start_of_a_short_process_reaped_at_once_succeeds",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(HELPER, rt)
             .env("NSRUN_TEST_BUNDLE", &b.dir)
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        assert!(out(&o).contains("start=0 \n") || out(&o).contains("start=0\n"), "{rt}: {}{}", out(&o), err(&o));
+        assert!(
+            out(&o).contains("start=0 \n") || out(&o).contains("start=0\n"),
+            "{rt}: {}{}",
+            out(&o),
+            err(&o)
+        );
     }
     assert!(!nsrun_root().join("rt-reaped").exists());
     assert_dev_null_intact();

@@ -4,9 +4,9 @@
 //! prestart hook, the seccomp notify listener, and CVE-class attacks that
 //! must fail.
 
-mod common;
 #[path = "payload/bundle.rs"]
 mod bundle;
+mod common;
 
 use bundle::*;
 use serde_json::{json, Value};
@@ -17,7 +17,10 @@ fn have_runc() -> bool {
 }
 
 fn tmpfs_at(c: &mut Value, dest: &str) {
-    c["mounts"].as_array_mut().unwrap().push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs"}));
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs"}));
 }
 
 /// Run the bundle under nsrun (and runc when installed); the outputs must be
@@ -35,19 +38,30 @@ fn run_both(id: &str, cfg: &Value) -> String {
     out(&n)
 }
 
-const STATUS: &str = "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; echo nofile=$(ulimit -n)";
+const STATUS: &str =
+    "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; echo nofile=$(ulimit -n)";
 
 #[test]
 fn default_spec_security_matches_runc() {
     let o = run_both("sec-default", &base_config(&["sh", "-c", STATUS]));
     // runc's template: three caps, ambient dropped (not inheritable), nofile 1024.
-    assert!(o.contains("CapEff:\t0000000020000420\n") && o.contains("CapBnd:\t0000000020000420\n"), "{o}");
-    assert!(o.contains("NoNewPrivs:\t1\n") && o.contains("nofile=1024\n"), "{o}");
+    assert!(
+        o.contains("CapEff:\t0000000020000420\n") && o.contains("CapBnd:\t0000000020000420\n"),
+        "{o}"
+    );
+    assert!(
+        o.contains("NoNewPrivs:\t1\n") && o.contains("nofile=1024\n"),
+        "{o}"
+    );
 }
 
 #[test]
 fn caps_rlimits_nnp_seccomp_match_runc() {
-    let mut c = base_config(&["sh", "-c", &format!("{STATUS}; mkdir /tmp/x 2>&1; echo mkdir=$?")]);
+    let mut c = base_config(&[
+        "sh",
+        "-c",
+        &format!("{STATUS}; mkdir /tmp/x 2>&1; echo mkdir=$?"),
+    ]);
     let caps = json!(["CAP_CHOWN", "CAP_KILL", "CAP_SETUID"]);
     c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps, "inheritable": caps, "ambient": caps});
     c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}]);
@@ -56,10 +70,20 @@ fn caps_rlimits_nnp_seccomp_match_runc() {
         "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]});
     tmpfs_at(&mut c, "/tmp");
     let o = run_both("sec-caps", &c);
-    for l in ["CapEff:\t00000000000000a1", "CapBnd:\t00000000000000a1", "CapAmb:\t00000000000000a1", "NoNewPrivs:\t1", "Seccomp:\t2", "nofile=321"] {
+    for l in [
+        "CapEff:\t00000000000000a1",
+        "CapBnd:\t00000000000000a1",
+        "CapAmb:\t00000000000000a1",
+        "NoNewPrivs:\t1",
+        "Seccomp:\t2",
+        "nofile=321",
+    ] {
         assert!(o.lines().any(|x| x == l), "missing {l:?}: {o}");
     }
-    assert!(o.contains("Operation not permitted") && o.contains("mkdir=1"), "mkdir was not denied: {o}");
+    assert!(
+        o.contains("Operation not permitted") && o.contains("mkdir=1"),
+        "mkdir was not denied: {o}"
+    );
 }
 
 #[test]
@@ -68,19 +92,33 @@ fn masked_and_readonly_paths_match_runc() {
                   (echo x > /proc/sys/kernel/domainname) 2>/dev/null; echo sysw=$?; \
                   grep -c ' /proc/sys ' /proc/self/mountinfo";
     let o = run_both("sec-paths", &base_config(&["sh", "-c", script]));
-    assert!(o.contains("kcore=0\n") && o.contains("keys=0\n"), "masked paths readable: {o}");
+    assert!(
+        o.contains("kcore=0\n") && o.contains("keys=0\n"),
+        "masked paths readable: {o}"
+    );
     assert!(o.contains("sysw=1\n"), "/proc/sys was writable: {o}");
 }
 
 fn hook(dir: &Path, kind: &str, inside: bool) -> Value {
-    let target = if inside { format!("/hooks/{kind}.json") } else { dir.join(format!("{kind}.json")).display().to_string() };
+    let target = if inside {
+        format!("/hooks/{kind}.json")
+    } else {
+        dir.join(format!("{kind}.json")).display().to_string()
+    };
     json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {target}")]})
 }
 
 /// (kind, status, id, pid is 1 / pid is set) of each marker a run left.
 fn markers(dir: &Path) -> Vec<(String, String, String, String)> {
     let mut v = vec![];
-    for k in ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] {
+    for k in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ] {
         let s = std::fs::read_to_string(dir.join(format!("{k}.json"))).unwrap_or_default();
         let j: Value = serde_json::from_str(&s).unwrap_or_default();
         let pid = match j["pid"].as_i64() {
@@ -88,7 +126,12 @@ fn markers(dir: &Path) -> Vec<(String, String, String, String)> {
             Some(1) => "1",
             Some(_) => "host",
         };
-        v.push((k.into(), j["status"].as_str().unwrap_or("MISSING").into(), j["id"].as_str().unwrap_or("").into(), pid.into()));
+        v.push((
+            k.into(),
+            j["status"].as_str().unwrap_or("MISSING").into(),
+            j["id"].as_str().unwrap_or("").into(),
+            pid.into(),
+        ));
     }
     v
 }
@@ -98,7 +141,14 @@ fn lifecycle_with_hooks(runc: bool, id: &str) -> Vec<(String, String, String, St
     let mut c = base_config(&["sleep", "30"]);
     c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/hooks", "type": "bind", "source": marks, "options": ["rbind", "rw"]}));
     let mut hooks = serde_json::Map::new();
-    for k in ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] {
+    for k in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ] {
         hooks.insert(k.into(), json!([hook(&marks, k, k == "startContainer")]));
     }
     c["hooks"] = Value::Object(hooks);
@@ -125,11 +175,22 @@ fn hooks_run_at_runc_points_with_runc_state() {
         ("poststop", "stopped", "none"),
     ]
     .iter()
-    .map(|(k, s, p)| (k.to_string(), s.to_string(), "sec-hooks".to_string(), p.to_string()))
+    .map(|(k, s, p)| {
+        (
+            k.to_string(),
+            s.to_string(),
+            "sec-hooks".to_string(),
+            p.to_string(),
+        )
+    })
     .collect();
     assert_eq!(n, want);
     if !common::skip_unless(have_runc(), "runc not installed: hooks not compared") {
-        assert_eq!(lifecycle_with_hooks(true, "sec-hooks"), n, "runc's hooks saw other states");
+        assert_eq!(
+            lifecycle_with_hooks(true, "sec-hooks"),
+            n,
+            "runc's hooks saw other states"
+        );
     }
     assert_dev_null_intact();
 }
@@ -141,9 +202,18 @@ fn failing_prestart(runc: bool, id: &str) -> String {
     let (rc, _, e) = detached(runc, &b.dir, &["create", "-b", path_str(&b.dir), id]);
     assert_eq!(rc, 1, "create with a failing hook (runc={runc}): {e}");
     let root = if runc { runc_root() } else { nsrun_root() };
-    assert!(!root.join(id).exists(), "state dir left behind (runc={runc})");
+    assert!(
+        !root.join(id).exists(),
+        "state dir left behind (runc={runc})"
+    );
     // Only the last error line, without logrus's time stamp.
-    e.lines().last().unwrap_or("").split("msg=").nth(1).unwrap_or("").to_string()
+    e.lines()
+        .last()
+        .unwrap_or("")
+        .split("msg=")
+        .nth(1)
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
@@ -170,15 +240,28 @@ fn seccomp_notify_listener_gets_the_fd() {
         let mut buf = vec![0u8; 8192];
         let mut iov = [std::io::IoSliceMut::new(&mut buf)];
         let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
-        let m = recvmsg::<()>(s.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC).unwrap();
-        let fds: Vec<i32> = m.cmsgs().unwrap().flat_map(|c| match c {
-            ControlMessageOwned::ScmRights(f) => f,
-            _ => vec![],
-        }).collect();
+        let m = recvmsg::<()>(
+            s.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )
+        .unwrap();
+        let fds: Vec<i32> = m
+            .cmsgs()
+            .unwrap()
+            .flat_map(|c| match c {
+                ControlMessageOwned::ScmRights(f) => f,
+                _ => vec![],
+            })
+            .collect();
         let n = m.bytes;
         for fd in &fds {
             let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default();
-            assert!(link.display().to_string().contains("seccomp"), "not a seccomp fd: {link:?}");
+            assert!(
+                link.display().to_string().contains("seccomp"),
+                "not a seccomp fd: {link:?}"
+            );
             let _ = nix::unistd::close(*fd);
         }
         (fds.len(), String::from_utf8_lossy(&buf[..n]).into_owned())
@@ -201,7 +284,11 @@ fn seccomp_notify_listener_gets_the_fd() {
 /// CVE-2024-21626: a cwd through a leaked fd must not reach the host.
 #[test]
 fn cve_2024_21626_fd_cwd_does_not_escape() {
-    let mut c = base_config(&["sh", "-c", "ls /proc/self/fd | tr '\\n' ' '; echo; ls -d ../../../../etc/shadow 2>&1"]);
+    let mut c = base_config(&[
+        "sh",
+        "-c",
+        "ls /proc/self/fd | tr '\\n' ' '; echo; ls -d ../../../../etc/shadow 2>&1",
+    ]);
     c["process"]["cwd"] = json!("/proc/self/fd/7");
     let b = Bundle::new("sec-cve21626", &c);
     let n = nsrun(&["run", "-b", path_str(&b.dir), "sec-cve21626"]);
@@ -214,7 +301,11 @@ fn cve_2024_21626_fd_cwd_does_not_escape() {
     let b = Bundle::new("sec-fds", &c);
     let n = nsrun(&["run", "-b", path_str(&b.dir), "sec-fds"]);
     assert_eq!(code(&n), 0, "{}", err(&n));
-    assert_eq!(out(&n).trim(), "0 1 2 3", "host fds leaked into the container");
+    assert_eq!(
+        out(&n).trim(),
+        "0 1 2 3",
+        "host fds leaked into the container"
+    );
     assert_dev_null_intact();
 }
 
@@ -236,7 +327,10 @@ fn attack_init(runc: bool, id: &str) -> String {
 #[test]
 fn cve_2019_5736_init_binary_is_not_writable() {
     let n = attack_init(false, "sec-cve-init");
-    assert!(n.contains("write=1\n"), "init's binary was writable from the container: {n}");
+    assert!(
+        n.contains("write=1\n"),
+        "init's binary was writable from the container: {n}"
+    );
     if !common::skip_unless(have_runc(), "runc not installed") {
         // runc 1.1.5's waiting init can be looked at (peek=0) but not written:
         // the joining stage is what CVE-2016-9962 is about (stage tests).
@@ -250,7 +344,17 @@ fn exec_status(runc: bool, id: &str, cfg: &Value) -> String {
     let b = Bundle::new(id, cfg);
     let (rc, _, e) = detached(runc, &b.dir, &["run", "-d", "-b", path_str(&b.dir), id]);
     assert_eq!(rc, 0, "run -d (runc={runc}): {e}");
-    let (rc, o, e) = detached(runc, &b.dir, &["exec", id, "sh", "-c", &format!("{STATUS}; mkdir /tmp/y 2>&1; echo mkdir=$?")]);
+    let (rc, o, e) = detached(
+        runc,
+        &b.dir,
+        &[
+            "exec",
+            id,
+            "sh",
+            "-c",
+            &format!("{STATUS}; mkdir /tmp/y 2>&1; echo mkdir=$?"),
+        ],
+    );
     let _ = detached(runc, &b.dir, &["delete", "-f", id]);
     assert_eq!(rc, 0, "exec (runc={runc}): {e}");
     o
@@ -267,15 +371,30 @@ fn exec_security_matches_runc() {
         "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]});
     tmpfs_at(&mut c, "/tmp");
     let n = exec_status(false, "sec-exec", &c);
-    for l in ["CapEff:\t0000000000000081", "NoNewPrivs:\t1", "Seccomp:\t2", "nofile=222", "mkdir=1"] {
+    for l in [
+        "CapEff:\t0000000000000081",
+        "NoNewPrivs:\t1",
+        "Seccomp:\t2",
+        "nofile=222",
+        "mkdir=1",
+    ] {
         assert!(n.lines().any(|x| x == l), "missing {l:?}: {n}");
     }
     assert!(n.contains("Permission denied"), "{n}");
     if !common::skip_unless(have_runc(), "runc not installed") {
         // runc 1.1.5's exec'd process inherits soft = hard nofile (its Go
         // runtime raised the soft limit after the prlimit); nsrun keeps the spec's.
-        let same = |o: &str| o.lines().filter(|l| !l.starts_with("nofile=")).collect::<Vec<_>>().join("\n");
-        assert_eq!(same(&exec_status(true, "sec-exec", &c)), same(&n), "exec differs from runc");
+        let same = |o: &str| {
+            o.lines()
+                .filter(|l| !l.starts_with("nofile="))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(
+            same(&exec_status(true, "sec-exec", &c)),
+            same(&n),
+            "exec differs from runc"
+        );
     }
     assert_dev_null_intact();
 }

@@ -67,7 +67,13 @@ fn spec_with(process_extra: &str, linux: &str) -> String {
 
 fn status_line(key: &str) -> String {
     let s = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-    s.lines().find(|l| l.starts_with(&format!("{key}:"))).unwrap_or("").split_whitespace().nth(1).unwrap_or("").to_string()
+    s.lines()
+        .find(|l| l.starts_with(&format!("{key}:")))
+        .unwrap_or("")
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("")
+        .to_string()
 }
 
 fn e<T: std::fmt::Display>(x: T) -> String {
@@ -89,18 +95,26 @@ fn capabilities_all_five_sets_after_a_user_switch() {
             Ok(())
         })
         .map_err(e)?;
-        Ok(["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "Uid"].map(status_line).join(" "))
+        Ok(["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "Uid"]
+            .map(status_line)
+            .join(" "))
     })
     .unwrap();
-    assert_eq!(out, "0000000000000400 0000000000000401 0000000000000401 0000000000000401 0000000000000400 1000");
+    assert_eq!(
+        out,
+        "0000000000000400 0000000000000401 0000000000000401 0000000000000401 0000000000000400 1000"
+    );
 }
 
 #[test]
 fn capabilities_absent_means_none_at_all() {
     let p = plan(&spec_with("", ""));
     let out = in_child(|_| {
-        p.finalize(|| Ok::<_, security::SecurityError>(())).map_err(e)?;
-        Ok(["CapPrm", "CapEff", "CapBnd", "CapAmb"].map(status_line).join(" "))
+        p.finalize(|| Ok::<_, security::SecurityError>(()))
+            .map_err(e)?;
+        Ok(["CapPrm", "CapEff", "CapBnd", "CapAmb"]
+            .map(status_line)
+            .join(" "))
     })
     .unwrap();
     assert_eq!(out, ["0000000000000000"; 4].join(" "));
@@ -110,7 +124,13 @@ fn capabilities_absent_means_none_at_all() {
 fn no_new_privileges() {
     let on = plan(&spec_with(r#","noNewPrivileges":true"#, ""));
     let off = plan(&spec_with(r#","noNewPrivileges":false"#, ""));
-    let read = |p: &SecurityPlan| in_child(|_| p.apply_no_new_privs().map_err(e).map(|()| status_line("NoNewPrivs")));
+    let read = |p: &SecurityPlan| {
+        in_child(|_| {
+            p.apply_no_new_privs()
+                .map_err(e)
+                .map(|()| status_line("NoNewPrivs"))
+        })
+    };
     assert_eq!(read(&on).unwrap(), "1");
     assert_eq!(read(&off).unwrap(), "0");
 }
@@ -123,32 +143,62 @@ fn rlimits_on_self_and_by_prlimit() {
     ));
     let out = in_child(|_| {
         p.apply_rlimits().map_err(e)?;
-        let (s, h) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_err(e)?;
+        let (s, h) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map_err(e)?;
         Ok(format!("{s} {h}"))
     });
     assert_eq!(out.unwrap(), "100 200");
 
     // As the runtime does it: prlimit on another pid.
-    let mut child = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+    let mut child = std::process::Command::new("sleep")
+        .arg("10")
+        .spawn()
+        .unwrap();
     p.apply_rlimits_to(child.id() as i32).unwrap();
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap().to_string();
-    assert_eq!(line.split_whitespace().collect::<Vec<_>>()[3..5], ["100", "200"], "{line}");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["100", "200"],
+        "{line}"
+    );
 }
 
 #[test]
 fn rlimit_above_the_hard_limit_is_refused_by_the_kernel() {
     // The hard nofile limit here is 20000 and we lack CAP_SYS_RESOURCE.
-    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
-    let have = caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_RESOURCE).unwrap();
-    if common::skip_unless(!have && hard < u64::MAX / 2, "we hold CAP_SYS_RESOURCE; raising limits would succeed") {
+    let (_, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let have = caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_RESOURCE,
+    )
+    .unwrap();
+    if common::skip_unless(
+        !have && hard < u64::MAX / 2,
+        "we hold CAP_SYS_RESOURCE; raising limits would succeed",
+    ) {
         return;
     }
-    let p = plan(&spec_with(&format!(r#","rlimits":[{{"type":"RLIMIT_NOFILE","soft":10,"hard":{}}}]"#, hard + 1), ""));
+    let p = plan(&spec_with(
+        &format!(
+            r#","rlimits":[{{"type":"RLIMIT_NOFILE","soft":10,"hard":{}}}]"#,
+            hard + 1
+        ),
+        "",
+    ));
     let out = in_child(|_| p.apply_rlimits().map_err(e).map(|()| String::new()));
-    assert_eq!(out.unwrap_err(), "error setting rlimit type RLIMIT_NOFILE: EPERM: Operation not permitted");
+    assert_eq!(
+        out.unwrap_err(),
+        "error setting rlimit type RLIMIT_NOFILE: EPERM: Operation not permitted"
+    );
 }
 
 #[test]
@@ -160,8 +210,16 @@ fn oom_score_adj() {
     });
     assert_eq!(out.unwrap().trim(), "500");
     // Lowering it needs CAP_SYS_RESOURCE, which this machine does not give.
-    let have = caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_RESOURCE).unwrap();
-    if common::skip_unless(!have, "we hold CAP_SYS_RESOURCE: a negative oomScoreAdj would work") {
+    let have = caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_RESOURCE,
+    )
+    .unwrap();
+    if common::skip_unless(
+        !have,
+        "we hold CAP_SYS_RESOURCE: a negative oomScoreAdj would work",
+    ) {
         return;
     }
     let neg = plan(&spec_with(r#","oomScoreAdj":-500"#, ""));
@@ -190,15 +248,25 @@ fn scheduler_and_io_priority() {
         p.apply_io_priority().map_err(e)?;
         // SAFETY (test): plain queries of the calling process.
         let (pol, nice, io) = unsafe {
-            (libc::sched_getscheduler(0), libc::getpriority(libc::PRIO_PROCESS, 0), libc::syscall(libc::SYS_ioprio_get, 1, 0))
+            (
+                libc::sched_getscheduler(0),
+                libc::getpriority(libc::PRIO_PROCESS, 0),
+                libc::syscall(libc::SYS_ioprio_get, 1, 0),
+            )
         };
         Ok(format!("{pol} {nice} {io:#x}"))
     });
-    assert_eq!(out.unwrap(), format!("{} 7 {:#x}", libc::SCHED_BATCH, 3 << 13));
+    assert_eq!(
+        out.unwrap(),
+        format!("{} 7 {:#x}", libc::SCHED_BATCH, 3 << 13)
+    );
 }
 
 fn seccomp_spec(seccomp: &str) -> SecurityPlan {
-    plan(&spec_with(r#","noNewPrivileges":true"#, &format!(r#""seccomp":{seccomp}"#)))
+    plan(&spec_with(
+        r#","noNewPrivileges":true"#,
+        &format!(r#""seccomp":{seccomp}"#),
+    ))
 }
 
 /// mkdir via the raw syscall (glibc may use mkdirat); returns errno or 0.
@@ -232,16 +300,39 @@ fn seccomp_errno_rules_and_args() {
         }
         // SAFETY (test): rmdir of a path we just created.
         let rm = unsafe { libc::syscall(libc::SYS_rmdir, ok.as_ptr()) };
-        let rm = if rm == 0 { 0 } else { nix::errno::Errno::last_raw() };
-        let m = [raw_mkdir(&a, 0o700), raw_mkdir(&b, 0o1755), raw_mkdir(&ok, 0o755)];
+        let rm = if rm == 0 {
+            0
+        } else {
+            nix::errno::Errno::last_raw()
+        };
+        let m = [
+            raw_mkdir(&a, 0o700),
+            raw_mkdir(&b, 0o1755),
+            raw_mkdir(&ok, 0o755),
+        ];
         // SAFETY (test): as above.
-        let rm2 = if unsafe { libc::syscall(libc::SYS_rmdir, ok.as_ptr()) } == 0 { 0 } else { nix::errno::Errno::last_raw() };
-        Ok(format!("{} {} {rm} {:?} {rm2}", status_line("NoNewPrivs"), status_line("Seccomp"), m))
+        let rm2 = if unsafe { libc::syscall(libc::SYS_rmdir, ok.as_ptr()) } == 0 {
+            0
+        } else {
+            nix::errno::Errno::last_raw()
+        };
+        Ok(format!(
+            "{} {} {rm} {:?} {rm2}",
+            status_line("NoNewPrivs"),
+            status_line("Seccomp"),
+            m
+        ))
     });
     // rmdir of a missing dir would be ENOENT: EPERM proves the rule ran first.
-    assert_eq!(out.unwrap(), format!("1 2 {} [18, 22, 0] {}", libc::EPERM, libc::EPERM));
+    assert_eq!(
+        out.unwrap(),
+        format!("1 2 {} [18, 22, 0] {}", libc::EPERM, libc::EPERM)
+    );
     assert!(!dir.join("mode700").exists() && !dir.join("sticky").exists());
-    assert!(dir.join("plain").is_dir(), "a mkdir no rule matches goes through");
+    assert!(
+        dir.join("plain").is_dir(),
+        "a mkdir no rule matches goes through"
+    );
 }
 
 #[test]
@@ -258,7 +349,11 @@ fn seccomp_default_errno_ret() {
         p.load_seccomp().map_err(e)?;
         // No allocation from here on: only write(2) and exit are allowed.
         let m = raw_mkdir(&path, 0o755);
-        let msg: &[u8] = if m == libc::ENOTSUP { b"OK enotsup" } else { b"ERR other errno" };
+        let msg: &[u8] = if m == libc::ENOTSUP {
+            b"OK enotsup"
+        } else {
+            b"ERR other errno"
+        };
         // SAFETY (test): writing a static buffer to our pipe, then exiting.
         unsafe {
             libc::write(w, msg.as_ptr().cast(), msg.len());
@@ -294,7 +389,10 @@ fn seccomp_tsync_flag_reaches_other_threads() {
     assert_eq!(run(r#""SECCOMP_FILTER_FLAG_TSYNC""#), "2");
     assert_eq!(run(""), "0");
     // The other flags are accepted by this kernel and libseccomp.
-    assert_eq!(run(r#""SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_SPEC_ALLOW""#), "0");
+    assert_eq!(
+        run(r#""SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_SPEC_ALLOW""#),
+        "0"
+    );
 }
 
 #[test]
@@ -333,7 +431,9 @@ fn seccomp_notify_sends_the_fd_and_metadata_to_the_agent() {
         let fd = fd.expect("no fd in the message");
         let req = ScmpNotifReq::receive(fd.as_raw_fd()).unwrap();
         let name = req.data.syscall;
-        ScmpNotifResp::new_error(req.id, -libc::EXDEV, ScmpNotifRespFlags::empty()).respond(fd.as_raw_fd()).unwrap();
+        ScmpNotifResp::new_error(req.id, -libc::EXDEV, ScmpNotifRespFlags::empty())
+            .respond(fd.as_raw_fd())
+            .unwrap();
         (json, name, req.pid)
     });
     let out = in_child(|_| {
@@ -348,7 +448,11 @@ fn seccomp_notify_sends_the_fd_and_metadata_to_the_agent() {
     .unwrap();
     let (json, syscall, pid) = agent.join().unwrap();
     let (child_pid, errno) = out.split_once(' ').unwrap();
-    assert_eq!(errno, libc::EXDEV.to_string(), "the agent's answer reaches the caller");
+    assert_eq!(
+        errno,
+        libc::EXDEV.to_string(),
+        "the agent's answer reaches the caller"
+    );
     assert_eq!(pid.to_string(), child_pid);
     assert_eq!(syscall, ScmpSyscall::from_name("mkdir").unwrap());
     assert_eq!(json["metadata"], "sec-meta");
@@ -359,7 +463,11 @@ fn seccomp_notify_sends_the_fd_and_metadata_to_the_agent() {
 }
 
 fn keys_line(name: &str) -> Option<String> {
-    std::fs::read_to_string("/proc/keys").ok()?.lines().find(|l| l.ends_with(&format!("{name}: empty"))).map(str::to_string)
+    std::fs::read_to_string("/proc/keys")
+        .ok()?
+        .lines()
+        .find(|l| l.ends_with(&format!("{name}: empty")))
+        .map(str::to_string)
 }
 
 /// Serial of the calling process's session keyring (without creating one).
@@ -367,7 +475,14 @@ fn session_serial() -> i64 {
     const KEYCTL_GET_KEYRING_ID: i64 = 0;
     const KEY_SPEC_SESSION_KEYRING: i64 = -3;
     // SAFETY (test): a query with integer arguments.
-    unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) }
+    unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_GET_KEYRING_ID,
+            KEY_SPEC_SESSION_KEYRING,
+            0,
+        )
+    }
 }
 
 #[test]
@@ -376,7 +491,10 @@ fn session_keyring() {
     let p = plan(&spec_with("", ""));
     let name = format!("_ses.{id}");
     let out = in_child(|_| {
-        let serial = p.join_keyring(&id, true).map_err(e)?.ok_or("keyrings unavailable")?;
+        let serial = p
+            .join_keyring(&id, true)
+            .map_err(e)?
+            .ok_or("keyrings unavailable")?;
         let line = keys_line(&name).ok_or("keyring not in /proc/keys")?;
         Ok(format!("{serial:x} {:x} {line}", session_serial()))
     });
@@ -388,17 +506,42 @@ fn session_keyring() {
         o => o.unwrap(),
     };
     let f: Vec<&str> = out.split_whitespace().collect();
-    assert_eq!(f[0], f[1], "the child's session keyring is the new one: {out}");
-    assert_eq!(f[0], f[2].trim_start_matches('0'), "serial matches /proc/keys: {out}");
+    assert_eq!(
+        f[0], f[1],
+        "the child's session keyring is the new one: {out}"
+    );
+    assert_eq!(
+        f[0],
+        f[2].trim_start_matches('0'),
+        "serial matches /proc/keys: {out}"
+    );
     let perm = u32::from_str_radix(f[6], 16).unwrap();
-    assert_ne!(perm & 0x0008_0000, 0, "user search permission was added: {out}");
-    assert_ne!(format!("{:x}", session_serial()), f[0], "the runtime's own session is untouched");
+    assert_ne!(
+        perm & 0x0008_0000,
+        0,
+        "user search permission was added: {out}"
+    );
+    assert_ne!(
+        format!("{:x}", session_serial()),
+        f[0],
+        "the runtime's own session is untouched"
+    );
 
     let mut no = p.clone();
     no.new_keyring = false;
     let parent = session_serial();
-    let out = in_child(|_| Ok(format!("{:?} {}", no.join_keyring(&id, true).map_err(e)?, session_serial())));
-    assert_eq!(out.unwrap(), format!("None {parent}"), "--no-new-keyring keeps the inherited session keyring");
+    let out = in_child(|_| {
+        Ok(format!(
+            "{:?} {}",
+            no.join_keyring(&id, true).map_err(e)?,
+            session_serial()
+        ))
+    });
+    assert_eq!(
+        out.unwrap(),
+        format!("None {parent}"),
+        "--no-new-keyring keeps the inherited session keyring"
+    );
 }
 
 fn read_sysctl(path: &str) -> String {
@@ -412,23 +555,43 @@ fn sysctls_in_new_net_and_ipc_namespaces() {
         r#""namespaces":[{"type":"network"},{"type":"ipc"}],
             "sysctl":{"net.ipv4.ip_forward":"1","kernel/shmmni":"1234","net/ipv4/conf/lo/forwarding":"1"}"#,
     ));
-    let host = (read_sysctl("/proc/sys/net/ipv4/ip_forward"), read_sysctl("/proc/sys/kernel/shmmni"));
+    let host = (
+        read_sysctl("/proc/sys/net/ipv4/ip_forward"),
+        read_sysctl("/proc/sys/kernel/shmmni"),
+    );
     let out = in_child(|_| {
         unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC).map_err(e)?;
         p.apply_sysctls().map_err(e)?;
-        Ok(["net/ipv4/ip_forward", "kernel/shmmni", "net/ipv4/conf/lo/forwarding"]
-            .map(|k| read_sysctl(&format!("/proc/sys/{k}")))
-            .join(" "))
+        Ok([
+            "net/ipv4/ip_forward",
+            "kernel/shmmni",
+            "net/ipv4/conf/lo/forwarding",
+        ]
+        .map(|k| read_sysctl(&format!("/proc/sys/{k}")))
+        .join(" "))
     });
     assert_eq!(out.unwrap(), "1 1234 1");
-    assert_eq!((read_sysctl("/proc/sys/net/ipv4/ip_forward"), read_sysctl("/proc/sys/kernel/shmmni")), host);
+    assert_eq!(
+        (
+            read_sysctl("/proc/sys/net/ipv4/ip_forward"),
+            read_sysctl("/proc/sys/kernel/shmmni")
+        ),
+        host
+    );
 }
 
 /// New private mount namespace for a child.
 fn private_mount_ns() -> Result<(), String> {
     use nix::mount::{mount, MsFlags};
     unshare(CloneFlags::CLONE_NEWNS).map_err(e)?;
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(e)
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(e)
 }
 
 #[test]
@@ -438,11 +601,21 @@ fn sysctl_write_is_not_redirected_by_a_mount_over_proc_sys() {
     let dir = common::scratch("sec-sysctl-redirect");
     let decoy = dir.join("decoy");
     std::fs::write(&decoy, "decoy").unwrap();
-    let p = plan(&spec_with("", r#""namespaces":[{"type":"network"}],"sysctl":{"net.ipv4.ip_forward":"1"}"#));
+    let p = plan(&spec_with(
+        "",
+        r#""namespaces":[{"type":"network"}],"sysctl":{"net.ipv4.ip_forward":"1"}"#,
+    ));
     let out = in_child(|_| {
         private_mount_ns()?;
         unshare(CloneFlags::CLONE_NEWNET).map_err(e)?;
-        mount(Some(&decoy), "/proc/sys/net/ipv4/ip_forward", None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(e)?;
+        mount(
+            Some(&decoy),
+            "/proc/sys/net/ipv4/ip_forward",
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(e)?;
         // The mounted /proc, if we were to use it, must refuse the crossing.
         let mounted = security::ProcRoot::from_mounted("/proc".as_ref()).map_err(e)?;
         let refused = mounted.write("sys/net/ipv4/ip_forward", b"1").is_err();
@@ -460,13 +633,22 @@ fn lsm_write_refuses_a_fake_procfs() {
     use nix::mount::{mount, MsFlags};
     let out = in_child(|_| {
         private_mount_ns()?;
-        mount(Some("tmpfs"), "/proc", Some("tmpfs"), MsFlags::empty(), None::<&str>).map_err(e)?;
+        mount(
+            Some("tmpfs"),
+            "/proc",
+            Some("tmpfs"),
+            MsFlags::empty(),
+            None::<&str>,
+        )
+        .map_err(e)?;
         let me = std::process::id();
         let attr = format!("/proc/{me}/attr/apparmor");
         std::fs::create_dir_all(&attr).map_err(e)?;
         std::fs::write(format!("{attr}/exec"), "").map_err(e)?;
         std::os::unix::fs::symlink(me.to_string(), "/proc/self").map_err(e)?;
-        let direct = security::ProcRoot::from_mounted("/proc".as_ref()).map(|_| ()).map_err(e);
+        let direct = security::ProcRoot::from_mounted("/proc".as_ref())
+            .map(|_| ())
+            .map_err(e);
         let root = security::ProcRoot::open().map_err(e)?;
         let write = security::lsm::write_apparmor(&root, "nsrun-fake").map_err(e);
         let fake = std::fs::read_to_string(format!("{attr}/exec")).map_err(e)?;
@@ -476,8 +658,14 @@ fn lsm_write_refuses_a_fake_procfs() {
     let parts: Vec<&str> = out.split('|').collect();
     assert!(parts[0].contains("is not on procfs"), "{out}");
     assert_ne!(parts[1], "Mounted", "{out}");
-    assert!(parts[2].starts_with("Err("), "with no LSM the real attr write fails: {out}");
-    assert_eq!(parts[3], "\"\"", "the fake attr file was not written: {out}");
+    assert!(
+        parts[2].starts_with("Err("),
+        "with no LSM the real attr write fails: {out}"
+    );
+    assert_eq!(
+        parts[3], "\"\"",
+        "the fake attr file was not written: {out}"
+    );
 }
 
 /// i386 mkdir(path, 0755) through `int 0x80`; returns the raw result
@@ -526,11 +714,17 @@ fn seccomp_architectures_cover_the_32bit_abi() {
     };
     // Without a filter the 32-bit ABI works here (else there is nothing to test).
     let probe = std::ffi::CString::new(dir.join("probe").to_str().unwrap()).unwrap();
-    if common::skip_unless(in_child(|_| Ok(mkdir_i386(&probe).to_string())) == Ok("0".into()), "no ia32 emulation") {
+    if common::skip_unless(
+        in_child(|_| Ok(mkdir_i386(&probe).to_string())) == Ok("0".into()),
+        "no ia32 emulation",
+    ) {
         return;
     }
     // Listed: the i386 mkdir hits the rule.
-    assert_eq!(run(r#""SCMP_ARCH_X86_64","SCMP_ARCH_X86""#, "a").unwrap(), "-1");
+    assert_eq!(
+        run(r#""SCMP_ARCH_X86_64","SCMP_ARCH_X86""#, "a").unwrap(),
+        "-1"
+    );
     assert!(!dir.join("a").exists());
     // Not listed: a foreign-arch syscall gets libseccomp's bad-arch action
     // (the thread is killed), it never runs unfiltered.
@@ -549,17 +743,25 @@ fn seccomp_without_no_new_privs_must_load_before_caps_drop() {
     assert!(p.seccomp_before_caps());
     let early = in_child(|_| {
         p.load_seccomp().map_err(e)?;
-        p.finalize(|| Ok::<_, security::SecurityError>(())).map_err(e)?;
-        Ok(format!("{} {}", status_line("Seccomp"), status_line("NoNewPrivs")))
+        p.finalize(|| Ok::<_, security::SecurityError>(()))
+            .map_err(e)?;
+        Ok(format!(
+            "{} {}",
+            status_line("Seccomp"),
+            status_line("NoNewPrivs")
+        ))
     });
     assert_eq!(early.unwrap(), "2 0");
     let mut none = p.clone();
     none.capabilities = Default::default();
     let late = in_child(|_| {
-        none.finalize(|| Ok::<_, security::SecurityError>(())).map_err(e)?;
+        none.finalize(|| Ok::<_, security::SecurityError>(()))
+            .map_err(e)?;
         none.load_seccomp().map(|_| String::new()).map_err(e)
     });
-    assert!(late.unwrap_err().starts_with("error loading seccomp filter into kernel"));
+    assert!(late
+        .unwrap_err()
+        .starts_with("error loading seccomp filter into kernel"));
 }
 
 /// The containers-common default profile (what podman uses), reduced to the
@@ -568,7 +770,9 @@ fn podman_default_seccomp() -> Option<String> {
     let raw = std::fs::read_to_string("/usr/share/containers/seccomp.json").ok()?;
     let v: serde_json::Value = serde_json::from_str(&raw).ok()?;
     let unconditional = |s: &serde_json::Value| {
-        ["includes", "excludes"].iter().all(|k| s[k].as_object().map(|o| o.is_empty()).unwrap_or(true))
+        ["includes", "excludes"]
+            .iter()
+            .all(|k| s[k].as_object().map(|o| o.is_empty()).unwrap_or(true))
     };
     let syscalls: Vec<serde_json::Value> = v["syscalls"]
         .as_array()?
@@ -603,15 +807,28 @@ fn a_real_default_profile_loads_and_filters() {
     let out = in_child(|_| {
         p.apply_no_new_privs().map_err(e)?;
         p.load_seccomp().map_err(e)?;
-        let errno = |r: i64| if r == 0 { 0 } else { nix::errno::Errno::last_raw() };
+        let errno = |r: i64| {
+            if r == 0 {
+                0
+            } else {
+                nix::errno::Errno::last_raw()
+            }
+        };
         // SAFETY (test): kexec_load / add_key with null arguments; the filter answers first.
         let kexec = errno(unsafe { libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0) });
         let add_key = errno(unsafe { libc::syscall(libc::SYS_add_key, 0, 0, 0, 0, 0) });
-        Ok(format!("{} {kexec} {add_key} {}", status_line("Seccomp"), std::process::id() > 0))
+        Ok(format!(
+            "{} {kexec} {add_key} {}",
+            status_line("Seccomp"),
+            std::process::id() > 0
+        ))
     });
     // kexec_load: the profile's explicit EPERM rule; add_key: not in the
     // profile at all, so defaultErrnoRet 38 (ENOSYS).
-    assert_eq!(out.unwrap(), format!("2 {} {} true", libc::EPERM, libc::ENOSYS));
+    assert_eq!(
+        out.unwrap(),
+        format!("2 {} {} true", libc::EPERM, libc::ENOSYS)
+    );
 }
 
 /// Costs of the steps init takes (printed; run with --ignored --nocapture).
@@ -628,19 +845,37 @@ fn measure_costs() {
         eprintln!("{what}: {:?} per call", t.elapsed() / n);
     };
     let profile = podman_default_seccomp().expect("profile");
-    let json = spec_with(r#","noNewPrivileges":true"#, &format!(r#""seccomp":{profile}"#));
+    let json = spec_with(
+        r#","noNewPrivileges":true"#,
+        &format!(r#""seccomp":{profile}"#),
+    );
     let spec: Spec = serde_json::from_str(&json).unwrap();
-    time("from_spec (podman default seccomp)", &mut || drop(SecurityPlan::from_spec(&spec, false).unwrap()));
+    time("from_spec (podman default seccomp)", &mut || {
+        drop(SecurityPlan::from_spec(&spec, false).unwrap())
+    });
     let p = SecurityPlan::from_spec(&spec, false).unwrap();
     let sc = p.seccomp.clone().unwrap();
-    time("seccomp build (no load), 3 arches", &mut || drop(security::seccomp::build(&sc).unwrap()));
+    time("seccomp build (no load), 3 arches", &mut || {
+        drop(security::seccomp::build(&sc).unwrap())
+    });
     let mut native = sc.clone();
     native.architectures.clear();
-    time("seccomp build (no load), native only", &mut || drop(security::seccomp::build(&native).unwrap()));
+    time("seccomp build (no load), native only", &mut || {
+        drop(security::seccomp::build(&native).unwrap())
+    });
     let cfg = bincode::config::standard();
     let bytes = bincode::encode_to_vec(&p, cfg).unwrap();
     eprintln!("plan size (bincode): {} bytes", bytes.len());
-    time("procfs root (fsmount)", &mut || drop(security::ProcRoot::open().unwrap()));
-    time("procfs root (mounted /proc, checked)", &mut || drop(security::ProcRoot::from_mounted("/proc".as_ref()).unwrap()));
-    time("spawn /bin/true (a hook's floor)", &mut || std::process::Command::new("/bin/true").status().map(drop).unwrap());
+    time("procfs root (fsmount)", &mut || {
+        drop(security::ProcRoot::open().unwrap())
+    });
+    time("procfs root (mounted /proc, checked)", &mut || {
+        drop(security::ProcRoot::from_mounted("/proc".as_ref()).unwrap())
+    });
+    time("spawn /bin/true (a hook's floor)", &mut || {
+        std::process::Command::new("/bin/true")
+            .status()
+            .map(drop)
+            .unwrap()
+    });
 }

@@ -41,7 +41,16 @@ fn host(p: Profile) -> PathBuf {
                 .arg(common::root().join("include"))
                 .arg("-L")
                 .arg(&lib)
-                .args(["-lnsexec", "-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"])
+                .args([
+                    "-lnsexec",
+                    "-lgcc_s",
+                    "-lutil",
+                    "-lrt",
+                    "-lpthread",
+                    "-lm",
+                    "-ldl",
+                    "-lc",
+                ])
                 .status()
                 .expect("cc");
             assert!(st.success(), "building the C host failed");
@@ -53,7 +62,17 @@ fn host(p: Profile) -> PathBuf {
 fn socketpair() -> (OwnedFd, OwnedFd) {
     let mut fds = [0; 2];
     // SAFETY: fds has room for two descriptors.
-    assert_eq!(unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) }, 0);
+    assert_eq!(
+        unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        },
+        0
+    );
     // SAFETY: fresh fds.
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
@@ -68,7 +87,11 @@ fn pipe() -> (OwnedFd, OwnedFd) {
 
 /// Wait for readability up to `ms`.
 fn readable(fd: RawFd, ms: i32) -> bool {
-    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // SAFETY: one pollfd.
     unsafe { libc::poll(&mut p, 1, ms) > 0 }
 }
@@ -95,13 +118,21 @@ impl Outcome {
             .collect()
     }
     fn has_log(&self, level: &str, needle: &str) -> bool {
-        self.logs.iter().any(|l| l.contains(&format!("\"level\":\"{level}\"")) && l.contains(needle))
+        self.logs
+            .iter()
+            .any(|l| l.contains(&format!("\"level\":\"{level}\"")) && l.contains(needle))
     }
     fn ok(&self) {
         assert_eq!(self.code, Some(0), "stage-0 failed: {self:#?}");
         let (s1, s2) = self.reaped.expect("pids reaped");
-        assert!(libc::WIFEXITED(s1) && libc::WEXITSTATUS(s1) == 0, "stage-1 status {s1}: {self:#?}");
-        assert!(libc::WIFEXITED(s2) && libc::WEXITSTATUS(s2) == 0, "stage-2 status {s2}: {self:#?}");
+        assert!(
+            libc::WIFEXITED(s1) && libc::WEXITSTATUS(s1) == 0,
+            "stage-1 status {s1}: {self:#?}"
+        );
+        assert!(
+            libc::WIFEXITED(s2) && libc::WEXITSTATUS(s2) == 0,
+            "stage-2 status {s2}: {self:#?}"
+        );
         assert!(self.stdout.contains("main=reached"), "{self:#?}");
     }
     fn failed_with(&self, needle: &str) {
@@ -110,7 +141,10 @@ impl Outcome {
             self.has_log("fatal", needle) || self.stderr.contains(&format!("FATAL: {needle}")),
             "no fatal `{needle}`: {self:#?}"
         );
-        assert!(self.pids.is_none(), "no pid JSON expected on failure: {self:#?}");
+        assert!(
+            self.pids.is_none(),
+            "no pid JSON expected on failure: {self:#?}"
+        );
     }
 }
 
@@ -132,7 +166,11 @@ fn run(p: Profile, msg: &[u8], o: Opts) -> Outcome {
     let (ours, theirs) = socketpair();
     let (log_r, log_w) = pipe();
     let mut cmd = Command::new(host(p));
-    cmd.args(&o.args).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(&o.args)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if !o.no_initpipe {
         cmd.env("_LIBCONTAINER_INITPIPE", "3");
     }
@@ -209,8 +247,12 @@ fn run(p: Profile, msg: &[u8], o: Opts) -> Outcome {
         let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
         if n > 0 {
             let s = std::str::from_utf8(&buf[..n as usize]).unwrap().to_string();
-            let re = s.strip_prefix("{\"stage1_pid\":").and_then(|r| r.strip_suffix("}\n"));
-            let (a, b) = re.and_then(|r| r.split_once(",\"stage2_pid\":")).unwrap_or_else(|| panic!("bad pid JSON {s:?}"));
+            let re = s
+                .strip_prefix("{\"stage1_pid\":")
+                .and_then(|r| r.strip_suffix("}\n"));
+            let (a, b) = re
+                .and_then(|r| r.split_once(",\"stage2_pid\":"))
+                .unwrap_or_else(|| panic!("bad pid JSON {s:?}"));
             pids = Some((a.parse().unwrap(), b.parse().unwrap()));
         }
     }
@@ -228,10 +270,22 @@ fn run(p: Profile, msg: &[u8], o: Opts) -> Outcome {
     drop(ours);
     let mut stdout = String::new();
     let mut stderr = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     let mut logs = String::new();
-    std::fs::File::from(log_r).read_to_string(&mut logs).unwrap();
+    std::fs::File::from(log_r)
+        .read_to_string(&mut logs)
+        .unwrap();
     Outcome {
         code: status.code(),
         leading,
@@ -247,10 +301,17 @@ fn run(p: Profile, msg: &[u8], o: Opts) -> Outcome {
 struct Target(std::process::Child);
 impl Target {
     fn new(flags: &str) -> Target {
-        let c = Command::new("unshare").arg(flags).args(["sleep", "60"]).spawn().expect("unshare");
+        let c = Command::new("unshare")
+            .arg(flags)
+            .args(["sleep", "60"])
+            .spawn()
+            .expect("unshare");
         // Wait until unshare has exec'd sleep (its namespaces are final).
         let deadline = Instant::now() + Duration::from_secs(5);
-        while std::fs::read_to_string(format!("/proc/{}/comm", c.id())).map(|s| s.trim() != "sleep").unwrap_or(true) {
+        while std::fs::read_to_string(format!("/proc/{}/comm", c.id()))
+            .map(|s| s.trim() != "sleep")
+            .unwrap_or(true)
+        {
             assert!(Instant::now() < deadline, "unshare did not start");
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -260,7 +321,10 @@ impl Target {
         format!("/proc/{}/ns/{name}", self.0.id())
     }
     fn inode(&self, name: &str) -> String {
-        std::fs::read_link(self.ns(name)).unwrap().to_string_lossy().into_owned()
+        std::fs::read_link(self.ns(name))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
     }
 }
 impl Drop for Target {
@@ -271,7 +335,10 @@ impl Drop for Target {
 }
 
 fn self_ns(name: &str) -> String {
-    std::fs::read_link(format!("/proc/self/ns/{name}")).unwrap().to_string_lossy().into_owned()
+    std::fs::read_link(format!("/proc/self/ns/{name}"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn msg(build: impl FnOnce(&mut MessageBuilder)) -> Vec<u8> {
@@ -290,7 +357,9 @@ fn host_pid_path() -> String {
 fn nsenter_valid_paths() {
     for p in PROFILES {
         let m = msg(|b| {
-            b.int32(CLONE_FLAGS_ATTR, libc::CLONE_NEWNET as u32).ns_paths(&[("pid", host_pid_path())]).unwrap();
+            b.int32(CLONE_FLAGS_ATTR, libc::CLONE_NEWNET as u32)
+                .ns_paths(&[("pid", host_pid_path())])
+                .unwrap();
         });
         let o = run(p, &m, Opts::default());
         o.ok();
@@ -300,8 +369,16 @@ fn nsenter_valid_paths() {
         // A new netns, our pid ns.
         assert_ne!(r["ns_net"], self_ns("net"));
         assert_eq!(r["ns_pid"], self_ns("pid"));
-        assert_eq!(r["pid"], p2.to_string(), "stage2_pid is the host view of stage-2");
-        assert_eq!(o.leading, if p == Profile::Runc11 { Some(0) } else { None }, "{p:?}");
+        assert_eq!(
+            r["pid"],
+            p2.to_string(),
+            "stage2_pid is the host view of stage-2"
+        );
+        assert_eq!(
+            o.leading,
+            if p == Profile::Runc11 { Some(0) } else { None },
+            "{p:?}"
+        );
     }
 }
 
@@ -309,9 +386,12 @@ fn nsenter_valid_paths() {
 fn nsenter_invalid_paths() {
     for p in PROFILES {
         let m = msg(|b| {
-            b.int32(CLONE_FLAGS_ATTR, libc::CLONE_NEWNET as u32).ns_paths(&[("pid", "/proc/-1/ns/pid")]).unwrap();
+            b.int32(CLONE_FLAGS_ATTR, libc::CLONE_NEWNET as u32)
+                .ns_paths(&[("pid", "/proc/-1/ns/pid")])
+                .unwrap();
         });
-        run(p, &m, Opts::default()).failed_with("failed to open /proc/-1/ns/pid: No such file or directory");
+        run(p, &m, Opts::default())
+            .failed_with("failed to open /proc/-1/ns/pid: No such file or directory");
     }
 }
 
@@ -319,7 +399,9 @@ fn nsenter_invalid_paths() {
 fn nsenter_incorrect_path_type() {
     for p in PROFILES {
         let m = msg(|b| {
-            b.int32(CLONE_FLAGS_ATTR, libc::CLONE_NEWNET as u32).ns_paths(&[("net", host_pid_path())]).unwrap();
+            b.int32(CLONE_FLAGS_ATTR, libc::CLONE_NEWNET as u32)
+                .ns_paths(&[("net", host_pid_path())])
+                .unwrap();
         });
         run(p, &m, Opts::default()).failed_with("failed to setns into net namespace");
     }
@@ -329,7 +411,9 @@ fn nsenter_incorrect_path_type() {
 fn nsenter_child_logging() {
     for p in PROFILES {
         let m = msg(|b| {
-            b.int32(CLONE_FLAGS_ATTR, libc::CLONE_NEWNET as u32).ns_paths(&[("pid", host_pid_path())]).unwrap();
+            b.int32(CLONE_FLAGS_ATTR, libc::CLONE_NEWNET as u32)
+                .ns_paths(&[("pid", host_pid_path())])
+                .unwrap();
         });
         let o = run(p, &m, Opts::default());
         o.ok();
@@ -343,16 +427,33 @@ fn nsenter_child_logging() {
             assert!(rest.starts_with("nsexec"), "{l}");
         }
         for needle in [
-            "nsexec[", "=> nsexec container setup", "nsexec-0[", "~> nsexec stage-0", "nsexec-1[", "~> nsexec stage-1",
-            "nsexec-2[", "~> nsexec stage-2", "forward stage-1 (", "<= nsexec container setup", "booting up go runtime ...",
+            "nsexec[",
+            "=> nsexec container setup",
+            "nsexec-0[",
+            "~> nsexec stage-0",
+            "nsexec-1[",
+            "~> nsexec stage-1",
+            "nsexec-2[",
+            "~> nsexec stage-2",
+            "forward stage-1 (",
+            "<= nsexec container setup",
+            "booting up go runtime ...",
         ] {
             assert!(o.has_log("debug", needle), "missing {needle}: {o:#?}");
         }
         let (p1, p2) = o.pids.unwrap();
-        assert!(o.has_log("debug", &format!("forward stage-1 ({p1}) and stage-2 ({p2}) pids to runc")));
+        assert!(o.has_log(
+            "debug",
+            &format!("forward stage-1 ({p1}) and stage-2 ({p2}) pids to runc")
+        ));
         assert!(o.has_log("debug", &format!("nsexec-2[{p2}]: ~> nsexec stage-2")));
         if p == Profile::Current {
-            assert!(o.logs.iter().any(|l| l.contains("nsexec[") && l.contains("affinity: 0x")), "{o:#?}");
+            assert!(
+                o.logs
+                    .iter()
+                    .any(|l| l.contains("nsexec[") && l.contains("affinity: 0x")),
+                "{o:#?}"
+            );
         }
     }
 }
@@ -362,7 +463,14 @@ fn nsenter_child_logging() {
 #[test]
 fn inert_without_initpipe() {
     for p in PROFILES {
-        let o = run(p, b"", Opts { no_initpipe: true, ..Default::default() });
+        let o = run(
+            p,
+            b"",
+            Opts {
+                no_initpipe: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(o.code, Some(0), "{o:#?}");
         assert!(o.logs.is_empty(), "touched the log pipe: {o:#?}");
         let r = o.report();
@@ -375,12 +483,37 @@ fn inert_without_initpipe() {
 #[test]
 fn garbage_env_is_fatal() {
     for p in PROFILES {
-        let o = run(p, b"", Opts { no_logpipe: true, env: vec![("_LIBCONTAINER_INITPIPE", "abc".into())], no_initpipe: true, ..Default::default() });
+        let o = run(
+            p,
+            b"",
+            Opts {
+                no_logpipe: true,
+                env: vec![("_LIBCONTAINER_INITPIPE", "abc".into())],
+                no_initpipe: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(o.code, Some(1));
-        assert!(o.stderr.contains("FATAL: unable to parse _LIBCONTAINER_INITPIPE=abc"), "{o:#?}");
-        let o = run(p, b"", Opts { env: vec![("_LIBCONTAINER_LOGPIPE", "-4".into())], no_logpipe: true, ..Default::default() });
+        assert!(
+            o.stderr
+                .contains("FATAL: unable to parse _LIBCONTAINER_INITPIPE=abc"),
+            "{o:#?}"
+        );
+        let o = run(
+            p,
+            b"",
+            Opts {
+                env: vec![("_LIBCONTAINER_LOGPIPE", "-4".into())],
+                no_logpipe: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(o.code, Some(1));
-        assert!(o.stderr.contains("FATAL: bad value for _LIBCONTAINER_LOGPIPE=-4 (-4)"), "{o:#?}");
+        assert!(
+            o.stderr
+                .contains("FATAL: bad value for _LIBCONTAINER_LOGPIPE=-4 (-4)"),
+            "{o:#?}"
+        );
     }
 }
 
@@ -403,27 +536,133 @@ fn malformed_messages_fail_cleanly() {
         m
     };
     let cases: Vec<(&str, Vec<u8>, bool, &str)> = vec![
-        ("wrong type", MessageBuilder::new().int32(CLONE_FLAGS_ATTR, 0).finish_typed(7, 1), false, "unexpected msg type 7"),
-        ("NLMSG_ERROR", MessageBuilder::new().finish_typed(2, 1), false, "failed to read netlink message"),
-        ("unknown attribute", msg(|b| { b.int32(27299, 0); }), false, "unknown netlink message type 27299"),
-        ("nlmsg_len < 16", hdr(8, INIT_MSG), false, "invalid netlink header length 8"),
-        ("truncated payload", { let mut m = hdr(100, INIT_MSG); m.extend_from_slice(&[8, 0, 0x91, 0x6a, 0, 0, 0, 0]); m }, true, "failed to read netlink payload, 8 != 84"),
-        ("short header", vec![1, 2, 3], true, "invalid netlink header length 3"),
-        ("nla_len 0", with_payload(&[0, 0, 0x91, 0x6a]), false, "invalid netlink attribute length 0 (type 27281)"),
-        ("nla_len 2", with_payload(&[2, 0, 0x91, 0x6a]), false, "invalid netlink attribute length 2"),
-        ("attribute overrun", with_payload(&[40, 0, 0x92, 0x6a, b'p', 0, 0, 0]), false, "netlink attribute 27282 runs past the end"),
-        ("short int", with_payload(&[6, 0, 0x91, 0x6a, 1, 0, 0, 0]), false, "netlink attribute 27281 has a 2-byte payload, need 4"),
-        ("short bool", with_payload(&[4, 0, 0x97, 0x6a]), false, "netlink attribute 27287 has a 0-byte payload, need 1"),
-        ("string without NUL", msg(|b| { good_flags(b); b.raw(NS_PATHS_ATTR, b"pid:/proc/1/ns/pid").unwrap(); }), false, "netlink attribute 27282 is not NUL-terminated"),
-        ("empty ns paths", msg(|b| { good_flags(b); b.bytes(NS_PATHS_ATTR, b"").unwrap(); }), false, "ns paths are empty"),
-        ("only commas", msg(|b| { good_flags(b); b.bytes(NS_PATHS_ATTR, b",,").unwrap(); }), false, "ns paths are empty"),
-        ("no colon", msg(|b| { good_flags(b); b.bytes(NS_PATHS_ATTR, b"pid").unwrap(); }), false, "failed to parse pid"),
+        (
+            "wrong type",
+            MessageBuilder::new()
+                .int32(CLONE_FLAGS_ATTR, 0)
+                .finish_typed(7, 1),
+            false,
+            "unexpected msg type 7",
+        ),
+        (
+            "NLMSG_ERROR",
+            MessageBuilder::new().finish_typed(2, 1),
+            false,
+            "failed to read netlink message",
+        ),
+        (
+            "unknown attribute",
+            msg(|b| {
+                b.int32(27299, 0);
+            }),
+            false,
+            "unknown netlink message type 27299",
+        ),
+        (
+            "nlmsg_len < 16",
+            hdr(8, INIT_MSG),
+            false,
+            "invalid netlink header length 8",
+        ),
+        (
+            "truncated payload",
+            {
+                let mut m = hdr(100, INIT_MSG);
+                m.extend_from_slice(&[8, 0, 0x91, 0x6a, 0, 0, 0, 0]);
+                m
+            },
+            true,
+            "failed to read netlink payload, 8 != 84",
+        ),
+        (
+            "short header",
+            vec![1, 2, 3],
+            true,
+            "invalid netlink header length 3",
+        ),
+        (
+            "nla_len 0",
+            with_payload(&[0, 0, 0x91, 0x6a]),
+            false,
+            "invalid netlink attribute length 0 (type 27281)",
+        ),
+        (
+            "nla_len 2",
+            with_payload(&[2, 0, 0x91, 0x6a]),
+            false,
+            "invalid netlink attribute length 2",
+        ),
+        (
+            "attribute overrun",
+            with_payload(&[40, 0, 0x92, 0x6a, b'p', 0, 0, 0]),
+            false,
+            "netlink attribute 27282 runs past the end",
+        ),
+        (
+            "short int",
+            with_payload(&[6, 0, 0x91, 0x6a, 1, 0, 0, 0]),
+            false,
+            "netlink attribute 27281 has a 2-byte payload, need 4",
+        ),
+        (
+            "short bool",
+            with_payload(&[4, 0, 0x97, 0x6a]),
+            false,
+            "netlink attribute 27287 has a 0-byte payload, need 1",
+        ),
+        (
+            "string without NUL",
+            msg(|b| {
+                good_flags(b);
+                b.raw(NS_PATHS_ATTR, b"pid:/proc/1/ns/pid").unwrap();
+            }),
+            false,
+            "netlink attribute 27282 is not NUL-terminated",
+        ),
+        (
+            "empty ns paths",
+            msg(|b| {
+                good_flags(b);
+                b.bytes(NS_PATHS_ATTR, b"").unwrap();
+            }),
+            false,
+            "ns paths are empty",
+        ),
+        (
+            "only commas",
+            msg(|b| {
+                good_flags(b);
+                b.bytes(NS_PATHS_ATTR, b",,").unwrap();
+            }),
+            false,
+            "ns paths are empty",
+        ),
+        (
+            "no colon",
+            msg(|b| {
+                good_flags(b);
+                b.bytes(NS_PATHS_ATTR, b"pid").unwrap();
+            }),
+            false,
+            "failed to parse pid",
+        ),
     ];
     for p in PROFILES {
         for (name, m, close, want) in &cases {
-            let o = run(p, m, Opts { close_after_send: *close, ..Default::default() });
+            let o = run(
+                p,
+                m,
+                Opts {
+                    close_after_send: *close,
+                    ..Default::default()
+                },
+            );
             assert_eq!(o.code, Some(1), "{p:?} {name}: {o:#?}");
-            assert!(o.has_log("fatal", want), "{p:?} {name}: want `{want}`: {:#?}", o.logs);
+            assert!(
+                o.has_log("fatal", want),
+                "{p:?} {name}: want `{want}`: {:#?}",
+                o.logs
+            );
             assert!(o.pids.is_none(), "{name}");
         }
     }
@@ -433,22 +672,35 @@ fn malformed_messages_fail_cleanly() {
 fn userns_rootless_single_mapping() {
     for p in PROFILES {
         let m = msg(|b| {
-            b.int32(CLONE_FLAGS_ATTR, (libc::CLONE_NEWUSER | libc::CLONE_NEWNS) as u32)
-                .bytes(UIDMAP_ATTR, b"0 0 1\n")
-                .unwrap()
-                .bytes(GIDMAP_ATTR, b"0 0 1\n")
-                .unwrap()
-                .boolean(ROOTLESS_EUID_ATTR, true);
+            b.int32(
+                CLONE_FLAGS_ATTR,
+                (libc::CLONE_NEWUSER | libc::CLONE_NEWNS) as u32,
+            )
+            .bytes(UIDMAP_ATTR, b"0 0 1\n")
+            .unwrap()
+            .bytes(GIDMAP_ATTR, b"0 0 1\n")
+            .unwrap()
+            .boolean(ROOTLESS_EUID_ATTR, true);
         });
         let o = run(p, &m, Opts::default());
         o.ok();
         let r = o.report();
-        assert_eq!(r["uid_map"].split_whitespace().collect::<Vec<_>>(), ["0", "0", "1|"]);
-        assert_eq!(r["gid_map"].split_whitespace().collect::<Vec<_>>(), ["0", "0", "1|"]);
+        assert_eq!(
+            r["uid_map"].split_whitespace().collect::<Vec<_>>(),
+            ["0", "0", "1|"]
+        );
+        assert_eq!(
+            r["gid_map"].split_whitespace().collect::<Vec<_>>(),
+            ["0", "0", "1|"]
+        );
         assert_eq!(r["setgroups"], "deny|");
         assert_eq!(r["uid"], "0");
         assert_ne!(r["ns_user"], self_ns("user"));
-        assert!(o.has_log("debug", "update /proc/") && o.has_log("debug", "/uid_map to '0 0 1\\n'"), "{:#?}", o.logs);
+        assert!(
+            o.has_log("debug", "update /proc/") && o.has_log("debug", "/uid_map to '0 0 1\\n'"),
+            "{:#?}",
+            o.logs
+        );
     }
 }
 
@@ -456,18 +708,24 @@ fn userns_rootless_single_mapping() {
 fn userns_root_with_ranges_and_setgroups() {
     for p in PROFILES {
         let m = msg(|b| {
-            b.int32(CLONE_FLAGS_ATTR, (libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWUTS) as u32)
-                .bytes(UIDMAP_ATTR, b"0 100000 65536\n")
-                .unwrap()
-                .bytes(GIDMAP_ATTR, b"0 100000 65536\n")
-                .unwrap()
-                .boolean(SETGROUP_ATTR, true)
-                .boolean(ROOTLESS_EUID_ATTR, false);
+            b.int32(
+                CLONE_FLAGS_ATTR,
+                (libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWUTS) as u32,
+            )
+            .bytes(UIDMAP_ATTR, b"0 100000 65536\n")
+            .unwrap()
+            .bytes(GIDMAP_ATTR, b"0 100000 65536\n")
+            .unwrap()
+            .boolean(SETGROUP_ATTR, true)
+            .boolean(ROOTLESS_EUID_ATTR, false);
         });
         let o = run(p, &m, Opts::default());
         o.ok();
         let r = o.report();
-        assert_eq!(r["uid_map"].split_whitespace().collect::<Vec<_>>(), ["0", "100000", "65536|"]);
+        assert_eq!(
+            r["uid_map"].split_whitespace().collect::<Vec<_>>(),
+            ["0", "100000", "65536|"]
+        );
         assert_eq!(r["setgroups"], "allow|");
         assert_eq!(r["groups"], "0", "supplementary groups dropped");
         assert_eq!((r["uid"].as_str(), r["gid"].as_str()), ("0", "0"));
@@ -480,7 +738,9 @@ fn userns_root_with_ranges_and_setgroups() {
 fn oom_score_adj_applied() {
     for p in PROFILES {
         let m = msg(|b| {
-            b.int32(CLONE_FLAGS_ATTR, 0).bytes(OOM_SCORE_ADJ_ATTR, b"321").unwrap();
+            b.int32(CLONE_FLAGS_ATTR, 0)
+                .bytes(OOM_SCORE_ADJ_ATTR, b"321")
+                .unwrap();
         });
         let o = run(p, &m, Opts::default());
         o.ok();
@@ -494,7 +754,9 @@ fn negative_oom_without_cap_sys_resource_is_reported() {
     // This machine lacks CAP_SYS_RESOURCE: lowering the score must fail
     // cleanly with runc's words, not half-start.
     let m = msg(|b| {
-        b.int32(CLONE_FLAGS_ATTR, 0).bytes(OOM_SCORE_ADJ_ATTR, b"-999").unwrap();
+        b.int32(CLONE_FLAGS_ATTR, 0)
+            .bytes(OOM_SCORE_ADJ_ATTR, b"-999")
+            .unwrap();
     });
     let o = run(Profile::Current, &m, Opts::default());
     if o.code == Some(0) {
@@ -507,13 +769,21 @@ fn negative_oom_without_cap_sys_resource_is_reported() {
 
 #[test]
 fn timens_offsets_shift_monotonic() {
-    if common::skip_unless(std::path::Path::new("/proc/self/ns/time").exists(), "no time namespaces in this kernel") {
+    if common::skip_unless(
+        std::path::Path::new("/proc/self/ns/time").exists(),
+        "no time namespaces in this kernel",
+    ) {
         return;
     }
     let m = msg(|b| {
-        b.int32(CLONE_FLAGS_ATTR, CLONE_NEWTIME as u32).bytes(TIMENSOFFSET_ATTR, b"monotonic 86400 0\n").unwrap();
+        b.int32(CLONE_FLAGS_ATTR, CLONE_NEWTIME as u32)
+            .bytes(TIMENSOFFSET_ATTR, b"monotonic 86400 0\n")
+            .unwrap();
     });
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: out pointer to a local.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     let o = run(Profile::Current, &m, Opts::default());
@@ -521,16 +791,26 @@ fn timens_offsets_shift_monotonic() {
     let r = o.report();
     let inside: i64 = r["monotonic"].parse().unwrap();
     let shift = inside - ts.tv_sec;
-    assert!((86400..86400 + 30).contains(&shift), "monotonic shifted by {shift}");
+    assert!(
+        (86400..86400 + 30).contains(&shift),
+        "monotonic shifted by {shift}"
+    );
     assert_ne!(r["ns_time"], self_ns("time"));
-    assert!(o.has_log("debug", "timens_offsets to 'monotonic 86400 0\\n'"), "{:#?}", o.logs);
+    assert!(
+        o.has_log("debug", "timens_offsets to 'monotonic 86400 0\\n'"),
+        "{:#?}",
+        o.logs
+    );
 }
 
 #[test]
 fn new_pid_namespace_reports_host_pid() {
     for p in PROFILES {
         let m = msg(|b| {
-            b.int32(CLONE_FLAGS_ATTR, (libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u32);
+            b.int32(
+                CLONE_FLAGS_ATTR,
+                (libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u32,
+            );
         });
         let o = run(p, &m, Opts::default());
         o.ok();
@@ -539,7 +819,10 @@ fn new_pid_namespace_reports_host_pid() {
         let (_, p2) = o.pids.unwrap();
         assert!(p2 > 1, "stage2_pid must be the host's view");
         assert_eq!(r["ppid"], "0", "the parent is outside the pid namespace");
-        assert_eq!(r["dumpable"], "1", "nothing joined: stays dumpable (rootless needs it)");
+        assert_eq!(
+            r["dumpable"], "1",
+            "nothing joined: stays dumpable (rootless needs it)"
+        );
     }
 }
 
@@ -548,7 +831,13 @@ fn joins_three_namespaces_of_a_target() {
     let t = Target::new("-nui");
     for p in PROFILES {
         let m = msg(|b| {
-            b.int32(CLONE_FLAGS_ATTR, 0).ns_paths(&[("ipc", t.ns("ipc")), ("uts", t.ns("uts")), ("net", t.ns("net"))]).unwrap();
+            b.int32(CLONE_FLAGS_ATTR, 0)
+                .ns_paths(&[
+                    ("ipc", t.ns("ipc")),
+                    ("uts", t.ns("uts")),
+                    ("net", t.ns("net")),
+                ])
+                .unwrap();
         });
         let o = run(p, &m, Opts::default());
         o.ok();
@@ -561,8 +850,15 @@ fn joins_three_namespaces_of_a_target() {
         assert_eq!(r["dumpable"], "0");
         assert_eq!(r["comm"], "runc:[2:INIT]|");
         assert_eq!(r["sid_is_self"], "1");
-        assert_eq!(r["tid_coherent"], "1", "glibc's cached tid is stale in stage-2");
-        let hex = format!("setns({:#x}) into net namespace (with path {})", libc::CLONE_NEWNET, t.ns("net"));
+        assert_eq!(
+            r["tid_coherent"], "1",
+            "glibc's cached tid is stale in stage-2"
+        );
+        let hex = format!(
+            "setns({:#x}) into net namespace (with path {})",
+            libc::CLONE_NEWNET,
+            t.ns("net")
+        );
         assert!(o.has_log("debug", &hex), "{:#?}", o.logs);
     }
 }
@@ -571,7 +867,9 @@ fn joins_three_namespaces_of_a_target() {
 fn unknown_namespace_type() {
     let t = Target::new("-n");
     let m = msg(|b| {
-        b.int32(CLONE_FLAGS_ATTR, 0).ns_paths(&[("bogus", t.ns("net"))]).unwrap();
+        b.int32(CLONE_FLAGS_ATTR, 0)
+            .ns_paths(&[("bogus", t.ns("net"))])
+            .unwrap();
     });
     // runc >= 1.3 refuses the name; 1.1 joins with nstype 0.
     run(Profile::Current, &m, Opts::default()).failed_with("unknown namespace type bogus");
@@ -586,14 +884,28 @@ fn log_level_filters_debug() {
         let m = msg(|b| {
             b.int32(CLONE_FLAGS_ATTR, 0);
         });
-        let o = run(p, &m, Opts { env: vec![("_LIBCONTAINER_LOGLEVEL", "4".into())], ..Default::default() });
+        let o = run(
+            p,
+            &m,
+            Opts {
+                env: vec![("_LIBCONTAINER_LOGLEVEL", "4".into())],
+                ..Default::default()
+            },
+        );
         o.ok();
         assert!(o.logs.is_empty(), "{:#?}", o.logs);
         // ...but a fatal line still comes through at level 4.
         let m = msg(|b| {
             b.int32(27299, 0);
         });
-        let o = run(p, &m, Opts { env: vec![("_LIBCONTAINER_LOGLEVEL", "4".into())], ..Default::default() });
+        let o = run(
+            p,
+            &m,
+            Opts {
+                env: vec![("_LIBCONTAINER_LOGLEVEL", "4".into())],
+                ..Default::default()
+            },
+        );
         assert_eq!(o.logs.len(), 1, "{:#?}", o.logs);
     }
 }
@@ -603,18 +915,24 @@ fn no_fd_leaks_into_stage2() {
     let t = Target::new("-nu");
     for p in PROFILES {
         let m = msg(|b| {
-            b.int32(CLONE_FLAGS_ATTR, (libc::CLONE_NEWIPC | libc::CLONE_NEWUSER) as u32)
-                .ns_paths(&[("net", t.ns("net")), ("uts", t.ns("uts"))])
-                .unwrap()
-                .bytes(UIDMAP_ATTR, b"0 0 1\n")
-                .unwrap()
-                .bytes(GIDMAP_ATTR, b"0 0 1\n")
-                .unwrap();
+            b.int32(
+                CLONE_FLAGS_ATTR,
+                (libc::CLONE_NEWIPC | libc::CLONE_NEWUSER) as u32,
+            )
+            .ns_paths(&[("net", t.ns("net")), ("uts", t.ns("uts"))])
+            .unwrap()
+            .bytes(UIDMAP_ATTR, b"0 0 1\n")
+            .unwrap()
+            .bytes(GIDMAP_ATTR, b"0 0 1\n")
+            .unwrap();
         });
         let o = run(p, &m, Opts::default());
         o.ok();
         let r = o.report();
-        assert_eq!(r["fds"], "0,1,2,3,4,", "{p:?}: stage-2 must hold only what it inherited");
+        assert_eq!(
+            r["fds"], "0,1,2,3,4,",
+            "{p:?}: stage-2 must hold only what it inherited"
+        );
         // The inherited ones are untouched (the runtime decides about them).
         assert!(r["fd3"].starts_with("socket:"));
         assert!(r["fd4"].starts_with("pipe:"));
@@ -631,7 +949,14 @@ fn mapping_tool_fallback_argv_and_signal_death() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = dir.join("argv");
     let tool = dir.join("newuidmap");
-    std::fs::write(&tool, format!("#!/bin/sh\necho \"$# $@ HOME=$HOME\" > {}\nkill -9 $$\n", out.display())).unwrap();
+    std::fs::write(
+        &tool,
+        format!(
+            "#!/bin/sh\necho \"$# $@ HOME=$HOME\" > {}\nkill -9 $$\n",
+            out.display()
+        ),
+    )
+    .unwrap();
     std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
     for p in PROFILES {
         let _ = std::fs::remove_file(&out);
@@ -643,19 +968,34 @@ fn mapping_tool_fallback_argv_and_signal_death() {
                 .unwrap()
                 .boolean(ROOTLESS_EUID_ATTR, true);
         });
-        let o = run(p, &m, Opts { as_user: Some(65534), ..Default::default() });
+        let o = run(
+            p,
+            &m,
+            Opts {
+                as_user: Some(65534),
+                ..Default::default()
+            },
+        );
         if o.has_log("fatal", "you have no read access") || o.stderr.contains("Permission denied") {
             eprintln!("SKIP: nobody cannot execute the host binary here");
             return;
         }
-        assert!(o.has_log("debug", "/uid_map got -EPERM (trying "), "{p:?}: {:#?}", o.logs);
+        assert!(
+            o.has_log("debug", "/uid_map got -EPERM (trying "),
+            "{p:?}: {:#?}",
+            o.logs
+        );
         o.failed_with("failed to use newuid map on ");
         assert!(o.has_log("fatal", "killed by signal 9"), "{:#?}", o.logs);
         let argv = std::fs::read_to_string(&out).expect("tool ran");
         let toks: Vec<&str> = argv.split_whitespace().collect();
         // $# = pid + 6 tokens; then pid, the tokens, and an empty HOME.
         assert_eq!(toks[0], "7", "{argv}");
-        assert_eq!(&toks[2..8], ["0", "65534", "1", "1", "100000", "10"], "{argv}");
+        assert_eq!(
+            &toks[2..8],
+            ["0", "65534", "1", "1", "100000", "10"],
+            "{argv}"
+        );
         assert_eq!(toks[8], "HOME=", "the tool must get an empty environment");
     }
 }
@@ -668,7 +1008,14 @@ fn mapping_tool_missing() {
             .unwrap()
             .boolean(ROOTLESS_EUID_ATTR, true);
     });
-    let o = run(Profile::Current, &m, Opts { as_user: Some(65534), ..Default::default() });
+    let o = run(
+        Profile::Current,
+        &m,
+        Opts {
+            as_user: Some(65534),
+            ..Default::default()
+        },
+    );
     o.failed_with("mapping tool not present");
 }
 
@@ -681,7 +1028,11 @@ fn cgroup_namespace_is_new() {
         let o = run(p, &m, Opts::default());
         o.ok();
         assert_ne!(o.report()["ns_cgroup"], self_ns("cgroup"));
-        let want = if p == Profile::Runc11 { "unshare cgroup namespace" } else { "unshare remaining namespaces" };
+        let want = if p == Profile::Runc11 {
+            "unshare cgroup namespace"
+        } else {
+            "unshare remaining namespaces"
+        };
         assert!(o.has_log("debug", want), "{:#?}", o.logs);
     }
 }
@@ -698,19 +1049,25 @@ fn runc11_cloned_binary_and_mount_sources() {
         sources.extend_from_slice(src.to_str().unwrap().as_bytes());
         sources.push(0);
         sources.push(0); // a non-bind mount: empty entry
-        b.int32(CLONE_FLAGS_ATTR, (libc::CLONE_NEWUSER | libc::CLONE_NEWNS) as u32)
-            .bytes(UIDMAP_ATTR, b"0 0 1\n")
-            .unwrap()
-            .bytes(GIDMAP_ATTR, b"0 0 1\n")
-            .unwrap()
-            .bytes(MOUNT_SOURCES_ATTR, &sources)
-            .unwrap();
+        b.int32(
+            CLONE_FLAGS_ATTR,
+            (libc::CLONE_NEWUSER | libc::CLONE_NEWNS) as u32,
+        )
+        .bytes(UIDMAP_ATTR, b"0 0 1\n")
+        .unwrap()
+        .bytes(GIDMAP_ATTR, b"0 0 1\n")
+        .unwrap()
+        .bytes(MOUNT_SOURCES_ATTR, &sources)
+        .unwrap();
     });
     let o = run(
         Profile::Runc11,
         &m,
         Opts {
-            env: vec![("_LIBCONTAINER_MOUNT_FDS", "[5,-1]".into()), ("_LIBCONTAINER_STATEDIR", "/run".into())],
+            env: vec![
+                ("_LIBCONTAINER_MOUNT_FDS", "[5,-1]".into()),
+                ("_LIBCONTAINER_STATEDIR", "/run".into()),
+            ],
             extra: vec![(5, ph_a.as_raw_fd())],
             ..Default::default()
         },
@@ -724,7 +1081,10 @@ fn runc11_cloned_binary_and_mount_sources() {
     // Zero-copy seals (a detached bind of the file shows as "/", an overlay
     // as "/host-runc-1-1"), else runc 1.1's memfd.
     let exe = &r["exe"];
-    assert!(exe == "/" || exe.starts_with("/memfd:runc_cloned") || exe == "/host-runc-1-1", "{exe}");
+    assert!(
+        exe == "/" || exe.starts_with("/memfd:runc_cloned") || exe == "/host-runc-1-1",
+        "{exe}"
+    );
     // The re-exec'd binary must not be writable through /proc/<pid>/exe:
     // checked on a live process in overlay_or_memfd_exe_is_not_writable.
 }
@@ -737,7 +1097,9 @@ fn overlay_or_memfd_exe_is_not_writable() {
     // the bootstrap message is the sealed copy.
     let (ours, theirs) = socketpair();
     let mut c = Command::new(host(Profile::Runc11));
-    c.env_clear().env("_LIBCONTAINER_INITPIPE", "3").env("_LIBCONTAINER_STATEDIR", "/run");
+    c.env_clear()
+        .env("_LIBCONTAINER_INITPIPE", "3")
+        .env("_LIBCONTAINER_STATEDIR", "/run");
     let fd = theirs.as_raw_fd();
     // SAFETY: async-signal-safe dup2 only.
     unsafe {
@@ -751,13 +1113,21 @@ fn overlay_or_memfd_exe_is_not_writable() {
     assert!(readable(ours.as_raw_fd(), 10_000), "no leading byte");
     // It has re-exec'd (the byte comes after the cloned-binary step).
     let exe = format!("/proc/{}/exe", child.id());
-    let e = std::fs::OpenOptions::new().write(true).open(&exe).unwrap_err();
+    let e = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&exe)
+        .unwrap_err();
     assert!(
-        [libc::EROFS, libc::EPERM, libc::ETXTBSY, libc::EACCES].contains(&e.raw_os_error().unwrap_or(0)),
+        [libc::EROFS, libc::EPERM, libc::ETXTBSY, libc::EACCES]
+            .contains(&e.raw_os_error().unwrap_or(0)),
         "{e}"
     );
     let target = std::fs::read_link(&exe).unwrap();
-    assert_ne!(target, host(Profile::Runc11), "still running from the host binary");
+    assert_ne!(
+        target,
+        host(Profile::Runc11),
+        "still running from the host binary"
+    );
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(common::owner_uid(std::path::Path::new("/dev/null")), 0);

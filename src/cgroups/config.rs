@@ -51,7 +51,13 @@ impl CgroupConfig {
             .flatten()
             .map(|d| d.path().to_string_lossy().into_owned())
             .collect();
-        Self::from_linux(path.as_deref(), linux.and_then(|l| l.resources().as_ref()), &dev_paths, id, systemd)
+        Self::from_linux(
+            path.as_deref(),
+            linux.and_then(|l| l.resources().as_ref()),
+            &dev_paths,
+            id,
+            systemd,
+        )
     }
 
     /// From the spec fields the runtime's plan keeps: cgroupsPath,
@@ -72,7 +78,9 @@ impl CgroupConfig {
             }
             None => Resources::default(),
         };
-        resources.devices.extend(super::devices::default_allowed(device_paths));
+        resources
+            .devices
+            .extend(super::devices::default_allowed(device_paths));
         Self::new(path, id, resources, systemd)
     }
 
@@ -404,7 +412,9 @@ mod tests {
     #[test]
     fn default_path_is_id_under_own_cgroup() {
         let c = CgroupConfig::new(None, "abc", Resources::default(), false).unwrap();
-        assert!(matches!(&c.path, CgroupPath::Relative { inner, parents } if inner == "abc" && *parents == own_cgroups()));
+        assert!(
+            matches!(&c.path, CgroupPath::Relative { inner, parents } if inner == "abc" && *parents == own_cgroups())
+        );
         assert!(!c.explicit);
         let c = CgroupConfig::new(None, "abc", Resources::default(), true).unwrap();
         assert_eq!(c.path, CgroupPath::Systemd("system.slice:runc:abc".into()));
@@ -438,7 +448,10 @@ mod tests {
             serde_json::from_value(serde_json::json!({"ociVersion": "1.0.2"})).unwrap();
         let c = CgroupConfig::from_spec(&bare, "ctr", false).unwrap();
         assert!(matches!(&c.path, CgroupPath::Relative { inner, .. } if inner == "ctr"));
-        let defaults = Resources { devices: super::super::devices::default_allowed(&[]), ..Default::default() };
+        let defaults = Resources {
+            devices: super::super::devices::default_allowed(&[]),
+            ..Default::default()
+        };
         assert_eq!(c.resources, defaults);
     }
 

@@ -122,7 +122,13 @@ pub fn method_call(c: &Call, serial: u32) -> Vec<u8> {
         let field = |e: &mut Enc, code: u8, sig: &str, v: &str| {
             e.structure(|e| {
                 e.byte(code);
-                e.variant(sig, |e| if sig == "g" { e.signature(v) } else { e.string(v) });
+                e.variant(sig, |e| {
+                    if sig == "g" {
+                        e.signature(v)
+                    } else {
+                        e.string(v)
+                    }
+                });
             })
         };
         field(e, 1, "o", c.path);
@@ -162,7 +168,10 @@ impl<'a> Dec<'a> {
         self.pos = self.pos.div_ceil(n) * n;
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let s = self.buf.get(self.pos..self.pos + n).ok_or(DbusError::Malformed("short message"))?;
+        let s = self
+            .buf
+            .get(self.pos..self.pos + n)
+            .ok_or(DbusError::Malformed("short message"))?;
         self.pos += n;
         Ok(s)
     }
@@ -171,7 +180,9 @@ impl<'a> Dec<'a> {
     }
     pub fn u32(&mut self) -> Result<u32> {
         self.align(4);
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().unwrap_or_default(),
+        ))
     }
     pub fn string(&mut self) -> Result<String> {
         let n = self.u32()? as usize;
@@ -181,7 +192,8 @@ impl<'a> Dec<'a> {
     pub fn signature(&mut self) -> Result<String> {
         let n = self.byte()? as usize;
         let s = self.take(n + 1)?;
-        String::from_utf8(s[..n].to_vec()).map_err(|_| DbusError::Malformed("signature is not utf-8"))
+        String::from_utf8(s[..n].to_vec())
+            .map_err(|_| DbusError::Malformed("signature is not utf-8"))
     }
 }
 
@@ -192,7 +204,10 @@ pub fn parse(buf: &[u8]) -> Result<Msg> {
         return Err(DbusError::Malformed("not a little-endian message"));
     }
     let mut d = Dec { buf, pos: 1 };
-    let mut m = Msg { kind: d.byte()?, ..Default::default() };
+    let mut m = Msg {
+        kind: d.byte()?,
+        ..Default::default()
+    };
     d.pos = 4;
     let body_len = d.u32()? as usize;
     m.serial = d.u32()?;
@@ -239,19 +254,28 @@ impl Conn {
     /// Connect and authenticate with SASL EXTERNAL as our euid. `hello`:
     /// a message bus needs `Hello` first; systemd's private socket does not.
     pub fn open(path: &Path, hello: bool) -> Result<Conn> {
-        let sock = UnixStream::connect(path).map_err(|e| DbusError::Connect(path.display().to_string(), e))?;
-        let mut c = Conn { sock, serial: 0, signals: Vec::new() };
+        let sock = UnixStream::connect(path)
+            .map_err(|e| DbusError::Connect(path.display().to_string(), e))?;
+        let mut c = Conn {
+            sock,
+            serial: 0,
+            signals: Vec::new(),
+        };
         // SAFETY: geteuid has no side effects.
         let uid = unsafe { libc::geteuid() }.to_string();
         let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
-        c.sock.write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
+        c.sock
+            .write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
         let line = c.line()?;
         if !line.starts_with("OK ") {
             return Err(DbusError::Auth(line));
         }
         c.sock.write_all(b"BEGIN\r\n")?;
         if hello {
-            c.call(&Call { member: "Hello", ..BUS })?;
+            c.call(&Call {
+                member: "Hello",
+                ..BUS
+            })?;
         }
         Ok(c)
     }
@@ -262,7 +286,9 @@ impl Conn {
         // Byte by byte: the binary protocol follows the auth lines.
         while !out.ends_with(b"\r\n") {
             if self.sock.read(&mut b)? == 0 || out.len() > 512 {
-                return Err(DbusError::Auth("connection closed during authentication".into()));
+                return Err(DbusError::Auth(
+                    "connection closed during authentication".into(),
+                ));
             }
             out.push(b[0]);
         }
@@ -291,7 +317,12 @@ impl Conn {
                 METHOD_RETURN if m.reply_serial == Some(serial) => return Ok(m),
                 ERROR if m.reply_serial == Some(serial) => {
                     let text = if m.signature.starts_with('s') {
-                        Dec { buf: &m.body, pos: 0 }.string().unwrap_or_default()
+                        Dec {
+                            buf: &m.body,
+                            pos: 0,
+                        }
+                        .string()
+                        .unwrap_or_default()
                     } else {
                         String::new()
                     };
@@ -304,7 +335,11 @@ impl Conn {
 
     /// Wait for a signal `member` whose body satisfies `pred`.
     pub fn wait_signal(&mut self, member: &str, mut pred: impl FnMut(&Msg) -> bool) -> Result<Msg> {
-        if let Some(i) = self.signals.iter().position(|m| m.member.as_deref() == Some(member) && pred(m)) {
+        if let Some(i) = self
+            .signals
+            .iter()
+            .position(|m| m.member.as_deref() == Some(member) && pred(m))
+        {
             return Ok(self.signals.remove(i));
         }
         loop {
@@ -329,10 +364,19 @@ mod tests {
 \x03\x01s\x00\x05\x00\x00\x00Hello\x00\x00\x00\
 \x02\x01s\x00\x14\x00\x00\x00org.freedesktop.DBus\x00\x00\x00\x00\
 \x06\x01s\x00\x14\x00\x00\x00org.freedesktop.DBus\x00\x00\x00\x00";
-        let got = method_call(&Call { member: "Hello", ..BUS }, 1);
+        let got = method_call(
+            &Call {
+                member: "Hello",
+                ..BUS
+            },
+            1,
+        );
         assert_eq!(got, want);
         let m = parse(&got).unwrap();
-        assert_eq!((m.kind, m.serial, m.member.as_deref()), (METHOD_CALL, 1, Some("Hello")));
+        assert_eq!(
+            (m.kind, m.serial, m.member.as_deref()),
+            (METHOD_CALL, 1, Some("Hello"))
+        );
     }
 
     #[test]
@@ -380,8 +424,19 @@ mod tests {
         let m = parse(&e.buf).unwrap();
         assert_eq!(m.kind, ERROR);
         assert_eq!(m.reply_serial, Some(3));
-        assert_eq!(m.error_name.as_deref(), Some("org.freedesktop.systemd1.NoSuchUnit"));
-        assert_eq!(Dec { buf: &m.body, pos: 0 }.string().unwrap(), "no such unit");
+        assert_eq!(
+            m.error_name.as_deref(),
+            Some("org.freedesktop.systemd1.NoSuchUnit")
+        );
+        assert_eq!(
+            Dec {
+                buf: &m.body,
+                pos: 0
+            }
+            .string()
+            .unwrap(),
+            "no such unit"
+        );
     }
 
     #[test]

@@ -30,12 +30,17 @@ pub struct Control {
 impl Control {
     pub fn open(dir: &Path, file: &str) -> Result<Control> {
         let path = dir.join(file);
-        let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| io_err("open", &path, e))?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_err("open", &path, e))?;
         Ok(Control { path, file })
     }
 
     pub fn write(&mut self, value: &str) -> Result<()> {
-        self.file.write_all(value.as_bytes()).map_err(|e| io_err("write", &self.path, e))
+        self.file
+            .write_all(value.as_bytes())
+            .map_err(|e| io_err("write", &self.path, e))
     }
 }
 

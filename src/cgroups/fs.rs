@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use super::config::{CgroupConfig, CgroupPath, Resources};
 use super::files::{self, io_err};
+use super::join::{Join, Target};
 use super::oom::OomWatcher;
 use super::probe::{Hierarchy, Host, Layout, Version};
-use super::join::{Join, Target};
 use super::{bpf, devices, v1, v2, Error, FreezerState, Manager, Result, Stats};
 
 /// runc's subsystem order for Set (cpuset before memory, devices early).
@@ -197,7 +197,10 @@ impl Manager for FsManager {
     }
 
     fn join_plan(&self, create: bool) -> Result<Join> {
-        let mut j = Join { best_effort: self.rootless && !self.explicit, ..Default::default() };
+        let mut j = Join {
+            best_effort: self.rootless && !self.explicit,
+            ..Default::default()
+        };
         self.each_dir(|h, dir| {
             if create {
                 self.make(h, dir)?;

@@ -33,7 +33,10 @@ pub struct Target {
 impl Target {
     /// The container's cgroup2 directory, for `CLONE_INTO_CGROUP`.
     pub fn dir(dir: &Path) -> Result<Target> {
-        Ok(Target { fd: super::fs::open_dir(dir)?, path: dir.to_owned() })
+        Ok(Target {
+            fd: super::fs::open_dir(dir)?,
+            path: dir.to_owned(),
+        })
     }
 
     /// A v1 cgroup's `tasks` file, open for writing (CLOEXEC: the exec'd
@@ -91,7 +94,10 @@ impl Join {
 
     /// The error for the child's failed write of "0" to `v1_tasks[idx]`.
     pub fn child_error(&self, idx: usize, errno: i32) -> Error {
-        let path = self.v1_tasks.get(idx).map_or_else(PathBuf::new, |t| t.path.clone());
+        let path = self
+            .v1_tasks
+            .get(idx)
+            .map_or_else(PathBuf::new, |t| t.path.clone());
         io_err("write", &path, std::io::Error::from_raw_os_error(errno))
     }
 }
@@ -103,7 +109,10 @@ mod tests {
     #[test]
     fn child_error_names_the_file() {
         let j = Join {
-            v1_tasks: vec![Target { fd: std::fs::File::open("/dev/null").unwrap().into(), path: "/sys/fs/cgroup/cpu/c/tasks".into() }],
+            v1_tasks: vec![Target {
+                fd: std::fs::File::open("/dev/null").unwrap().into(),
+                path: "/sys/fs/cgroup/cpu/c/tasks".into(),
+            }],
             ..Default::default()
         };
         let e = j.child_error(0, libc::ENOSPC).to_string();

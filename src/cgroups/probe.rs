@@ -199,7 +199,11 @@ mod tests {
 
     #[test]
     fn octal_unescape() {
-        let h = parse_mountinfo("30 1 0:5 / /sys/fs/cgroup/a\\040b rw - cgroup cgroup rw,pids\n", |_| vec![]).unwrap();
+        let h = parse_mountinfo(
+            "30 1 0:5 / /sys/fs/cgroup/a\\040b rw - cgroup cgroup rw,pids\n",
+            |_| vec![],
+        )
+        .unwrap();
         assert_eq!(h.hierarchies[0].mount, Path::new("/sys/fs/cgroup/a b"));
     }
 }

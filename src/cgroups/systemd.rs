@@ -28,10 +28,13 @@ pub fn running() -> bool {
 /// Where to reach systemd: its private socket (root, no bus daemon needed),
 /// else the system bus. `(path, needs Hello)`.
 fn bus() -> Option<(PathBuf, bool)> {
-    [("/run/systemd/private", false), ("/run/dbus/system_bus_socket", true)]
-        .into_iter()
-        .map(|(p, h)| (PathBuf::from(p), h))
-        .find(|(p, _)| p.exists())
+    [
+        ("/run/systemd/private", false),
+        ("/run/dbus/system_bus_socket", true),
+    ]
+    .into_iter()
+    .map(|(p, h)| (PathBuf::from(p), h))
+    .find(|(p, _)| p.exists())
 }
 
 /// The error for a `--systemd-cgroup` request without systemd.
@@ -42,14 +45,26 @@ pub fn unavailable() -> Error {
 /// runc's `slice:prefix:name` -> (slice, unit): `prefix-name.scope`, or
 /// `name` itself when it is a slice; an empty slice is system.slice.
 pub fn unit_of(path: &str) -> Result<(String, String)> {
-    let bad = || Error::Config(format!("expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got {path:?} instead"));
+    let bad = || {
+        Error::Config(format!("expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got {path:?} instead"))
+    };
     let parts: Vec<&str> = path.split(':').collect();
-    let [slice, prefix, name] = parts[..] else { return Err(bad()) };
+    let [slice, prefix, name] = parts[..] else {
+        return Err(bad());
+    };
     if name.is_empty() {
         return Err(bad());
     }
-    let slice = if slice.is_empty() { "system.slice" } else { slice };
-    let unit = if name.ends_with(".slice") { name.to_owned() } else { format!("{prefix}-{name}.scope") };
+    let slice = if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    };
+    let unit = if name.ends_with(".slice") {
+        name.to_owned()
+    } else {
+        format!("{prefix}-{name}.scope")
+    };
     Ok((slice.to_owned(), unit))
 }
 
@@ -60,7 +75,12 @@ pub fn expand_slice(slice: &str) -> Result<String> {
     if stem == "-" {
         return Ok("/".into());
     }
-    if stem.is_empty() || stem.contains('/') || stem.contains("--") || stem.starts_with('-') || stem.ends_with('-') {
+    if stem.is_empty()
+        || stem.contains('/')
+        || stem.contains("--")
+        || stem.starts_with('-')
+        || stem.ends_with('-')
+    {
         return Err(bad());
     }
     let mut path = String::new();
@@ -93,7 +113,9 @@ fn put(e: &mut Enc, props: &[Prop]) {
                     Value::Str(s) => e.variant("s", |e| e.string(s)),
                     Value::Bool(b) => e.variant("b", |e| e.boolean(*b)),
                     Value::U64(n) => e.variant("t", |e| e.u64(*n)),
-                    Value::Pids(p) => e.variant("au", |e| e.array(4, |e| p.iter().for_each(|p| e.u32(*p)))),
+                    Value::Pids(p) => {
+                        e.variant("au", |e| e.array(4, |e| p.iter().for_each(|p| e.u32(*p))))
+                    }
                 }
             })
         }
@@ -116,7 +138,11 @@ pub fn resource_props(r: &Resources) -> Vec<Prop> {
         if let Some(q) = c.quota.filter(|&q| q != 0) {
             // runc: quota per second in µs, rounded up to whole 10 ms (systemd's granularity).
             let period = c.period.filter(|&p| p != 0).unwrap_or(100_000);
-            let per_sec = if q < 0 { u64::MAX } else { (q as u64 * 1_000_000 / period).div_ceil(10_000) * 10_000 };
+            let per_sec = if q < 0 {
+                u64::MAX
+            } else {
+                (q as u64 * 1_000_000 / period).div_ceil(10_000) * 10_000
+            };
             p.push(("CPUQuotaPerSecUSec", Value::U64(per_sec)));
         }
     }
@@ -131,7 +157,10 @@ pub fn resource_props(r: &Resources) -> Vec<Prop> {
 pub fn start_body(unit: &str, slice: &str, pid: u32, r: &Resources) -> Vec<u8> {
     let mut props: Vec<Prop> = vec![
         ("Slice", Value::Str(slice.into())),
-        ("Description", Value::Str(format!("libcontainer container {unit}"))),
+        (
+            "Description",
+            Value::Str(format!("libcontainer container {unit}")),
+        ),
         ("PIDs", Value::Pids(vec![pid])),
         ("Delegate", Value::Bool(true)),
         ("DefaultDependencies", Value::Bool(false)),
@@ -171,13 +200,24 @@ impl SystemdManager {
             return Err(unavailable());
         }
         let CgroupPath::Systemd(p) = &cfg.path else {
-            return Err(Error::Config("systemd driver without a systemd cgroupsPath".into()));
+            return Err(Error::Config(
+                "systemd driver without a systemd cgroupsPath".into(),
+            ));
         };
         let (slice, unit) = unit_of(p)?;
         let dir = format!("{}/{unit}", expand_slice(&slice)?.trim_end_matches('/'));
-        let fs_cfg = CgroupConfig { path: CgroupPath::Absolute(dir), systemd: false, ..cfg.clone() };
+        let fs_cfg = CgroupConfig {
+            path: CgroupPath::Absolute(dir),
+            systemd: false,
+            ..cfg.clone()
+        };
         let fs = FsManager::new(probe::host()?, &fs_cfg, rootless)?;
-        Ok(SystemdManager { unit, slice, resources: cfg.resources.clone(), fs })
+        Ok(SystemdManager {
+            unit,
+            slice,
+            resources: cfg.resources.clone(),
+            fs,
+        })
     }
 
     fn conn() -> Result<Conn> {
@@ -185,30 +225,68 @@ impl SystemdManager {
         let mut c = Conn::open(&path, hello).map_err(sd_err)?;
         if hello {
             let mut m = Enc::default();
-            m.string("type='signal',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'");
-            c.call(&Call { member: "AddMatch", signature: "s", body: &m.buf, ..BUS }).map_err(sd_err)?;
+            m.string(
+                "type='signal',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'",
+            );
+            c.call(&Call {
+                member: "AddMatch",
+                signature: "s",
+                body: &m.buf,
+                ..BUS
+            })
+            .map_err(sd_err)?;
         }
         // JobRemoved is only sent to subscribers.
-        c.call(&Call { member: "Subscribe", ..SYSTEMD }).map_err(sd_err)?;
+        c.call(&Call {
+            member: "Subscribe",
+            ..SYSTEMD
+        })
+        .map_err(sd_err)?;
         Ok(c)
     }
 
     /// Call a Manager method that returns a job, and wait until it is done.
     fn job(&self, member: &str, signature: &str, body: &[u8]) -> Result<()> {
         let mut c = Self::conn()?;
-        let r = c.call(&Call { member, signature, body, ..SYSTEMD }).map_err(sd_err)?;
-        let job = Dec { buf: &r.body, pos: 0 }.string().map_err(sd_err)?;
+        let r = c
+            .call(&Call {
+                member,
+                signature,
+                body,
+                ..SYSTEMD
+            })
+            .map_err(sd_err)?;
+        let job = Dec {
+            buf: &r.body,
+            pos: 0,
+        }
+        .string()
+        .map_err(sd_err)?;
         // JobRemoved(u id, o job, s unit, s result)
         let done = c
             .wait_signal("JobRemoved", |m| {
-                let mut d = Dec { buf: &m.body, pos: 0 };
+                let mut d = Dec {
+                    buf: &m.body,
+                    pos: 0,
+                };
                 d.u32().is_ok() && d.string().is_ok_and(|j| j == job)
             })
             .map_err(sd_err)?;
-        let mut d = Dec { buf: &done.body, pos: 0 };
-        let result = d.u32().and_then(|_| d.string()).and_then(|_| d.string()).and_then(|_| d.string()).map_err(sd_err)?;
+        let mut d = Dec {
+            buf: &done.body,
+            pos: 0,
+        };
+        let result = d
+            .u32()
+            .and_then(|_| d.string())
+            .and_then(|_| d.string())
+            .and_then(|_| d.string())
+            .map_err(sd_err)?;
         if result != "done" {
-            return Err(Error::Systemd(format!("error creating systemd unit `{}`: got `{result}`", self.unit)));
+            return Err(Error::Systemd(format!(
+                "error creating systemd unit `{}`: got `{result}`",
+                self.unit
+            )));
         }
         Ok(())
     }
@@ -220,7 +298,11 @@ fn sd_err(e: super::dbus::DbusError) -> Error {
 
 impl Manager for SystemdManager {
     fn apply(&self, pid: i32) -> Result<()> {
-        self.job("StartTransientUnit", "ssa(sv)a(sa(sv))", &start_body(&self.unit, &self.slice, pid as u32, &self.resources))?;
+        self.job(
+            "StartTransientUnit",
+            "ssa(sv)a(sa(sv))",
+            &start_body(&self.unit, &self.slice, pid as u32, &self.resources),
+        )?;
         // Hierarchies systemd does not manage (v1 named ones, hybrid's
         // unified side) are joined the cgroupfs way, as runc does.
         self.fs.apply(pid)
@@ -229,7 +311,10 @@ impl Manager for SystemdManager {
     fn join_plan(&self, create: bool) -> Result<Join> {
         if create {
             // systemd moves the pid itself when it starts the scope.
-            Ok(Join { apply_after: true, ..Default::default() })
+            Ok(Join {
+                apply_after: true,
+                ..Default::default()
+            })
         } else {
             // exec: the scope exists; join its directories at birth.
             self.fs.join_plan(false)
@@ -242,7 +327,13 @@ impl Manager for SystemdManager {
         e.boolean(true);
         put(&mut e, &resource_props(r));
         let mut c = Self::conn()?;
-        c.call(&Call { member: "SetUnitProperties", signature: "sba(sv)", body: &e.buf, ..SYSTEMD }).map_err(sd_err)?;
+        c.call(&Call {
+            member: "SetUnitProperties",
+            signature: "sba(sv)",
+            body: &e.buf,
+            ..SYSTEMD
+        })
+        .map_err(sd_err)?;
         self.fs.set(r)
     }
 
@@ -297,8 +388,14 @@ mod tests {
 
     #[test]
     fn runc_unit_names() {
-        assert_eq!(unit_of("system.slice:docker:abc").unwrap(), ("system.slice".into(), "docker-abc.scope".into()));
-        assert_eq!(unit_of(":runc:x").unwrap(), ("system.slice".into(), "runc-x.scope".into()));
+        assert_eq!(
+            unit_of("system.slice:docker:abc").unwrap(),
+            ("system.slice".into(), "docker-abc.scope".into())
+        );
+        assert_eq!(
+            unit_of(":runc:x").unwrap(),
+            ("system.slice".into(), "runc-x.scope".into())
+        );
         assert_eq!(unit_of("user.slice:p:my.slice").unwrap().1, "my.slice");
         assert!(unit_of("/abs/path").is_err());
         assert!(unit_of("a:b").is_err());
@@ -308,7 +405,10 @@ mod tests {
     #[test]
     fn slices_expand_like_systemd() {
         assert_eq!(expand_slice("system.slice").unwrap(), "/system.slice");
-        assert_eq!(expand_slice("a-b-c.slice").unwrap(), "/a.slice/a-b.slice/a-b-c.slice");
+        assert_eq!(
+            expand_slice("a-b-c.slice").unwrap(),
+            "/a.slice/a-b.slice/a-b-c.slice"
+        );
         assert_eq!(expand_slice("-.slice").unwrap(), "/");
         for bad in ["a--b.slice", "-a.slice", "a-.slice", "a/b.slice", "nope"] {
             assert!(expand_slice(bad).is_err(), "{bad}");
@@ -355,7 +455,10 @@ mod tests {
     #[test]
     fn without_systemd_the_error_is_runcs() {
         if !running() {
-            assert_eq!(unavailable().to_string(), "systemd cgroup driver requested but systemd is not running");
+            assert_eq!(
+                unavailable().to_string(),
+                "systemd cgroup driver requested but systemd is not running"
+            );
         }
     }
 }

@@ -66,7 +66,14 @@ pub fn set(ctrl: &str, dir: &Path, r: &Resources) -> Result<()> {
                 let slot = &mut files[allow as usize];
                 let f = match slot {
                     Some(f) => f,
-                    None => slot.insert(Control::open(dir, if allow { "devices.allow" } else { "devices.deny" })?),
+                    None => slot.insert(Control::open(
+                        dir,
+                        if allow {
+                            "devices.allow"
+                        } else {
+                            "devices.deny"
+                        },
+                    )?),
                 };
                 f.write(&rule)?;
             }

@@ -65,20 +65,39 @@ pub fn json() -> String {
         oci_version_min: "1.0.0",
         oci_version_max: "1.3.0",
         hooks: crate::hooks::Kind::ALL.iter().map(|k| k.name()).collect(),
-        mount_options: { let mut m: Vec<String> = option_words().map(String::from).collect(); m.sort(); m },
+        mount_options: {
+            let mut m: Vec<String> = option_words().map(String::from).collect();
+            m.sort();
+            m
+        },
         linux: Linux {
             namespaces: ns,
             capabilities: caps,
             // Filled in as the cgroup and security modules land.
-            cgroup: Cgroup { v1: true, v2: true, systemd: false, systemd_user: false },
+            cgroup: Cgroup {
+                v1: true,
+                v2: true,
+                systemd: false,
+                systemd_user: false,
+            },
             // libseccomp is linked in; the LSMs are what this host runs.
             seccomp: Enabled { enabled: true },
-            apparmor: Enabled { enabled: crate::security::lsm::apparmor_enabled() },
-            selinux: Enabled { enabled: crate::security::lsm::selinux_enabled() },
+            apparmor: Enabled {
+                enabled: crate::security::lsm::apparmor_enabled(),
+            },
+            selinux: Enabled {
+                enabled: crate::security::lsm::selinux_enabled(),
+            },
         },
         annotations: BTreeMap::from([
-            ("org.opencontainers.runc.checkpoint.enabled", "false".to_string()),
-            ("org.opencontainers.runc.version", crate::cli::RUNC_VERSION.to_string()),
+            (
+                "org.opencontainers.runc.checkpoint.enabled",
+                "false".to_string(),
+            ),
+            (
+                "org.opencontainers.runc.version",
+                crate::cli::RUNC_VERSION.to_string(),
+            ),
         ]),
     };
     let mut out = Vec::new();
@@ -100,7 +119,10 @@ mod tests {
         assert!(ns.contains(&"network".into()) && ns.contains(&"mount".into()));
         let mo = v["mountOptions"].as_array().unwrap();
         assert!(mo.contains(&"rbind".into()) && mo.contains(&"rw".into()));
-        assert!(v["linux"]["capabilities"].as_array().unwrap().contains(&"CAP_SYS_ADMIN".into()));
+        assert!(v["linux"]["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&"CAP_SYS_ADMIN".into()));
         assert_eq!(v["hooks"].as_array().unwrap().len(), 6);
         assert_eq!(v["linux"]["seccomp"]["enabled"], true);
     }

@@ -37,19 +37,29 @@ pub fn init(path: &str, format: Format, debug: bool) -> std::io::Result<()> {
                 .open(path)?,
         )
     };
-    let _ = LOGGER.set(Logger { format, file, debug });
+    let _ = LOGGER.set(Logger {
+        format,
+        file,
+        debug,
+    });
     Ok(())
 }
 
 /// Go's json.Marshal escapes HTML-sensitive characters; serde_json does not.
 fn go_json_string(s: &str) -> String {
     let j = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
-    j.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026").replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
+    j.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
 }
 
 /// logrus TextFormatter quoting: bare when only [A-Za-z0-9-._/@^+].
 fn text_value(s: &str) -> String {
-    let bare = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
+    let bare = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
     if bare {
         s.to_string()
     } else {
@@ -61,7 +71,12 @@ fn text_value(s: &str) -> String {
 pub fn format_line(format: Format, level: &str, msg: &str, now: SystemTime) -> String {
     let time = clock::rfc3339(now);
     match format {
-        Format::Json => format!("{{\"level\":{},\"msg\":{},\"time\":{}}}\n", go_json_string(level), go_json_string(msg), go_json_string(&time)),
+        Format::Json => format!(
+            "{{\"level\":{},\"msg\":{},\"time\":{}}}\n",
+            go_json_string(level),
+            go_json_string(msg),
+            go_json_string(&time)
+        ),
         Format::Text => format!("time={:?} level={} msg={}\n", time, level, text_value(msg)),
     }
 }
@@ -119,7 +134,11 @@ mod tests {
             format_line(Format::Text, "error", "container does not exist", t),
             "time=\"2026-11-28T16:53:29Z\" level=error msg=\"container does not exist\"\n"
         );
-        assert_eq!(format_line(Format::Text, "info", "ok", t), "time=\"2026-11-28T16:53:29Z\" level=info msg=ok\n");
-        assert!(format_line(Format::Json, "debug", "a => b & <c>", t).contains("a =\\u003e b \\u0026 \\u003cc\\u003e"));
+        assert_eq!(
+            format_line(Format::Text, "info", "ok", t),
+            "time=\"2026-11-28T16:53:29Z\" level=info msg=ok\n"
+        );
+        assert!(format_line(Format::Json, "debug", "a => b & <c>", t)
+            .contains("a =\\u003e b \\u0026 \\u003cc\\u003e"));
     }
 }

@@ -17,7 +17,11 @@ use crate::container::{self, cgroup, ContainerError, CreateOpts, ExecOpts, Root}
 pub const RUNC_VERSION: &str = "1.1.5+nsrun.0.1.0";
 
 #[derive(Parser, Debug)]
-#[command(name = "nsrun", about = "OCI runtime with runc's command line", disable_version_flag = true)]
+#[command(
+    name = "nsrun",
+    about = "OCI runtime with runc's command line",
+    disable_version_flag = true
+)]
 struct Cli {
     /// root directory for storage of container state
     #[arg(long, default_value = "/run/nsrun")]
@@ -192,14 +196,19 @@ struct Failure {
 }
 
 fn fail(code: i32, e: impl std::fmt::Display) -> Failure {
-    Failure { msg: e.to_string(), code }
+    Failure {
+        msg: e.to_string(),
+        code,
+    }
 }
 
 fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
@@ -237,7 +246,10 @@ pub fn main() -> ! {
         }
     };
     if cli.version {
-        println!("runc version {RUNC_VERSION}\ncommit: nsrun-{}\nspec: 1.3.0", env!("CARGO_PKG_VERSION"));
+        println!(
+            "runc version {RUNC_VERSION}\ncommit: nsrun-{}\nspec: 1.3.0",
+            env!("CARGO_PKG_VERSION")
+        );
         std::process::exit(0);
     }
     let format = match cli.log_format.as_str() {
@@ -271,11 +283,16 @@ fn dispatch(cli: &Cli) -> Result<i32, Failure> {
     match cmd {
         Cmd::Create { c, .. } => {
             let o = create_opts(c, true, cli.debug, cli.systemd_cgroup);
-            container::create(&root, &c.id, &o, &mut sink).map(|_| 0).map_err(|e| fail(1, format!("runc create failed: {e}")))
+            container::create(&root, &c.id, &o, &mut sink)
+                .map(|_| 0)
+                .map_err(|e| fail(1, format!("runc create failed: {e}")))
         }
-        Cmd::Run { c, detach, keep, .. } => {
+        Cmd::Run {
+            c, detach, keep, ..
+        } => {
             let o = create_opts(c, *detach, cli.debug, cli.systemd_cgroup);
-            container::run(&root, &c.id, &o, *keep, &mut sink).map_err(|e| fail(1, format!("runc run failed: {e}")))
+            container::run(&root, &c.id, &o, *keep, &mut sink)
+                .map_err(|e| fail(1, format!("runc run failed: {e}")))
         }
         Cmd::Start { id } => plain(container::start(&root, id)),
         Cmd::State { id } => {
@@ -283,9 +300,7 @@ fn dispatch(cli: &Cli) -> Result<i32, Failure> {
             let _ = std::io::stdout().write_all(s.as_bytes());
             Ok(0)
         }
-        Cmd::Kill { all, id, signal } => {
-            plain(container::kill(&root, id, signal, *all))
-        }
+        Cmd::Kill { all, id, signal } => plain(container::kill(&root, id, signal, *all)),
         Cmd::Delete { force, id } => plain(container::delete(&root, id, *force)),
         Cmd::List { format, quiet } => list(&root, format, *quiet),
         Cmd::Exec(a) => {
@@ -304,9 +319,12 @@ fn dispatch(cli: &Cli) -> Result<i32, Failure> {
                 debug: cli.debug,
                 ignore_paused: a.ignore_paused,
             };
-            container::exec(&root, &a.id, &o, &mut sink).map_err(|e| fail(255, format!("exec failed: {e}")))
+            container::exec(&root, &a.id, &o, &mut sink)
+                .map_err(|e| fail(255, format!("exec failed: {e}")))
         }
-        Cmd::Spec { bundle, rootless } => spec_cmd(bundle, *rootless).map(|_| 0).map_err(|e| fail(1, e)),
+        Cmd::Spec { bundle, rootless } => spec_cmd(bundle, *rootless)
+            .map(|_| 0)
+            .map_err(|e| fail(1, e)),
         Cmd::Pause(a) => plain(cgroup::pause(&root, &a.id)),
         Cmd::Resume(a) => plain(cgroup::resume(&root, &a.id)),
         Cmd::Update(a) => plain(cgroup::update(&root, &a.id, a, &mut std::io::stdin())),
@@ -324,7 +342,11 @@ fn spec_cmd(bundle: &str, rootless: bool) -> Result<()> {
     if path.exists() {
         return Err(anyhow!("File config.json exists. Remove it first"));
     }
-    let body = crate::spec::template::render(rootless, nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+    let body = crate::spec::template::render(
+        rootless,
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    );
     std::fs::write(&path, body).map_err(|e| anyhow!("write {}: {e}", path.display()))
 }
 
@@ -340,8 +362,15 @@ fn list(root: &Root, format: &str, quiet: bool) -> Result<i32, Failure> {
             out.push('\n');
         }
     } else if format == "json" {
-        let v: Vec<_> = rows.iter().map(|(s, st, o)| s.oci(*st, o.clone())).collect();
-        out = if v.is_empty() { "null".into() } else { serde_json::to_string(&v).unwrap_or_default() };
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(s, st, o)| s.oci(*st, o.clone()))
+            .collect();
+        out = if v.is_empty() {
+            "null".into()
+        } else {
+            serde_json::to_string(&v).unwrap_or_default()
+        };
         out.push('\n');
     } else {
         out = table(&rows);
@@ -352,9 +381,14 @@ fn list(root: &Root, format: &str, quiet: bool) -> Result<i32, Failure> {
 
 /// Go tabwriter(minwidth 12, tabwidth 1, padding 3, space fill).
 fn table(rows: &[(container::Saved, container::Status, String)]) -> String {
-    let mut cells: Vec<[String; 6]> = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
+    let mut cells: Vec<[String; 6]> =
+        vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
     for (s, st, owner) in rows {
-        let pid = if *st == container::Status::Stopped { 0 } else { s.init_pid };
+        let pid = if *st == container::Status::Stopped {
+            0
+        } else {
+            s.init_pid
+        };
         cells.push([
             s.id.clone(),
             pid.to_string(),
@@ -364,7 +398,16 @@ fn table(rows: &[(container::Saved, container::Status, String)]) -> String {
             owner.clone(),
         ]);
     }
-    let widths: Vec<usize> = (0..5).map(|c| cells.iter().map(|r| r[c].len() + 3).max().unwrap_or(0).max(12)).collect();
+    let widths: Vec<usize> = (0..5)
+        .map(|c| {
+            cells
+                .iter()
+                .map(|r| r[c].len() + 3)
+                .max()
+                .unwrap_or(0)
+                .max(12)
+        })
+        .collect();
     let mut out = String::new();
     for r in &cells {
         for (c, w) in widths.iter().enumerate() {

@@ -25,7 +25,13 @@ pub fn rootless() -> bool {
 /// The cgroup config of a new container (validated: a bad one fails create
 /// before anything exists).
 pub fn config(plan: &Plan, id: &str, systemd: bool) -> Result<CgroupConfig, cgroups::Error> {
-    CgroupConfig::from_linux(plan.cgroups_path.as_deref(), plan.resources.as_ref(), &plan.device_paths, id, systemd)
+    CgroupConfig::from_linux(
+        plan.cgroups_path.as_deref(),
+        plan.resources.as_ref(),
+        &plan.device_paths,
+        id,
+        systemd,
+    )
 }
 
 pub fn manager(cfg: &CgroupConfig) -> Result<Box<dyn Manager>, cgroups::Error> {
@@ -110,7 +116,12 @@ pub fn resume(root: &Root, id: &str) -> Result<(), ContainerError> {
 }
 
 /// `update`: write the new limits, then save them for later commands.
-pub fn update(root: &Root, id: &str, args: &UpdateArgs, stdin: &mut dyn Read) -> Result<(), ContainerError> {
+pub fn update(
+    root: &Root,
+    id: &str,
+    args: &UpdateArgs,
+    stdin: &mut dyn Read,
+) -> Result<(), ContainerError> {
     let s = root.load(id)?;
     let dir = root.dir(id);
     if s.status(&dir) == Status::Stopped {

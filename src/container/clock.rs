@@ -18,7 +18,12 @@ fn civil(days: i64) -> (i64, u32, u32) {
 fn base(secs: i64) -> String {
     let (y, mo, d) = civil(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
-    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
 }
 
 /// RFC3339 with seconds, as logrus prints `time`.
@@ -51,6 +56,9 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-28T16:53:29Z");
         assert_eq!(rfc3339_nano(t), "2026-11-28T16:53:29.2394845Z");
         assert_eq!(rfc3339_nano(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
     }
 }

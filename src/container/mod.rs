@@ -19,8 +19,8 @@ use thiserror::Error;
 
 use crate::hooks::{self, HookSet, Kind};
 use crate::process::{self, LogSink, ProcessError, Spawn};
-use crate::security::{notify, SecurityPlan};
 use crate::security::seccomp::SeccompPlan;
+use crate::security::{notify, SecurityPlan};
 use crate::spec::{self, SpecError};
 pub use state::{Root, Saved, Status};
 
@@ -152,13 +152,20 @@ fn console_for(
 
 fn connect_console(p: &Option<PathBuf>) -> Result<Option<OwnedFd>, ContainerError> {
     p.as_ref()
-        .map(|p| UnixStream::connect(p).map(OwnedFd::from).map_err(io(format!("dial console socket {}", p.display()))))
+        .map(|p| {
+            UnixStream::connect(p)
+                .map(OwnedFd::from)
+                .map_err(io(format!("dial console socket {}", p.display())))
+        })
         .transpose()
 }
 
 /// runc's pid file: `.name` with O_EXCL, the pid without newline, rename.
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}"));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -167,7 +174,8 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
         .custom_flags(libc::O_SYNC)
         .open(&tmp)
         .map_err(io(format!("open {}", tmp.display())))?;
-    f.write_all(pid.to_string().as_bytes()).map_err(io("write pid file"))?;
+    f.write_all(pid.to_string().as_bytes())
+        .map_err(io("write pid file"))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(io("rename pid file"))
 }
@@ -175,10 +183,19 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
 /// `create`: everything up to init blocked on the exec fifo. On error,
 /// nothing is left: no process, no state dir, no fd.
 /// Returns the saved state and, for a foreground terminal, what to relay.
-pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(Saved, Option<Relay>), ContainerError> {
+pub fn create(
+    root: &Root,
+    id: &str,
+    o: &CreateOpts,
+    sink: LogSink,
+) -> Result<(Saved, Option<Relay>), ContainerError> {
     state::validate_id(id)?;
     let mut plan = spec::load(&o.bundle, o.no_pivot)?;
-    check_console(plan.init.process.terminal, o.console_socket.is_some(), o.detach)?;
+    check_console(
+        plan.init.process.terminal,
+        o.console_socket.is_some(),
+        o.detach,
+    )?;
     plan.init.security.new_keyring = !o.no_new_keyring;
     plan.init.id = id.to_string();
     for w in &plan.init.security.warnings {
@@ -190,10 +207,16 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
     let dir = root.dir(id);
     match std::fs::create_dir(&dir) {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(ContainerError::Exists),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(ContainerError::Exists)
+        }
         Err(e) => return Err(ContainerError::Io(format!("mkdir {}", dir.display()), e)),
     }
-    let mut undo = Undo { dir: Some(dir.clone()), init: None, cgroup: None };
+    let mut undo = Undo {
+        dir: Some(dir.clone()),
+        init: None,
+        cgroup: None,
+    };
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711));
     // Saved before the cgroup exists: `delete --force` after a crash finds it.
     cgroup::save(&dir, &cg)?;
@@ -222,7 +245,10 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
         preserve: o.preserve_fds,
         loglevel: if o.debug { 5 } else { 4 },
         cwd: Some(&plan.rootfs),
-        cgroup: Some(process::CgroupJoin { manager: mgr, create: true }),
+        cgroup: Some(process::CgroupJoin {
+            manager: mgr,
+            create: true,
+        }),
     };
     let init = process::spawn(spawn, sink)?;
     plan.init.fds.fifo = Some(init.extra_fds[0]);
@@ -249,19 +275,25 @@ pub fn create(root: &Root, id: &str, o: &CreateOpts, sink: LogSink) -> Result<(S
     // runc sets the limits at procHooks (before the hooks, so they can
     // rely on them), or once init is ready when no such event came.
     let mut limits_set = false;
-    let set_limits = || mgr.set(&cg.resources).map_err(|e| format!("error setting cgroup config for procHooks process: {e}"));
+    let set_limits = || {
+        mgr.set(&cg.resources)
+            .map_err(|e| format!("error setting cgroup config for procHooks process: {e}"))
+    };
     let mut on = |ev: process::Event| match ev {
         process::Event::ProcHooks => {
             set_limits()?;
             limits_set = true;
             let state = hook_state(&saved, "creating", pid);
             for kind in [Kind::Prestart, Kind::CreateRuntime] {
-                hooks::run(plan.hooks.get(kind), state.as_bytes(), None)
-                    .map_err(|e| format!("unable to start container process: error during container init: {e}"))?;
+                hooks::run(plan.hooks.get(kind), state.as_bytes(), None).map_err(|e| {
+                    format!("unable to start container process: error during container init: {e}")
+                })?;
             }
             Ok(())
         }
-        process::Event::SeccompFd(fd) => send_listener(seccomp.as_ref(), &saved, "creating", pid, fd),
+        process::Event::SeccompFd(fd) => {
+            send_listener(seccomp.as_ref(), &saved, "creating", pid, fd)
+        }
     };
     init.run_plan(&plan.init, sink, &mut on)?;
     if !limits_set {
@@ -295,11 +327,22 @@ fn hook_state(s: &Saved, status: &str, pid: i32) -> String {
 }
 
 /// runc's procSeccomp: hand the listener to linux.seccomp.listenerPath.
-fn send_listener(sc: Option<&SeccompPlan>, s: &Saved, status: &str, pid: i32, fd: OwnedFd) -> Result<(), String> {
+fn send_listener(
+    sc: Option<&SeccompPlan>,
+    s: &Saved,
+    status: &str,
+    pid: i32,
+    fd: OwnedFd,
+) -> Result<(), String> {
     let sc = sc.ok_or("seccomp fd without a seccomp profile")?;
-    let path = sc.listener_path.as_deref().filter(|p| !p.is_empty()).ok_or("listenerPath is not set")?;
+    let path = sc
+        .listener_path
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .ok_or("listenerPath is not set")?;
     let state = hook_state(s, status, s.init_pid);
-    let payload = notify::process_state(&sc.listener_metadata, pid, state.as_bytes()).map_err(|e| e.to_string())?;
+    let payload = notify::process_state(&sc.listener_metadata, pid, state.as_bytes())
+        .map_err(|e| e.to_string())?;
     notify::send_to_agent(path, &payload, fd.as_fd()).map_err(|e| e.to_string())
 }
 
@@ -319,7 +362,10 @@ fn save_hooks(dir: &Path, set: &HookSet) -> Result<(), ContainerError> {
 /// As before this file existed (the spec was read again then), an unreadable
 /// one means no hooks.
 fn saved_hooks(root: &Root, s: &Saved) -> HookSet {
-    state::load_bin(&root.dir(&s.id), HOOKS_FILE, "hooks").ok().flatten().unwrap_or_default()
+    state::load_bin(&root.dir(&s.id), HOOKS_FILE, "hooks")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// `start`: release init from the exec fifo.
@@ -346,7 +392,10 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
     let mut b = [0u8; 1];
     loop {
         let (dead, hup) = {
-            let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN), PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+            let mut fds = [
+                PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
+                PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+            ];
             match poll(&mut fds, PollTimeout::NONE) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(ContainerError::Io("poll exec fifo".into(), e.into())),
@@ -354,12 +403,16 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
             }
             (
                 fds[1].revents().is_some_and(|r| !r.is_empty()),
-                fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP)),
+                fds[0]
+                    .revents()
+                    .is_some_and(|r| r.contains(PollFlags::POLLHUP)),
             )
         };
         match fifo.read(&mut b) {
             Ok(1..) => break,
-            Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => return Err(ContainerError::Io("read exec fifo".into(), e)),
+            Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => {
+                return Err(ContainerError::Io("read exec fifo".into(), e))
+            }
             _ => {}
         }
         if dead || hup {
@@ -370,7 +423,11 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
     // runc: a failing poststart hook kills the container and fails start.
     let set = saved_hooks(root, &s);
     // runc 1.1 takes the hooks' state while the fifo still exists: "created".
-    if let Err(e) = hooks::run(set.get(Kind::Poststart), hook_state(&s, "created", s.init_pid).as_bytes(), None) {
+    if let Err(e) = hooks::run(
+        set.get(Kind::Poststart),
+        hook_state(&s, "created", s.init_pid).as_bytes(),
+        None,
+    ) {
         let _ = kill_and_wait(&s);
         return Err(ContainerError::Usage(e.to_string()));
     }
@@ -379,7 +436,13 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
 
 /// `run`: create + start, then (foreground) wait and forward signals.
 /// Returns the exit code for the CLI.
-pub fn run(root: &Root, id: &str, o: &CreateOpts, keep: bool, sink: LogSink) -> Result<i32, ContainerError> {
+pub fn run(
+    root: &Root,
+    id: &str,
+    o: &CreateOpts,
+    keep: bool,
+    sink: LogSink,
+) -> Result<i32, ContainerError> {
     let (s, relay) = create(root, id, o, sink)?;
     let set = (!o.detach).then(signal::block);
     if let Err(e) = start(root, id) {
@@ -399,7 +462,9 @@ pub fn run(root: &Root, id: &str, o: &CreateOpts, keep: bool, sink: LogSink) -> 
 
 /// Kill init with SIGKILL and wait (up to 10 s) until it is gone.
 fn kill_and_wait(s: &Saved) -> Result<(), ContainerError> {
-    let Ok(pidfd) = process::sys::pidfd_open(s.init_pid) else { return Ok(()) };
+    let Ok(pidfd) = process::sys::pidfd_open(s.init_pid) else {
+        return Ok(());
+    };
     if !s.init_alive() {
         return Ok(());
     }
@@ -423,8 +488,12 @@ fn destroy(root: &Root, id: &str) -> Result<(), ContainerError> {
 fn destroy_with_hooks(root: &Root, s: &Saved) -> Result<(), ContainerError> {
     let set = saved_hooks(root, s);
     destroy(root, &s.id)?;
-    hooks::run(set.get(Kind::Poststop), hook_state(s, "stopped", 0).as_bytes(), None)
-        .map_err(|e| ContainerError::Usage(e.to_string()))
+    hooks::run(
+        set.get(Kind::Poststop),
+        hook_state(s, "stopped", 0).as_bytes(),
+        None,
+    )
+    .map_err(|e| ContainerError::Usage(e.to_string()))
 }
 
 /// `delete [--force]`, per runc's table (runc-cli-contract.md §2.12).
@@ -437,7 +506,11 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), ContainerError> 
             if root.dir(id).exists() {
                 let _ = destroy(root, id);
             }
-            return if force { Ok(()) } else { Err(ContainerError::NotExist) };
+            return if force {
+                Ok(())
+            } else {
+                Err(ContainerError::NotExist)
+            };
         }
         Err(ContainerError::Corrupt(_)) if force => return destroy(root, id),
         Err(e) => return Err(e),
@@ -492,7 +565,9 @@ pub fn kill(root: &Root, id: &str, sig: &str, all: bool) -> Result<(), Container
 /// Host pids of the processes in `init`'s pid namespace, init excluded.
 fn pid_ns_members(init: i32) -> Vec<i32> {
     let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok();
-    let Some(want) = ns(&init.to_string()) else { return Vec::new() };
+    let Some(want) = ns(&init.to_string()) else {
+        return Vec::new();
+    };
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -528,7 +603,9 @@ pub fn list(root: &Root, warn: &mut dyn FnMut(String)) -> Vec<(Saved, Status, St
         match root.load(&id) {
             Ok(s) => {
                 let dir = root.dir(&id);
-                let owner = std::fs::metadata(&dir).map(|m| owner_name(m.uid())).unwrap_or_default();
+                let owner = std::fs::metadata(&dir)
+                    .map(|m| owner_name(m.uid()))
+                    .unwrap_or_default();
                 let st = s.status(&dir);
                 out.push((s, st, owner));
             }
@@ -559,7 +636,9 @@ pub struct ExecOpts {
 
 fn atoi(what: &str, v: &str) -> Result<u32, ContainerError> {
     v.parse::<u32>().map_err(|_| {
-        ContainerError::Usage(format!("parsing {v} as int for {what} failed: strconv.Atoi: parsing {v:?}: invalid syntax"))
+        ContainerError::Usage(format!(
+            "parsing {v} as int for {what} failed: strconv.Atoi: parsing {v:?}: invalid syntax"
+        ))
     })
 }
 
@@ -567,8 +646,8 @@ fn atoi(what: &str, v: &str) -> Result<u32, ContainerError> {
 fn exec_process(s: &Saved, o: &ExecOpts) -> Result<oci_spec::runtime::Process, ContainerError> {
     if let Some(p) = &o.process {
         let data = std::fs::read(p).map_err(io(format!("open {}", p.display())))?;
-        let proc: oci_spec::runtime::Process =
-            serde_json::from_slice(&data).map_err(|e| ContainerError::Usage(format!("parsing {}: {e}", p.display())))?;
+        let proc: oci_spec::runtime::Process = serde_json::from_slice(&data)
+            .map_err(|e| ContainerError::Usage(format!("parsing {}: {e}", p.display())))?;
         return Ok(proc);
     }
     if o.args.is_empty() {
@@ -610,7 +689,10 @@ fn exec_process(s: &Saved, o: &ExecOpts) -> Result<oci_spec::runtime::Process, C
 
 /// The exec'd process's security: its own caps/rlimits/NNP, the container's
 /// seccomp profile and LSM setup.
-fn exec_security(s: &Saved, proc: &oci_spec::runtime::Process) -> Result<SecurityPlan, ContainerError> {
+fn exec_security(
+    s: &Saved,
+    proc: &oci_spec::runtime::Process,
+) -> Result<SecurityPlan, ContainerError> {
     let mut sp = spec::read(&s.bundle)?;
     sp.set_process(Some(proc.clone()));
     Ok(SecurityPlan::from_spec(&sp, false).map_err(SpecError::from)?)
@@ -634,12 +716,16 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
     // in the cgroup, as for create: no pid write on the way (see cgroups::join).
     let cg = cgroup::open(&root.dir(id))?;
     let spawn = Spawn {
-        bootstrap: process::exec_bootstrap(s.init_pid, &s.namespaces, s.oom_score_adj).map_err(ProcessError::from)?,
+        bootstrap: process::exec_bootstrap(s.init_pid, &s.namespaces, s.oom_score_adj)
+            .map_err(ProcessError::from)?,
         extra,
         preserve: o.preserve_fds,
         loglevel: if o.debug { 5 } else { 4 },
         cwd: None,
-        cgroup: cg.as_deref().map(|m| process::CgroupJoin { manager: m, create: false }),
+        cgroup: cg.as_deref().map(|m| process::CgroupJoin {
+            manager: m,
+            create: false,
+        }),
     };
     let mut init = process::spawn(spawn, sink)?;
     let plan = spec::InitPlan {
@@ -647,7 +733,11 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
         rootfs: None,
         hostname: None,
         domainname: None,
-        fds: spec::InitFds { fifo: None, console: init.extra_fds.first().copied(), preserve: o.preserve_fds },
+        fds: spec::InitFds {
+            fifo: None,
+            console: init.extra_fds.first().copied(),
+            preserve: o.preserve_fds,
+        },
         id: id.to_string(),
         security,
         ..Default::default()
@@ -656,13 +746,18 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
     let pid = init.pid;
     let mut on = |ev: process::Event| match ev {
         process::Event::ProcHooks => Err("unexpected procHooks in setns".to_string()),
-        process::Event::SeccompFd(fd) => send_listener(plan.security.seccomp.as_ref(), &s, "running", pid, fd),
+        process::Event::SeccompFd(fd) => {
+            send_listener(plan.security.seccomp.as_ref(), &s, "running", pid, fd)
+        }
     };
     if let Err(e) = init.run_plan(&plan, sink, &mut on) {
         init.kill();
         return Err(e.into());
     }
-    let relay = match relay.map(|(term, sock)| tty::recv_master(&sock).map(|m| (term, m))).transpose() {
+    let relay = match relay
+        .map(|(term, sock)| tty::recv_master(&sock).map(|m| (term, m)))
+        .transpose()
+    {
         Ok(r) => r,
         Err(e) => {
             init.kill();

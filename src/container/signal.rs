@@ -11,7 +11,11 @@ pub fn parse(s: &str) -> Result<i32, String> {
         return Ok(n);
     }
     let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
     Signal::iterator()
         .find(|sig| sig.as_str() == name)
         .map(|sig| sig as i32)
@@ -86,7 +90,10 @@ mod tests {
         assert_eq!(parse("KILL"), Ok(9));
         assert_eq!(parse("sigusr1"), Ok(libc::SIGUSR1));
         assert_eq!(parse("SIGHUP"), Ok(1));
-        assert_eq!(parse("SIGRTMIN+1"), Err("unknown signal \"SIGRTMIN+1\"".into()));
+        assert_eq!(
+            parse("SIGRTMIN+1"),
+            Err("unknown signal \"SIGRTMIN+1\"".into())
+        );
         assert_eq!(parse("FOO"), Err("unknown signal \"FOO\"".into()));
     }
 }

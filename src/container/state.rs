@@ -71,7 +71,12 @@ pub struct OciState<'a> {
 /// runc's id rule: `^[\w+\-\.]+$`, and not `.` or `..`.
 /// Atomic write of one bincode value (`codec`) to `name` in a container's
 /// state dir: a temp file beside it, then rename. `what` names it in errors.
-pub fn save_bin<T: bincode::Encode>(dir: &Path, name: &str, what: &str, v: &T) -> Result<(), ContainerError> {
+pub fn save_bin<T: bincode::Encode>(
+    dir: &Path,
+    name: &str,
+    what: &str,
+    v: &T,
+) -> Result<(), ContainerError> {
     let mut body = Vec::new();
     crate::codec::send(&mut body, v).map_err(|e| ContainerError::Corrupt(e.to_string()))?;
     let tmp = dir.join(format!(".{name}.tmp"));
@@ -81,20 +86,28 @@ pub fn save_bin<T: bincode::Encode>(dir: &Path, name: &str, what: &str, v: &T) -
 }
 
 /// The value [`save_bin`] wrote; None when the file does not exist.
-pub fn load_bin<T: bincode::Decode<()>>(dir: &Path, name: &str, what: &str) -> Result<Option<T>, ContainerError> {
+pub fn load_bin<T: bincode::Decode<()>>(
+    dir: &Path,
+    name: &str,
+    what: &str,
+) -> Result<Option<T>, ContainerError> {
     let mut f = match std::fs::File::open(dir.join(name)) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ContainerError::Io(format!("read {what}"), e)),
     };
-    crate::codec::recv(&mut f).map(Some).map_err(|e| ContainerError::Corrupt(e.to_string()))
+    crate::codec::recv(&mut f)
+        .map(Some)
+        .map_err(|e| ContainerError::Corrupt(e.to_string()))
 }
 
 pub fn validate_id(id: &str) -> Result<(), ContainerError> {
     if id.is_empty() {
         return Err(ContainerError::EmptyId);
     }
-    let ok = id.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'+' | b'-' | b'.'));
+    let ok = id
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'+' | b'-' | b'.'));
     if !ok || id == "." || id == ".." {
         return Err(ContainerError::BadId);
     }
@@ -136,7 +149,11 @@ impl Saved {
         OciState {
             oci_version: &self.oci_version,
             id: &self.id,
-            pid: if status == Status::Stopped { 0 } else { self.init_pid },
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.init_pid
+            },
             status: status.as_str(),
             bundle: &self.bundle,
             rootfs: &self.rootfs,
@@ -170,7 +187,9 @@ impl Root {
         validate_id(id)?;
         let data = match std::fs::read(self.dir(id).join(STATE_FILE)) {
             Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ContainerError::NotExist),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ContainerError::NotExist)
+            }
             Err(e) => return Err(ContainerError::Io("read state".into(), e)),
         };
         serde_json::from_slice(&data).map_err(|e| ContainerError::Corrupt(e.to_string()))
@@ -182,7 +201,13 @@ impl Root {
         let tmp = dir.join(".state.json.tmp");
         let io = |e| ContainerError::Io("write state".into(), e);
         let body = serde_json::to_vec(s).map_err(|e| ContainerError::Corrupt(e.to_string()))?;
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io)?;
         f.write_all(&body).map_err(io)?;
         drop(f);
         std::fs::rename(&tmp, dir.join(STATE_FILE)).map_err(io)
@@ -212,9 +237,16 @@ mod tests {
             assert!(validate_id(ok).is_ok(), "{ok}");
         }
         for bad in [".", "..", "a/b", "a b", "é", "a:b"] {
-            assert_eq!(validate_id(bad).unwrap_err().to_string(), "invalid container ID format", "{bad}");
+            assert_eq!(
+                validate_id(bad).unwrap_err().to_string(),
+                "invalid container ID format",
+                "{bad}"
+            );
         }
-        assert_eq!(validate_id("").unwrap_err().to_string(), "container id cannot be empty");
+        assert_eq!(
+            validate_id("").unwrap_err().to_string(),
+            "container id cannot be empty"
+        );
     }
 
     #[test]

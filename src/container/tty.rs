@@ -30,20 +30,26 @@ pub fn ours() -> Result<Terminal, ContainerError> {
             let dup = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))
                 .map_err(|e| ContainerError::Io("dup terminal".into(), e.into()))?;
             // SAFETY: a fresh duplicate we own.
-            return Ok(Terminal { tty: unsafe { File::from_raw_fd(dup) }, saved: None });
+            return Ok(Terminal {
+                tty: unsafe { File::from_raw_fd(dup) },
+                saved: None,
+            });
         }
     }
     let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
-        .map_err(|e| ContainerError::Usage(format!("open /dev/tty: {}", crate::init::io_words(&e))))?;
+        .map_err(|e| {
+            ContainerError::Usage(format!("open /dev/tty: {}", crate::init::io_words(&e)))
+        })?;
     Ok(Terminal { tty, saved: None })
 }
 
 /// The internal console socket: init gets the first end.
 pub fn socket_pair() -> Result<(OwnedFd, UnixStream), ContainerError> {
-    let (a, b) = UnixStream::pair().map_err(|e| ContainerError::Io("console socketpair".into(), e))?;
+    let (a, b) =
+        UnixStream::pair().map_err(|e| ContainerError::Io("console socketpair".into(), e))?;
     Ok((a.into(), b))
 }
 
@@ -53,9 +59,17 @@ pub fn recv_master(sock: &UnixStream) -> Result<OwnedFd, ContainerError> {
     let mut buf = [0u8; 64];
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
     let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(|e| ContainerError::Io("receive pty master".into(), e.into()))?;
-    for c in msg.cmsgs().map_err(|e| ContainerError::Io("receive pty master".into(), e.into()))? {
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| ContainerError::Io("receive pty master".into(), e.into()))?;
+    for c in msg
+        .cmsgs()
+        .map_err(|e| ContainerError::Io("receive pty master".into(), e.into()))?
+    {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(fd) = fds.first() {
                 // SAFETY: the kernel just installed this fd for us.
@@ -70,7 +84,8 @@ pub fn recv_master(sock: &UnixStream) -> Result<OwnedFd, ContainerError> {
 fn get_mode(fd: BorrowedFd) -> Option<libc::termios> {
     let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
     // SAFETY: tcgetattr fills the struct when it returns 0.
-    (unsafe { libc::tcgetattr(fd.as_raw_fd(), t.as_mut_ptr()) } == 0).then(|| unsafe { t.assume_init() })
+    (unsafe { libc::tcgetattr(fd.as_raw_fd(), t.as_mut_ptr()) } == 0)
+        .then(|| unsafe { t.assume_init() })
 }
 
 /// Set the tty's mode now (tcsetattr TCSANOW); best effort, as runc's restore is.
@@ -80,7 +95,12 @@ fn set_mode(fd: BorrowedFd, t: &libc::termios) {
 }
 
 fn resize(from: BorrowedFd, to: BorrowedFd) {
-    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a valid winsize on our own fds.
     unsafe {
         if libc::ioctl(from.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) == 0 {
@@ -110,7 +130,10 @@ impl Terminal {
             if let Ok(st) = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
                 if st != WaitStatus::StillAlive {
                     // Drain what the process wrote before it died.
-                    let _ = nix::fcntl::fcntl(m.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+                    let _ = nix::fcntl::fcntl(
+                        m.as_raw_fd(),
+                        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+                    );
                     while let Ok(n @ 1..) = m.read(&mut buf) {
                         let _ = self.tty.write_all(&buf[..n]);
                     }
@@ -118,7 +141,10 @@ impl Terminal {
                 }
             }
             let (tty_in, m_in, sig_in) = {
-                let mut fds = vec![PollFd::new(self.tty.as_fd(), PollFlags::POLLIN), PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+                let mut fds = vec![
+                    PollFd::new(self.tty.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+                ];
                 if master_open {
                     fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
                 }
@@ -127,7 +153,11 @@ impl Terminal {
                     Err(e) => return Err(ContainerError::Io("poll terminal".into(), e.into())),
                     Ok(_) => {}
                 }
-                let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+                let ready = |i: usize| {
+                    fds.get(i)
+                        .and_then(|f| f.revents())
+                        .is_some_and(|r| !r.is_empty())
+                };
                 (ready(0), ready(2), ready(1))
             };
             if sig_in {

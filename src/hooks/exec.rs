@@ -24,13 +24,21 @@ pub struct NsTarget {
 /// until the exec), then join the namespaces in `ns`.
 fn prepare_child(cmd: &mut Command, ns: Option<&NsTarget>) {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-    let raw: Vec<i32> = ns.map(|n| n.fds.iter().map(|f| f.as_raw_fd()).collect()).unwrap_or_default();
+    let raw: Vec<i32> = ns
+        .map(|n| n.fds.iter().map(|f| f.as_raw_fd()).collect())
+        .unwrap_or_default();
     // SAFETY: the closure runs between fork and exec and only makes the
     // async-signal-safe syscalls close_range(2) and setns(2); `raw` was
     // built before the fork.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::syscall(libc::SYS_close_range, 3, libc::c_uint::MAX, CLOSE_RANGE_CLOEXEC) != 0 {
+            if libc::syscall(
+                libc::SYS_close_range,
+                3,
+                libc::c_uint::MAX,
+                CLOSE_RANGE_CLOEXEC,
+            ) != 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             for &fd in &raw {
@@ -100,8 +108,12 @@ pub fn run_one(h: &Hook, state: &[u8], ns: Option<&NsTarget>) -> Result<(), Stri
         }
     }
     prepare_child(&mut cmd, ns);
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| format!("fork/exec {}: {}", h.path, strip_os(&e)))?;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("fork/exec {}: {}", h.path, strip_os(&e)))?;
 
     // The state goes in from a thread: a hook that never reads stdin must
     // not block us (and its EPIPE is not an error, as in runc).
@@ -115,19 +127,31 @@ pub fn run_one(h: &Hook, state: &[u8], ns: Option<&NsTarget>) -> Result<(), Stri
     let out = collect(child.stdout.take());
     let err = collect(child.stderr.take());
 
-    let deadline = h.timeout.filter(|&t| t > 0).map(|t| Instant::now() + Duration::from_secs(t.into()));
+    let deadline = h
+        .timeout
+        .filter(|&t| t > 0)
+        .map(|t| Instant::now() + Duration::from_secs(t.into()));
     let st = wait_until(&mut child, deadline).map_err(|e| e.to_string())?;
     let Some(st) = st else {
         let _ = child.kill();
         let _ = child.wait();
-        return Err(format!("hook ran past specified timeout of {:.1}s", h.timeout.unwrap_or(0) as f64));
+        return Err(format!(
+            "hook ran past specified timeout of {:.1}s",
+            h.timeout.unwrap_or(0) as f64
+        ));
     };
     if st.success() {
         return Ok(());
     }
     let grace = Duration::from_millis(200);
-    let (o, e) = (out.recv_timeout(grace).unwrap_or_default(), err.recv_timeout(grace).unwrap_or_default());
-    Err(format!("error running hook: {}, stdout: {o}, stderr: {e}", describe(st)))
+    let (o, e) = (
+        out.recv_timeout(grace).unwrap_or_default(),
+        err.recv_timeout(grace).unwrap_or_default(),
+    );
+    Err(format!(
+        "error running hook: {}, stdout: {o}, stderr: {e}",
+        describe(st)
+    ))
 }
 
 /// "No such file or directory (os error 2)" -> Go's "no such file or directory".

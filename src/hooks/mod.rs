@@ -33,7 +33,11 @@ pub enum HookError {
     #[error("error running hook #{index}: {cause}")]
     Failed { index: usize, cause: String },
     #[error("invalid {kind} hook #{index}: {why}")]
-    Invalid { kind: &'static str, index: usize, why: String },
+    Invalid {
+        kind: &'static str,
+        index: usize,
+        why: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
@@ -47,8 +51,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] =
-        [Kind::Prestart, Kind::CreateRuntime, Kind::CreateContainer, Kind::StartContainer, Kind::Poststart, Kind::Poststop];
+    pub const ALL: [Kind; 6] = [
+        Kind::Prestart,
+        Kind::CreateRuntime,
+        Kind::CreateContainer,
+        Kind::StartContainer,
+        Kind::Poststart,
+        Kind::Poststop,
+    ];
 
     /// The name in config.json.
     pub fn name(self) -> &'static str {
@@ -88,7 +98,9 @@ pub struct HookSet {
 impl HookSet {
     pub fn from_spec(spec: &Spec) -> Result<HookSet, HookError> {
         let mut set = HookSet::default();
-        let Some(h) = spec.hooks() else { return Ok(set) };
+        let Some(h) = spec.hooks() else {
+            return Ok(set);
+        };
         #[allow(deprecated)]
         let lists = [
             (Kind::Prestart, h.prestart()),
@@ -104,16 +116,29 @@ impl HookSet {
                 let path = hk.path().display().to_string();
                 if !path.starts_with('/') {
                     let why = format!("path {path:?} is not absolute");
-                    return Err(HookError::Invalid { kind: kind.name(), index, why });
+                    return Err(HookError::Invalid {
+                        kind: kind.name(),
+                        index,
+                        why,
+                    });
                 }
                 let timeout = match hk.timeout() {
                     Some(t) if t <= 0 => {
                         let why = format!("timeout must be greater than zero, got {t}");
-                        return Err(HookError::Invalid { kind: kind.name(), index, why });
+                        return Err(HookError::Invalid {
+                            kind: kind.name(),
+                            index,
+                            why,
+                        });
                     }
                     t => t.map(|t| t as u32),
                 };
-                out.push(Hook { path, args: hk.args().clone().unwrap_or_default(), env: hk.env().clone(), timeout });
+                out.push(Hook {
+                    path,
+                    args: hk.args().clone().unwrap_or_default(),
+                    env: hk.env().clone(),
+                    timeout,
+                });
             }
             if !out.is_empty() {
                 set.hooks.push((kind, out));
@@ -123,7 +148,11 @@ impl HookSet {
     }
 
     pub fn get(&self, kind: Kind) -> &[Hook] {
-        self.hooks.iter().find(|(k, _)| *k == kind).map(|(_, v)| v.as_slice()).unwrap_or(&[])
+        self.hooks
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or(&[])
     }
 }
 
@@ -159,13 +188,23 @@ mod tests {
 
     #[test]
     fn relative_paths_are_refused() {
-        let spec: Spec =
-            serde_json::from_str(r#"{"ociVersion":"1.0.2","hooks":{"prestart":[{"path":"bin/true"}]}}"#).unwrap();
+        let spec: Spec = serde_json::from_str(
+            r#"{"ociVersion":"1.0.2","hooks":{"prestart":[{"path":"bin/true"}]}}"#,
+        )
+        .unwrap();
         let e = HookSet::from_spec(&spec).unwrap_err();
-        assert_eq!(e.to_string(), "invalid prestart hook #0: path \"bin/true\" is not absolute");
-        let spec: Spec =
-            serde_json::from_str(r#"{"ociVersion":"1.0.2","hooks":{"poststop":[{"path":"/bin/true","timeout":0}]}}"#).unwrap();
+        assert_eq!(
+            e.to_string(),
+            "invalid prestart hook #0: path \"bin/true\" is not absolute"
+        );
+        let spec: Spec = serde_json::from_str(
+            r#"{"ociVersion":"1.0.2","hooks":{"poststop":[{"path":"/bin/true","timeout":0}]}}"#,
+        )
+        .unwrap();
         let e = HookSet::from_spec(&spec).unwrap_err();
-        assert_eq!(e.to_string(), "invalid poststop hook #0: timeout must be greater than zero, got 0");
+        assert_eq!(
+            e.to_string(),
+            "invalid poststop hook #0: timeout must be greater than zero, got 0"
+        );
     }
 }

@@ -43,10 +43,15 @@ fn open_pty() -> Result<(OwnedFd, String), InitError> {
     // SAFETY: buf is writable for its whole length; ptsname_r NUL-terminates.
     let rc = unsafe { libc::ptsname_r(fd, buf.as_mut_ptr(), buf.len()) };
     if rc != 0 {
-        return Err(InitError::Console(format!("ptsname: {}", nix::Error::from_raw(rc))));
+        return Err(InitError::Console(format!(
+            "ptsname: {}",
+            nix::Error::from_raw(rc)
+        )));
     }
     // SAFETY: NUL-terminated by ptsname_r.
-    let name = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
+    let name = unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
     Ok((master, name))
 }
 
@@ -58,12 +63,21 @@ nix::ioctl_write_int_bad!(set_ctty, libc::TIOCSCTTY);
 pub fn setup(sock: OwnedFd, size: Option<(u16, u16)>, dev_console: bool) -> Result<(), InitError> {
     let (master, name) = open_pty()?;
     if let Some((rows, cols)) = size {
-        let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
         // SAFETY: TIOCSWINSZ on a pty master with a valid winsize.
         unsafe { set_winsize(master.as_raw_fd(), &ws) }.map_err(err("resize pty"))?;
     }
-    let slave = open(Path::new(&name), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(err("open pty slave"))?;
+    let slave = open(
+        Path::new(&name),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(err("open pty slave"))?;
     // SAFETY: open returned a fresh descriptor.
     let slave = unsafe { OwnedFd::from_raw_fd(slave) };
     if dev_console {
@@ -71,8 +85,14 @@ pub fn setup(sock: OwnedFd, size: Option<(u16, u16)>, dev_console: bool) -> Resu
     }
     let fds = [master.as_raw_fd()];
     let iov = [IoSlice::new(b"/dev/ptmx")];
-    sendmsg::<()>(sock.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-        .map_err(err("send console fd"))?;
+    sendmsg::<()>(
+        sock.as_raw_fd(),
+        &iov,
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(err("send console fd"))?;
     drop(sock);
     drop(master);
     for fd in 0..3 {

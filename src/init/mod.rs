@@ -13,8 +13,8 @@ use std::path::Path;
 use thiserror::Error;
 
 use crate::codec;
-use crate::spec::plan::{InitPlan, ProcessPlan, Report};
 use crate::rootfs::{self, RootfsError};
+use crate::spec::plan::{InitPlan, ProcessPlan, Report};
 
 #[derive(Debug, Error)]
 pub enum InitError {
@@ -51,13 +51,19 @@ fn take_fd(fd: RawFd) -> OwnedFd {
     // SAFETY: the parent placed this fd in init for init's sole use
     // (process::spawn); nothing else in this process owns it.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let _ = nix::fcntl::fcntl(std::os::fd::AsRawFd::as_raw_fd(&fd), nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+    let _ = nix::fcntl::fcntl(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    );
     fd
 }
 
 /// Entry point from main for `argv[1] == "init"`. Never returns.
 pub fn run() -> ! {
-    let (Some(sock_fd), log_fd) = (env_fd("_LIBCONTAINER_INITPIPE"), env_fd("_LIBCONTAINER_LOGPIPE")) else {
+    let (Some(sock_fd), log_fd) = (
+        env_fd("_LIBCONTAINER_INITPIPE"),
+        env_fd("_LIBCONTAINER_LOGPIPE"),
+    ) else {
         eprintln!("{}", InitError::NotInit);
         std::process::exit(1);
     };
@@ -103,8 +109,12 @@ pub fn run() -> ! {
 /// the host is `<root>/<id>/exec.fifo`, which containerd checks.
 fn wait_for_start(fifo: RawFd) -> Result<(), String> {
     let path = format!("/proc/self/fd/{fifo}");
-    let mut f = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| format!("open exec fifo {path}: {e}"))?;
-    f.write_all(b"0").map_err(|e| format!("write exec fifo: {e}"))?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("open exec fifo {path}: {e}"))?;
+    f.write_all(b"0")
+        .map_err(|e| format!("write exec fifo: {e}"))?;
     drop(take_fd(fifo));
     Ok(())
 }
@@ -118,7 +128,11 @@ struct Ready {
 
 /// createContainer/startContainer hooks, in init's namespaces, with the
 /// state JSON carrying init's own pid (runc: unix.Getpid()).
-fn run_in_container(plan: &InitPlan, kind: crate::hooks::Kind, status: &str) -> Result<(), InitError> {
+fn run_in_container(
+    plan: &InitPlan,
+    kind: crate::hooks::Kind,
+    status: &str,
+) -> Result<(), InitError> {
     let hooks = plan.hooks.get(kind);
     if hooks.is_empty() {
         return Ok(());
@@ -147,7 +161,10 @@ fn prepare(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
         rootfs::enter_rootfs(r)?;
     }
     if p.terminal {
-        let sock = plan.fds.console.ok_or_else(|| InitError::Console("no console socket".into()))?;
+        let sock = plan
+            .fds
+            .console
+            .ok_or_else(|| InitError::Console("no console socket".into()))?;
         console::setup(take_fd(sock), p.console_size, plan.rootfs.is_some())?;
     } else if let Some(sock) = plan.fds.console {
         drop(take_fd(sock));
@@ -179,17 +196,25 @@ fn prepare(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
         // runc's setns init applies the profile after the user switch.
         sec.apply_apparmor()?;
     }
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(p.umask.unwrap_or(0o022)));
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        p.umask.unwrap_or(0o022),
+    ));
     nix::unistd::chdir(Path::new(&p.cwd)).map_err(|e| InitError::Cwd(p.cwd.clone(), e))?;
     let env = with_home(&p.env, p.uid);
     let path = lookup(&p.args[0], &env)?;
     let cs = |s: &str| CString::new(s).map_err(|_| InitError::Other(format!("NUL byte in {s:?}")));
-    let argv = p.args.iter().map(|a| cs(a)).collect::<Result<Vec<_>, _>>()?;
+    let argv = p
+        .args
+        .iter()
+        .map(|a| cs(a))
+        .collect::<Result<Vec<_>, _>>()?;
     let envp = env.iter().map(|a| cs(a)).collect::<Result<Vec<_>, _>>()?;
     // Only stdio and --preserve-fds cross the final execve (CVE-2024-21626).
-    crate::process::sys::cloexec_from(3 + plan.fds.preserve).map_err(|e| InitError::Other(format!("close fds: {e}")))?;
+    crate::process::sys::cloexec_from(3 + plan.fds.preserve)
+        .map_err(|e| InitError::Other(format!("close fds: {e}")))?;
     let set = nix::sys::signal::SigSet::empty();
-    let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&set), None);
+    let _ =
+        nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&set), None);
     // nsrun ignores SIGPIPE (src/main.rs), and an ignored signal stays
     // ignored across execve: the container's process starts with SIGPIPE
     // at its default, as under runc, whose Go runtime never sets SIG_IGN.
@@ -201,9 +226,14 @@ fn prepare(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
     }
     if let Some(fd) = listener {
         codec::send(sock, &Report::SeccompFd).map_err(|e| InitError::Other(e.to_string()))?;
-        crate::process::fdpass::send_fd(sock, &fd).map_err(|e| InitError::Other(format!("send seccomp fd: {e}")))?;
+        crate::process::fdpass::send_fd(sock, &fd)
+            .map_err(|e| InitError::Other(format!("send seccomp fd: {e}")))?;
     }
-    Ok(Ready { path: cs(&path)?, argv, envp })
+    Ok(Ready {
+        path: cs(&path)?,
+        argv,
+        envp,
+    })
 }
 
 fn set_domainname(d: &str) -> nix::Result<()> {
@@ -215,12 +245,20 @@ fn set_domainname(d: &str) -> nix::Result<()> {
 fn set_user(p: &ProcessPlan) -> Result<(), InitError> {
     use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
     // setgroups is refused when the user namespace denies it (rootless).
-    let allowed = std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() != "deny").unwrap_or(true);
+    let allowed = std::fs::read_to_string("/proc/self/setgroups")
+        .map(|s| s.trim() != "deny")
+        .unwrap_or(true);
     if allowed {
-        let gids: Vec<Gid> = p.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+        let gids: Vec<Gid> = p
+            .additional_gids
+            .iter()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
         setgroups(&gids).map_err(|e| InitError::User(format!("setgroups: {e}")))?;
     } else if !p.additional_gids.is_empty() {
-        return Err(InitError::User("cannot set additional gids: setgroups is denied".into()));
+        return Err(InitError::User(
+            "cannot set additional gids: setgroups is denied".into(),
+        ));
     }
     let g = Gid::from_raw(p.gid);
     setresgid(g, g, g).map_err(|e| InitError::User(format!("setgid: {e}")))?;
@@ -251,16 +289,23 @@ fn with_home(env: &[String], uid: u32) -> Vec<String> {
 fn lookup(arg0: &str, env: &[String]) -> Result<String, InitError> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &Path| -> Result<(), String> {
-        let m = std::fs::metadata(p).map_err(|e| format!("stat {}: {}", p.display(), io_words(&e)))?;
+        let m =
+            std::fs::metadata(p).map_err(|e| format!("stat {}: {}", p.display(), io_words(&e)))?;
         if m.is_dir() || m.permissions().mode() & 0o111 == 0 {
             return Err(format!("stat {}: permission denied", p.display()));
         }
         Ok(())
     };
     if arg0.contains('/') {
-        return executable(Path::new(arg0)).map(|_| arg0.to_string()).map_err(|e| InitError::Lookup(arg0.into(), e));
+        return executable(Path::new(arg0))
+            .map(|_| arg0.to_string())
+            .map_err(|e| InitError::Lookup(arg0.into(), e));
     }
-    let path = env.iter().rev().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("");
+    let path = env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("");
     for dir in path.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let cand = Path::new(dir).join(arg0);
@@ -268,7 +313,10 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, InitError> {
             return Ok(cand.display().to_string());
         }
     }
-    Err(InitError::Lookup(arg0.into(), "executable file not found in $PATH".into()))
+    Err(InitError::Lookup(
+        arg0.into(),
+        "executable file not found in $PATH".into(),
+    ))
 }
 
 /// Go's lower-case errno words ("no such file or directory").

@@ -24,7 +24,8 @@ pub struct Born {
 pub fn report_pipe(join: Option<&Join>) -> io::Result<Option<(OwnedFd, OwnedFd)>> {
     match join {
         Some(j) if !j.v1_tasks.is_empty() => {
-            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)?;
+            let (r, w) =
+                nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)?;
             Ok(Some((r, w)))
         }
         _ => Ok(None),
@@ -57,7 +58,9 @@ pub fn join_in_child(join: &Join, report: Option<BorrowedFd>) {
         if r == 1 {
             continue;
         }
-        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+        let errno = io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO);
         if join.best_effort && ignorable_errno(errno) {
             continue;
         }

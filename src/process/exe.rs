@@ -47,6 +47,7 @@ pub fn protected_exe() -> std::io::Result<(OwnedFd, Protection)> {
     if let Some(tree) = exeseal::bind_seal(SELF_EXE) {
         return Ok((owned(tree), Protection::DetachedReadOnlyMount));
     }
-    let copy = exeseal::memfd_copy(me.as_raw_fd()).map_err(|e| std::io::Error::from_raw_os_error(e.0))?;
+    let copy =
+        exeseal::memfd_copy(me.as_raw_fd()).map_err(|e| std::io::Error::from_raw_os_error(e.0))?;
     Ok((owned(copy), Protection::MemfdCopy))
 }

@@ -117,7 +117,9 @@ pub fn create_bootstrap(plan: &Plan) -> Result<Vec<u8>, bootstrap::EncodeError> 
     let euid = nix::unistd::geteuid().as_raw();
     if plan.new_ns("user") {
         let text = |maps: &[crate::spec::IdMap]| {
-            maps.iter().map(|m| format!("{} {} {}\n", m.container, m.host, m.size)).collect::<String>()
+            maps.iter()
+                .map(|m| format!("{} {} {}\n", m.container, m.host, m.size))
+                .collect::<String>()
         };
         if !plan.uid_mappings.is_empty() {
             m.bytes(bootstrap::UIDMAP_ATTR, text(&plan.uid_mappings).as_bytes())?;
@@ -140,7 +142,11 @@ pub fn create_bootstrap(plan: &Plan) -> Result<Vec<u8>, bootstrap::EncodeError> 
     }
     m.boolean(bootstrap::ROOTLESS_EUID_ATTR, euid != 0);
     if !crate::RUNC_1_1 && !plan.time_offsets.is_empty() {
-        let t: String = plan.time_offsets.iter().map(|(c, s, n)| format!("{c} {s} {n}\n")).collect();
+        let t: String = plan
+            .time_offsets
+            .iter()
+            .map(|(c, s, n)| format!("{c} {s} {n}\n"))
+            .collect();
         m.bytes(bootstrap::TIMENSOFFSET_ATTR, t.as_bytes())?;
     }
     Ok(m.finish(1))
@@ -168,7 +174,10 @@ pub fn exec_bootstrap(
     if let Some(oom) = oom {
         m.bytes(bootstrap::OOM_SCORE_ADJ_ATTR, oom.to_string().as_bytes())?;
     }
-    m.boolean(bootstrap::ROOTLESS_EUID_ATTR, nix::unistd::geteuid().as_raw() != 0);
+    m.boolean(
+        bootstrap::ROOTLESS_EUID_ATTR,
+        nix::unistd::geteuid().as_raw() != 0,
+    );
     Ok(m.finish(1))
 }
 
@@ -189,7 +198,8 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
     let (exe, how) = exe::protected_exe().map_err(ProcessError::Exe)?;
     sink("debug", &format!("init binary: {how:?}"));
     let (parent, child) = UnixStream::pair().map_err(ProcessError::Pipes)?;
-    let (log_r, log_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| ProcessError::Pipes(e.into()))?;
+    let (log_r, log_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| ProcessError::Pipes(e.into()))?;
 
     let base = 3 + s.preserve as RawFd;
     let sources: Vec<RawFd> = [child.as_raw_fd(), log_w.as_raw_fd()]
@@ -199,21 +209,34 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
     let targets: Vec<RawFd> = (0..sources.len() as RawFd).map(|i| base + i).collect();
     let extra_fds = targets[2..].to_vec();
 
-    let argv0 = std::env::args_os().next().map(|a| a.into_encoded_bytes()).unwrap_or_else(|| b"nsrun".to_vec());
-    let argv = [CString::new(argv0).unwrap_or_else(|_| c"nsrun".into()), c"init".into()];
+    let argv0 = std::env::args_os()
+        .next()
+        .map(|a| a.into_encoded_bytes())
+        .unwrap_or_else(|| b"nsrun".to_vec());
+    let argv = [
+        CString::new(argv0).unwrap_or_else(|_| c"nsrun".into()),
+        c"init".into(),
+    ];
     let envp = [
         CString::new(format!("_LIBCONTAINER_INITPIPE={}", targets[0])).unwrap(),
         CString::new(format!("_LIBCONTAINER_LOGPIPE={}", targets[1])).unwrap(),
         CString::new(format!("_LIBCONTAINER_LOGLEVEL={}", s.loglevel)).unwrap(),
     ];
-    let cwd = s.cwd.map(|p| CString::new(p.as_os_str().as_encoded_bytes()).unwrap_or_default());
+    let cwd = s
+        .cwd
+        .map(|p| CString::new(p.as_os_str().as_encoded_bytes()).unwrap_or_default());
     let (argv_p, envp_p) = (sys::ptrs(&argv), sys::ptrs(&envp));
     let above = base + sources.len() as RawFd;
 
     // Stage-0 joins the cgroup before the bootstrap data is sent, so
     // stage-1/2 inherit it and a new cgroupns is rooted there (runc's order).
     let t = std::time::Instant::now();
-    let join = s.cgroup.as_ref().map(|c| c.manager.join_plan(c.create)).transpose().map_err(ProcessError::Cgroup)?;
+    let join = s
+        .cgroup
+        .as_ref()
+        .map(|c| c.manager.join_plan(c.create))
+        .transpose()
+        .map_err(ProcessError::Cgroup)?;
     let report = birth::report_pipe(join.as_ref()).map_err(ProcessError::Pipes)?;
     let born = birth::fork_into(join.as_ref()).map_err(ProcessError::Fork)?;
     let pid = born.pid;
@@ -255,14 +278,30 @@ pub fn spawn(s: Spawn, sink: LogSink) -> Result<Init, ProcessError> {
     drop(child);
     drop(log_w);
     drop(exe);
-    nix::fcntl::fcntl(log_r.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))
-        .map_err(|e| ProcessError::Pipes(e.into()))?;
+    nix::fcntl::fcntl(
+        log_r.as_raw_fd(),
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .map_err(|e| ProcessError::Pipes(e.into()))?;
     let stage0 = pid;
-    let mut init = Init { pid: 0, extra_fds, sock: parent, log: File::from(log_r), fatal: Vec::new() };
+    let mut init = Init {
+        pid: 0,
+        extra_fds,
+        sock: parent,
+        log: File::from(log_r),
+        fatal: Vec::new(),
+    };
 
     let r = place_in_cgroup(&born, join.as_ref(), report, s.cgroup.as_ref());
     if s.cgroup.is_some() {
-        sink("debug", &format!("cgroup joined in {} us (clone3: {})", t.elapsed().as_micros(), born.in_v2));
+        sink(
+            "debug",
+            &format!(
+                "cgroup joined in {} us (clone3: {})",
+                t.elapsed().as_micros(),
+                born.in_v2
+            ),
+        );
     }
     let r = r.and_then(|_| init.handshake(stage0, &s.bootstrap, sink));
     if r.is_err() {
@@ -280,7 +319,9 @@ fn place_in_cgroup(
     report: Option<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
     cgroup: Option<&CgroupJoin>,
 ) -> Result<(), ProcessError> {
-    let (Some(j), Some(c)) = (join, cgroup) else { return Ok(()) };
+    let (Some(j), Some(c)) = (join, cgroup) else {
+        return Ok(());
+    };
     birth::finish(j, born, report).map_err(ProcessError::Cgroup)?;
     if j.apply_after {
         c.manager.apply(born.pid).map_err(ProcessError::Cgroup)?;
@@ -307,7 +348,10 @@ fn read_line(sock: &mut UnixStream) -> std::io::Result<Vec<u8>> {
         if n == 0 {
             break;
         }
-        let take = buf[..n].iter().position(|&c| c == b'\n').map_or(n, |i| i + 1);
+        let take = buf[..n]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(n, |i| i + 1);
         sock.read_exact(&mut buf[..take])?;
         if buf[take - 1] == b'\n' {
             line.extend_from_slice(&buf[..take - 1]);
@@ -320,19 +364,28 @@ fn read_line(sock: &mut UnixStream) -> std::io::Result<Vec<u8>> {
 
 impl Init {
     fn handshake(&mut self, stage0: i32, boot: &[u8], sink: LogSink) -> Result<(), ProcessError> {
-        self.sock.write_all(boot).map_err(ProcessError::SendBootstrap)?;
+        self.sock
+            .write_all(boot)
+            .map_err(ProcessError::SendBootstrap)?;
         let line = read_line(&mut self.sock);
         let st = waitpid(Pid::from_raw(stage0), None);
         self.forward_logs(sink);
-        let line = line.map_err(|e| self.stage_err(format!("can't get final child's PID from pipe: {e}")))?;
+        let line = line
+            .map_err(|e| self.stage_err(format!("can't get final child's PID from pipe: {e}")))?;
         let pids: Pids = serde_json::from_slice(&line)
             .map_err(|e| self.stage_err(format!("can't get final child's PID from pipe: {e}")))?;
         match st {
             Ok(WaitStatus::Exited(_, 0)) => {}
             Ok(WaitStatus::Exited(_, c)) => {
-                return Err(self.stage_err(format!("error waiting for our first child to exit: exit status {c}")))
+                return Err(self.stage_err(format!(
+                    "error waiting for our first child to exit: exit status {c}"
+                )))
             }
-            other => return Err(self.stage_err(format!("error waiting for our first child to exit: {other:?}"))),
+            other => {
+                return Err(self.stage_err(format!(
+                    "error waiting for our first child to exit: {other:?}"
+                )))
+            }
         }
         let _ = waitpid(Pid::from_raw(pids.stage1_pid), None);
         self.pid = pids.stage2_pid;
@@ -340,7 +393,10 @@ impl Init {
     }
 
     fn stage_err(&mut self, msg: String) -> ProcessError {
-        ProcessError::Stage { msg, fatal: std::mem::take(&mut self.fatal) }
+        ProcessError::Stage {
+            msg,
+            fatal: std::mem::take(&mut self.fatal),
+        }
     }
 
     /// Forward what the stage logged so far; FATAL lines are kept for the error.
@@ -365,7 +421,12 @@ impl Init {
     /// Send init its plan, then wait until it reports ready or failed.
     /// `on` serves init's requests on the way (hooks, a seccomp fd); its
     /// error fails the whole setup.
-    pub fn run_plan(&mut self, plan: &InitPlan, sink: LogSink, on: &mut dyn FnMut(Event) -> Result<(), String>) -> Result<(), ProcessError> {
+    pub fn run_plan(
+        &mut self,
+        plan: &InitPlan,
+        sink: LogSink,
+        on: &mut dyn FnMut(Event) -> Result<(), String>,
+    ) -> Result<(), ProcessError> {
         codec::send(&mut self.sock, plan)?;
         loop {
             let report = codec::recv::<Report, _>(&mut self.sock);
@@ -378,7 +439,8 @@ impl Init {
                     codec::send(&mut self.sock, &())?;
                 }
                 Report::SeccompFd => {
-                    let fd = fdpass::recv_fd(&self.sock).map_err(|e| ProcessError::Init(format!("receive seccomp fd: {e}")))?;
+                    let fd = fdpass::recv_fd(&self.sock)
+                        .map_err(|e| ProcessError::Init(format!("receive seccomp fd: {e}")))?;
                     on(Event::SeccompFd(fd)).map_err(ProcessError::Init)?;
                 }
             }
@@ -388,7 +450,8 @@ impl Init {
     /// SIGKILL the init and reap it (it is our child through CLONE_PARENT).
     pub fn kill(&self) {
         if self.pid > 0 {
-            let _ = nix::sys::signal::kill(Pid::from_raw(self.pid), nix::sys::signal::Signal::SIGKILL);
+            let _ =
+                nix::sys::signal::kill(Pid::from_raw(self.pid), nix::sys::signal::Signal::SIGKILL);
             let _ = waitpid(Pid::from_raw(self.pid), None);
         }
     }
@@ -411,9 +474,23 @@ mod tests {
             bundle: "/b".into(),
             rootfs: "/b/rootfs".into(),
             annotations: vec![],
-            namespaces: ns.iter().map(|(n, p)| Namespace { name: n.to_string(), path: p.map(Into::into) }).collect(),
-            uid_mappings: vec![IdMap { container: 0, host: 100000, size: 65536 }],
-            gid_mappings: vec![IdMap { container: 0, host: 100000, size: 65536 }],
+            namespaces: ns
+                .iter()
+                .map(|(n, p)| Namespace {
+                    name: n.to_string(),
+                    path: p.map(Into::into),
+                })
+                .collect(),
+            uid_mappings: vec![IdMap {
+                container: 0,
+                host: 100000,
+                size: 65536,
+            }],
+            gid_mappings: vec![IdMap {
+                container: 0,
+                host: 100000,
+                size: 65536,
+            }],
             oom_score_adj: Some(-5),
             time_offsets: vec![],
             cgroups_path: None,
@@ -426,9 +503,17 @@ mod tests {
 
     #[test]
     fn create_message_splits_new_and_joined() {
-        let p = plan(&[("user", None), ("net", Some("/proc/1/ns/net")), ("pid", None), ("mnt", None)]);
+        let p = plan(&[
+            ("user", None),
+            ("net", Some("/proc/1/ns/net")),
+            ("pid", None),
+            ("mnt", None),
+        ]);
         let b = parse(&create_bootstrap(&p).unwrap());
-        assert_eq!(b.clone_flags, (libc::CLONE_NEWUSER | libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u32);
+        assert_eq!(
+            b.clone_flags,
+            (libc::CLONE_NEWUSER | libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u32
+        );
         assert_eq!(b.ns_paths.as_deref(), Some(&b"net:/proc/1/ns/net\0"[..]));
         assert_eq!(b.uidmap.as_deref(), Some(&b"0 100000 65536\n\0"[..]));
         assert!(b.setgroup);
@@ -445,7 +530,12 @@ mod tests {
 
     #[test]
     fn exec_message_joins_everything() {
-        let ns = plan(&[("ipc", None), ("net", Some("/var/run/netns/x")), ("mnt", None)]).namespaces;
+        let ns = plan(&[
+            ("ipc", None),
+            ("net", Some("/var/run/netns/x")),
+            ("mnt", None),
+        ])
+        .namespaces;
         let b = parse(&exec_bootstrap(42, &ns, None).unwrap());
         assert_eq!(b.clone_flags, 0);
         assert_eq!(

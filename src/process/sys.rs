@@ -55,17 +55,36 @@ pub fn clone3_into_cgroup(cgroup: BorrowedFd) -> io::Result<libc::pid_t> {
     // the address space like fork()'s. glibc's cached tid is stale in it
     // (only fork() refreshes it), which only pthread/raise consult; the
     // child makes raw syscalls only.
-    let r = unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, std::mem::size_of::<CloneArgs>()) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
     cvt(r).map(|r| r as libc::pid_t)
 }
 
 /// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`. Only returns on error.
 /// `argv` / `envp` must end with a null pointer.
-pub fn execveat_fd(fd: BorrowedFd, argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> io::Error {
-    debug_assert!(argv.last().is_some_and(|p| p.is_null()) && envp.last().is_some_and(|p| p.is_null()));
+pub fn execveat_fd(
+    fd: BorrowedFd,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> io::Error {
+    debug_assert!(
+        argv.last().is_some_and(|p| p.is_null()) && envp.last().is_some_and(|p| p.is_null())
+    );
     // SAFETY: the arrays are null-terminated arrays of C strings the caller keeps alive.
     unsafe {
-        libc::syscall(libc::SYS_execveat, fd.as_raw_fd(), c"".as_ptr(), argv.as_ptr(), envp.as_ptr(), libc::AT_EMPTY_PATH)
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
     };
     io::Error::last_os_error()
 }
@@ -91,7 +110,14 @@ pub fn dup_above(fd: RawFd, min: RawFd) -> io::Result<RawFd> {
 /// Mark every fd from `first` up as close-on-exec (`close_range` CLOEXEC).
 pub fn cloexec_from(first: u32) -> io::Result<()> {
     // SAFETY: close_range only changes fd flags.
-    cvt(unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) })?;
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    })?;
     Ok(())
 }
 
@@ -111,11 +137,22 @@ pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
 /// `pidfd_send_signal(fd, sig, NULL, 0)`.
 pub fn pidfd_signal(fd: BorrowedFd, sig: i32) -> io::Result<()> {
     // SAFETY: null siginfo is allowed.
-    cvt(unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, std::ptr::null::<u8>(), 0) })?;
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    })?;
     Ok(())
 }
 
 /// Null-terminated pointer array over C strings the caller keeps alive.
 pub fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
-    v.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+    v.iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
 }

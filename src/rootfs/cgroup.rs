@@ -12,8 +12,8 @@ use std::os::fd::AsFd;
 use nix::errno::Errno;
 
 use super::error::{Result, RootfsError};
-use super::mounts::{bind, mount_one};
 use super::mountinfo::{self, MountInfo};
+use super::mounts::{bind, mount_one};
 use super::options::{MountOptions, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC};
 use super::plan::{MountKind, MountPlan, RootfsPlan};
 use super::secure::Root;
@@ -33,13 +33,25 @@ pub fn mount(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
 }
 
 fn v2(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
-    let fsm = MountPlan { kind: MountKind::Other("cgroup2".into()), source: "cgroup2".into(), ..m.clone() };
+    let fsm = MountPlan {
+        kind: MountKind::Other("cgroup2".into()),
+        source: "cgroup2".into(),
+        ..m.clone()
+    };
     match mount_one(root, plan, &fsm) {
         Err(e) if matches!(e.errno(), Some(Errno::EPERM | Errno::EBUSY)) => {
             // userns without cgroupns cannot mount cgroup2 (runc#2158): bind the host's.
             let mut options = m.options.clone();
             options.flags |= MS_BIND;
-            bind(root, &MountPlan { kind: MountKind::Bind, source: UNIFIED.into(), destination: m.destination.clone(), options })
+            bind(
+                root,
+                &MountPlan {
+                    kind: MountKind::Bind,
+                    source: UNIFIED.into(),
+                    destination: m.destination.clone(),
+                    options,
+                },
+            )
         }
         r => r,
     }
@@ -58,23 +70,41 @@ pub fn own_hierarchies(mounts: &[MountInfo], cgroup_file: &str) -> Vec<Hierarchy
     let mut out: Vec<Hierarchy> = Vec::new();
     for mi in mounts.iter().filter(|mi| mi.fstype == "cgroup") {
         let opts: Vec<&str> = mi.super_options.split(',').collect();
-        let Some((_, path)) = own.iter().find(|(ctrls, _)| !ctrls.is_empty() && ctrls.iter().all(|c| opts.contains(&c.as_str())))
-        else {
+        let Some((_, path)) = own.iter().find(|(ctrls, _)| {
+            !ctrls.is_empty() && ctrls.iter().all(|c| opts.contains(&c.as_str()))
+        }) else {
             continue;
         };
-        let rel = if mi.root == "/" { path.as_str() } else { path.strip_prefix(mi.root.as_str()).unwrap_or("") };
-        let name = mi.mountpoint.rsplit('/').next().unwrap_or_default().to_string();
+        let rel = if mi.root == "/" {
+            path.as_str()
+        } else {
+            path.strip_prefix(mi.root.as_str()).unwrap_or("")
+        };
+        let name = mi
+            .mountpoint
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         if name.is_empty() || out.iter().any(|h| h.name == name) {
             continue;
         }
-        out.push(Hierarchy { source: format!("{}{}", mi.mountpoint, rel.trim_end_matches('/')), name });
+        out.push(Hierarchy {
+            source: format!("{}{}", mi.mountpoint, rel.trim_end_matches('/')),
+            name,
+        });
     }
     out
 }
 
 fn v1(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
-    let cgroup_file = std::fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| RootfsError::path("open", "/proc/self/cgroup", Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
+    let cgroup_file = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| {
+        RootfsError::path(
+            "open",
+            "/proc/self/cgroup",
+            Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+        )
+    })?;
     let hier = own_hierarchies(&mountinfo::read_self(), &cgroup_file);
 
     let tmpfs = MountPlan {
@@ -103,13 +133,26 @@ fn v1(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
                 data: vec![data],
                 ..Default::default()
             };
-            let sub = MountPlan { kind: MountKind::Other("cgroup".into()), source: source.into(), destination: dest, options };
+            let sub = MountPlan {
+                kind: MountKind::Other("cgroup".into()),
+                source: source.into(),
+                destination: dest,
+                options,
+            };
             mount_one(root, plan, &sub)?;
         } else {
             let mut options = m.options.clone();
             options.flags |= MS_BIND | MS_REC;
             options.data.clear();
-            bind(root, &MountPlan { kind: MountKind::Bind, source: h.source.clone(), destination: dest, options })?;
+            bind(
+                root,
+                &MountPlan {
+                    kind: MountKind::Bind,
+                    source: h.source.clone(),
+                    destination: dest,
+                    options,
+                },
+            )?;
         }
     }
 
@@ -118,7 +161,13 @@ fn v1(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
         for ss in h.name.split(',') {
             match sys::symlinkat(&h.name, dir.as_fd(), ss) {
                 Ok(()) | Err(Errno::EEXIST) => {}
-                Err(e) => return Err(RootfsError::path("symlink", root.display(&format!("{}/{ss}", m.destination)), e)),
+                Err(e) => {
+                    return Err(RootfsError::path(
+                        "symlink",
+                        root.display(&format!("{}/{ss}", m.destination)),
+                        e,
+                    ))
+                }
             }
         }
     }
@@ -138,13 +187,25 @@ mod tests {
              35 30 0:31 /nested /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
              31 30 0:27 / /sys/fs/cgroup/unified rw shared:10 - cgroup2 cgroup2 rw\n",
         );
-        let h = own_hierarchies(&mi, "4:memory:/nested/ctr\n3:cpu,cpuacct:/a/ctr\n1:name=systemd:/a/ctr\n0::/a/ctr\n");
+        let h = own_hierarchies(
+            &mi,
+            "4:memory:/nested/ctr\n3:cpu,cpuacct:/a/ctr\n1:name=systemd:/a/ctr\n0::/a/ctr\n",
+        );
         assert_eq!(
             h,
             vec![
-                Hierarchy { source: "/sys/fs/cgroup/cpu,cpuacct/a/ctr".into(), name: "cpu,cpuacct".into() },
-                Hierarchy { source: "/sys/fs/cgroup/systemd/a/ctr".into(), name: "systemd".into() },
-                Hierarchy { source: "/sys/fs/cgroup/memory/ctr".into(), name: "memory".into() },
+                Hierarchy {
+                    source: "/sys/fs/cgroup/cpu,cpuacct/a/ctr".into(),
+                    name: "cpu,cpuacct".into()
+                },
+                Hierarchy {
+                    source: "/sys/fs/cgroup/systemd/a/ctr".into(),
+                    name: "systemd".into()
+                },
+                Hierarchy {
+                    source: "/sys/fs/cgroup/memory/ctr".into(),
+                    name: "memory".into()
+                },
             ]
         );
     }

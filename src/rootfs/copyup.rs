@@ -16,15 +16,36 @@ use super::sys::{self, RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS};
 const MAX_DEPTH: usize = 64;
 
 /// A detached tmpfs holding a copy of `covered` (an O_RDONLY directory fd).
-pub fn tmpfs_copy(covered: BorrowedFd<'_>, source: &str, options: &MountOptions, shown: &str) -> Result<OwnedFd> {
+pub fn tmpfs_copy(
+    covered: BorrowedFd<'_>,
+    source: &str,
+    options: &MountOptions,
+    shown: &str,
+) -> Result<OwnedFd> {
     // Like runc, "ro" waits for finalize(): the copy needs a writable tmpfs.
     let attr = super::options::ms_to_attr(options.flags & !MS_RDONLY);
     // fsopen's source is "none" unless set; mount(2) (runc) shows the spec's.
-    let data: Vec<String> = std::iter::once(format!("source={source}")).chain(options.data.iter().cloned()).collect();
-    let mnt = sys::new_fs("tmpfs", &data, attr)
-        .map_err(|e| RootfsError::mount("mount", "tmpfs", shown, options.flags, &options.data_string(), e))?;
-    let top = sys::openat2(Some(mnt.as_fd()), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0, RESOLVE_BENEATH)
-        .map_err(|e| RootfsError::path("open", "tmpcopyup", e))?;
+    let data: Vec<String> = std::iter::once(format!("source={source}"))
+        .chain(options.data.iter().cloned())
+        .collect();
+    let mnt = sys::new_fs("tmpfs", &data, attr).map_err(|e| {
+        RootfsError::mount(
+            "mount",
+            "tmpfs",
+            shown,
+            options.flags,
+            &options.data_string(),
+            e,
+        )
+    })?;
+    let top = sys::openat2(
+        Some(mnt.as_fd()),
+        ".",
+        libc::O_RDONLY | libc::O_DIRECTORY,
+        0,
+        RESOLVE_BENEATH,
+    )
+    .map_err(|e| RootfsError::path("open", "tmpcopyup", e))?;
     // Modes are copied exactly, as runc's CopyDirectory does.
     let old = sys::umask(0);
     let copied = copy_dir(covered, top.as_fd(), 0);
@@ -34,7 +55,13 @@ pub fn tmpfs_copy(covered: BorrowedFd<'_>, source: &str, options: &MountOptions,
 }
 
 fn open_beneath(dir: BorrowedFd<'_>, name: &str, flags: i32, mode: u32) -> nix::Result<OwnedFd> {
-    sys::openat2(Some(dir), name, flags | libc::O_NOFOLLOW, mode, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
+    sys::openat2(
+        Some(dir),
+        name,
+        flags | libc::O_NOFOLLOW,
+        mode,
+        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+    )
 }
 
 fn copy_dir(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, depth: usize) -> nix::Result<()> {
@@ -61,7 +88,12 @@ fn copy_dir(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, depth: usize) -> nix::Resu
             }
             libc::S_IFREG => {
                 let s = open_beneath(src, &name, libc::O_RDONLY, 0)?;
-                let d = open_beneath(dst, &name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, mode)?;
+                let d = open_beneath(
+                    dst,
+                    &name,
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+                    mode,
+                )?;
                 let mut out = std::fs::File::from(d);
                 std::io::copy(&mut std::fs::File::from(s), &mut out)
                     .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;

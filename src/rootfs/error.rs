@@ -32,11 +32,22 @@ pub enum RootfsError {
 
     /// runc's mountError: "mount src:dst (via procfd), flags: 0x.., data: ..: err".
     #[error("{}", mount_msg(.op, .src, .target, .flags, .data, *.err))]
-    Mount { op: &'static str, src: String, target: String, flags: u64, data: String, err: Errno },
+    Mount {
+        op: &'static str,
+        src: String,
+        target: String,
+        flags: u64,
+        data: String,
+        err: Errno,
+    },
 
     /// Go's os.PathError: "op path: err".
     #[error("{op} {path}: {}", strerror(*.err))]
-    Path { op: &'static str, path: String, err: Errno },
+    Path {
+        op: &'static str,
+        path: String,
+        err: Errno,
+    },
 
     #[error("filesystem {0:?} must be mounted on ordinary directory")]
     NotOrdinaryDir(String),
@@ -53,7 +64,10 @@ pub enum RootfsError {
 
     /// runc wraps errors with a context prefix ("error mounting ... : ").
     #[error("{ctx}: {source}")]
-    Context { ctx: String, source: Box<RootfsError> },
+    Context {
+        ctx: String,
+        source: Box<RootfsError>,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, RootfsError>;
@@ -78,19 +92,43 @@ fn mount_msg(op: &str, source: &str, target: &str, flags: &u64, data: &str, err:
 
 impl RootfsError {
     pub fn path(op: &'static str, path: impl Into<String>, err: Errno) -> Self {
-        RootfsError::Path { op, path: path.into(), err }
+        RootfsError::Path {
+            op,
+            path: path.into(),
+            err,
+        }
     }
 
-    pub fn mount(op: &'static str, source: &str, target: &str, flags: u64, data: &str, err: Errno) -> Self {
-        RootfsError::Mount { op, src: source.into(), target: target.into(), flags, data: data.into(), err }
+    pub fn mount(
+        op: &'static str,
+        source: &str,
+        target: &str,
+        flags: u64,
+        data: &str,
+        err: Errno,
+    ) -> Self {
+        RootfsError::Mount {
+            op,
+            src: source.into(),
+            target: target.into(),
+            flags,
+            data: data.into(),
+            err,
+        }
     }
 
     pub fn unsafe_(what: impl Into<String>, why: impl Into<String>) -> Self {
-        RootfsError::Unsafe { what: what.into(), why: why.into() }
+        RootfsError::Unsafe {
+            what: what.into(),
+            why: why.into(),
+        }
     }
 
     pub fn context(self, ctx: impl Into<String>) -> Self {
-        RootfsError::Context { ctx: ctx.into(), source: Box::new(self) }
+        RootfsError::Context {
+            ctx: ctx.into(),
+            source: Box::new(self),
+        }
     }
 
     /// The errno at the bottom of the chain, if any (callers skip ENOENT etc.).
@@ -121,15 +159,21 @@ mod tests {
     #[test]
     fn mount_error_has_runc_shape() {
         let e = RootfsError::mount("mount", "/a", "/b", 0x1000, "mode=755", Errno::ENOENT);
-        assert_eq!(e.to_string(), "mount /a:/b, flags: 0x1000, data: mode=755: no such file or directory");
+        assert_eq!(
+            e.to_string(),
+            "mount /a:/b, flags: 0x1000, data: mode=755: no such file or directory"
+        );
         let e = RootfsError::mount("mount", "", "/b", 0, "", Errno::EPERM);
         assert_eq!(e.to_string(), "mount /b: operation not permitted");
     }
 
     #[test]
     fn context_chains_and_keeps_errno() {
-        let e = RootfsError::path("open", "/x", Errno::ELOOP).context("error mounting \"a\" to rootfs at \"/x\"");
+        let e = RootfsError::path("open", "/x", Errno::ELOOP)
+            .context("error mounting \"a\" to rootfs at \"/x\"");
         assert_eq!(e.errno(), Some(Errno::ELOOP));
-        assert!(e.to_string().starts_with("error mounting \"a\" to rootfs at \"/x\": open /x: "));
+        assert!(e
+            .to_string()
+            .starts_with("error mounting \"a\" to rootfs at \"/x\": open /x: "));
     }
 }

@@ -14,27 +14,40 @@ use super::sys;
 /// runc's prepareRoot: "/" rslave (or rootfsPropagation), the rootfs's parent
 /// mount private if shared, then bind the rootfs onto itself so it is a mount.
 pub fn prepare_root(plan: &RootfsPlan) -> Result<()> {
-    let flags = if plan.root_propagation != 0 { plan.root_propagation } else { MS_SLAVE | MS_REC };
-    sys::mount(None, "/", None, flags, None).map_err(|e| RootfsError::mount("mount", "", "/", flags, "", e))?;
+    let flags = if plan.root_propagation != 0 {
+        plan.root_propagation
+    } else {
+        MS_SLAVE | MS_REC
+    };
+    sys::mount(None, "/", None, flags, None)
+        .map_err(|e| RootfsError::mount("mount", "", "/", flags, "", e))?;
 
     // pivot_root refuses a shared parent (IS_SHARED(new_mnt->mnt_parent)), and
     // a shared parent would propagate our bind back to the host.
     let mounts = mountinfo::read_self();
-    let parent = mountinfo::parent_mount(&mounts, &plan.rootfs)
-        .ok_or_else(|| RootfsError::InvalidRootfs(format!("could not find parent mount of {}", plan.rootfs)))?;
+    let parent = mountinfo::parent_mount(&mounts, &plan.rootfs).ok_or_else(|| {
+        RootfsError::InvalidRootfs(format!("could not find parent mount of {}", plan.rootfs))
+    })?;
     if parent.optional.split(' ').any(|o| o.starts_with("shared:")) {
         sys::mount(None, &parent.mountpoint, None, MS_PRIVATE, None)
             .map_err(|e| RootfsError::mount("mount", "", &parent.mountpoint, MS_PRIVATE, "", e))?;
     }
-    sys::mount(Some(&plan.rootfs), &plan.rootfs, Some("bind"), MS_BIND | MS_REC, None)
-        .map_err(|e| RootfsError::mount("mount", &plan.rootfs, &plan.rootfs, MS_BIND | MS_REC, "", e))
+    sys::mount(
+        Some(&plan.rootfs),
+        &plan.rootfs,
+        Some("bind"),
+        MS_BIND | MS_REC,
+        None,
+    )
+    .map_err(|e| RootfsError::mount("mount", &plan.rootfs, &plan.rootfs, MS_BIND | MS_REC, "", e))
 }
 
 /// pivot_root(".", ".") with the rootfs as cwd, then lazily detach the old
 /// root that is stacked under it (the LXC trick runc uses: no put_old dir).
 pub fn pivot_root(rootfs: &str) -> Result<()> {
     let open_dir = |p: &str| {
-        sys::openat2(None, p, libc::O_DIRECTORY | libc::O_RDONLY, 0, 0).map_err(|e| RootfsError::path("open", p, e))
+        sys::openat2(None, p, libc::O_DIRECTORY | libc::O_RDONLY, 0, 0)
+            .map_err(|e| RootfsError::path("open", p, e))
     };
     let old = open_dir("/")?;
     let new = open_dir(rootfs)?;
@@ -44,8 +57,10 @@ pub fn pivot_root(rootfs: &str) -> Result<()> {
     sys::fchdir(old.as_fd()).map_err(|e| RootfsError::path("fchdir", "/", e))?;
     // rslave (not rprivate) so our unmount never reaches the host, without the
     // mount-reference races rprivate causes (runc's comment on devicemapper).
-    sys::mount(None, ".", None, MS_SLAVE | MS_REC, None).map_err(|e| RootfsError::mount("mount", "", ".", MS_SLAVE | MS_REC, "", e))?;
-    sys::umount2(".", libc::MNT_DETACH).map_err(|e| RootfsError::mount("unmount", "", ".", 0, "", e))?;
+    sys::mount(None, ".", None, MS_SLAVE | MS_REC, None)
+        .map_err(|e| RootfsError::mount("mount", "", ".", MS_SLAVE | MS_REC, "", e))?;
+    sys::umount2(".", libc::MNT_DETACH)
+        .map_err(|e| RootfsError::mount("unmount", "", ".", 0, "", e))?;
     sys::chdir("/").map_err(|e| RootfsError::path("chdir", "/", e))
 }
 
@@ -54,7 +69,10 @@ pub fn pivot_root(rootfs: &str) -> Result<()> {
 /// visible"), move the rootfs over "/", chroot.
 pub fn move_root(rootfs: &str) -> Result<()> {
     for mi in mountinfo::read_self() {
-        if mi.root != "/" || (mi.fstype != "proc" && mi.fstype != "sysfs") || mountinfo::is_under(&mi.mountpoint, rootfs) {
+        if mi.root != "/"
+            || (mi.fstype != "proc" && mi.fstype != "sysfs")
+            || mountinfo::is_under(&mi.mountpoint, rootfs)
+        {
             continue;
         }
         let p = mi.mountpoint.as_str();
@@ -67,13 +85,15 @@ pub fn move_root(rootfs: &str) -> Result<()> {
             Ok(()) => {}
             Err(Errno::EINVAL | Errno::EPERM) => {
                 // Not allowed to unmount (userns): cover it instead.
-                sys::mount(Some("tmpfs"), p, Some("tmpfs"), 0, None).map_err(|e| RootfsError::mount("mount", "tmpfs", p, 0, "", e))?;
+                sys::mount(Some("tmpfs"), p, Some("tmpfs"), 0, None)
+                    .map_err(|e| RootfsError::mount("mount", "tmpfs", p, 0, "", e))?;
             }
             Err(e) => return Err(RootfsError::mount("unmount", "", p, 0, "", e)),
         }
     }
     sys::chdir(rootfs).map_err(|e| RootfsError::path("chdir", rootfs, e))?;
-    sys::mount(Some(rootfs), "/", None, MS_MOVE, None).map_err(|e| RootfsError::mount("mount", rootfs, "/", MS_MOVE, "", e))?;
+    sys::mount(Some(rootfs), "/", None, MS_MOVE, None)
+        .map_err(|e| RootfsError::mount("mount", rootfs, "/", MS_MOVE, "", e))?;
     sys::chroot(".").map_err(|e| RootfsError::path("chroot", ".", e))?;
     sys::chdir("/").map_err(|e| RootfsError::path("chdir", "/", e))
 }

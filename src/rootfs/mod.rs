@@ -61,7 +61,11 @@ pub fn mount_rootfs(plan: &RootfsPlan, console: Option<BorrowedFd<'_>>) -> Resul
 /// pivot_root (or MS_MOVE + chroot with no_pivot), re-point stdio at the
 /// container's /dev/null, create process.cwd.
 pub fn enter_rootfs(plan: &RootfsPlan) -> Result<()> {
-    let jailed = if plan.no_pivot { jail::move_root(&plan.rootfs) } else { jail::pivot_root(&plan.rootfs) };
+    let jailed = if plan.no_pivot {
+        jail::move_root(&plan.rootfs)
+    } else {
+        jail::pivot_root(&plan.rootfs)
+    };
     jailed.ctx(|| "error jailing process inside rootfs".into())?;
     // rootfsPropagation is applied to the new "/" only now: applied before the
     // pivot a shared root would leak our mounts to the host (runc >= 1.1.6).

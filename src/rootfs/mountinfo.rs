@@ -16,7 +16,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -70,7 +73,14 @@ pub fn parse_cgroup_file(text: &str) -> Vec<(Vec<String>, String)> {
         .filter_map(|l| {
             let mut it = l.splitn(3, ':');
             let (_, ctrls, path) = (it.next()?, it.next()?, it.next()?);
-            Some((ctrls.split(',').filter(|c| !c.is_empty()).map(String::from).collect(), path.to_string()))
+            Some((
+                ctrls
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(String::from)
+                    .collect(),
+                path.to_string(),
+            ))
         })
         .collect()
 }
@@ -103,7 +113,12 @@ mod tests {
     #[test]
     fn parent_is_longest_prefix() {
         let m = parse(SAMPLE);
-        assert_eq!(parent_mount(&m, "/sys/fs/cgroup/cpu,cpuacct/a").unwrap().fstype, "cgroup");
+        assert_eq!(
+            parent_mount(&m, "/sys/fs/cgroup/cpu,cpuacct/a")
+                .unwrap()
+                .fstype,
+            "cgroup"
+        );
         assert_eq!(parent_mount(&m, "/sys/fs/cgroupx").unwrap().mountpoint, "/");
         assert!(is_under("/a/b", "/a") && !is_under("/ab", "/a") && is_under("/a", "/a"));
     }
@@ -111,7 +126,10 @@ mod tests {
     #[test]
     fn cgroup_file() {
         let c = parse_cgroup_file("12:cpu,cpuacct:/user.slice\n1:name=systemd:/x\n0::/y\n");
-        assert_eq!(c[0], (vec!["cpu".into(), "cpuacct".into()], "/user.slice".into()));
+        assert_eq!(
+            c[0],
+            (vec!["cpu".into(), "cpuacct".into()], "/user.slice".into())
+        );
         assert_eq!(c[1].0, vec!["name=systemd".to_string()]);
         assert!(c[2].0.is_empty());
     }

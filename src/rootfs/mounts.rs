@@ -10,16 +10,21 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 
-use super::{cgroup, copyup};
 use super::error::{Ctx, Result, RootfsError};
 use super::options::{MS_RDONLY, MS_REC};
 use super::plan::{check_proc_dest, MountKind, MountPlan, RootfsPlan};
 use super::secure::Root;
 use super::sys::{self, MountAttr, PROC_SUPER_MAGIC, RESOLVE_NO_SYMLINKS};
+use super::{cgroup, copyup};
 
 pub fn mount_all(root: &Root, plan: &RootfsPlan) -> Result<()> {
     for m in &plan.mounts {
-        mount_one(root, plan, m).ctx(|| format!("error mounting {:?} to rootfs at {:?}", m.source, m.destination))?;
+        mount_one(root, plan, m).ctx(|| {
+            format!(
+                "error mounting {:?} to rootfs at {:?}",
+                m.source, m.destination
+            )
+        })?;
     }
     Ok(())
 }
@@ -61,18 +66,25 @@ fn fs_mount(root: &Root, target: OwnedFd, m: &MountPlan, keep_mode: bool) -> Res
         flags &= !MS_RDONLY;
     }
     let mode = if keep_mode && m.kind == MountKind::Tmpfs {
-        sys::fstat(target.as_fd()).ok().map(|st| st.st_mode & 0o7777)
+        sys::fstat(target.as_fd())
+            .ok()
+            .map(|st| st.st_mode & 0o7777)
     } else {
         None
     };
     let fstype = m.kind.fstype();
-    let source = if m.source.is_empty() { fstype } else { m.source.as_str() };
+    let source = if m.source.is_empty() {
+        fstype
+    } else {
+        m.source.as_str()
+    };
     let data = m.options.data_string();
     let shown = root.display(&m.destination);
     let new = if m.options.copyup {
         let covered = root.open_in(&m.destination, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
         let mnt = copyup::tmpfs_copy(covered.as_fd(), source, &m.options, &shown)?;
-        sys::move_mount(mnt.as_fd(), target.as_fd()).map_err(|e| RootfsError::mount("mount", source, &shown, flags, &data, e))?;
+        sys::move_mount(mnt.as_fd(), target.as_fd())
+            .map_err(|e| RootfsError::mount("mount", source, &shown, flags, &data, e))?;
         mnt
     } else {
         sys::fchdir(target.as_fd()).map_err(|e| RootfsError::path("fchdir", &shown, e))?;
@@ -92,31 +104,40 @@ fn fs_mount(root: &Root, target: OwnedFd, m: &MountPlan, keep_mode: bool) -> Res
 
 /// Bind-mount a host path (m.source) onto m.destination inside root.
 pub fn bind(root: &Root, m: &MountPlan) -> Result<()> {
-    let src = sys::openat2(None, &m.source, libc::O_PATH, 0, 0).map_err(|e| RootfsError::path("stat", &m.source, e))?;
+    let src = sys::openat2(None, &m.source, libc::O_PATH, 0, 0)
+        .map_err(|e| RootfsError::path("stat", &m.source, e))?;
     let st = sys::fstat(src.as_fd()).map_err(|e| RootfsError::path("stat", &m.source, e))?;
     let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
     let target = root.create(&m.destination, is_dir)?;
     let dest = root.container_path(target.as_fd())?;
     if dest == "/proc" {
-        let fs = sys::fstatfs(src.as_fd()).map_err(|e| RootfsError::path("statfs", &m.source, e))?;
+        let fs =
+            sys::fstatfs(src.as_fd()).map_err(|e| RootfsError::path("statfs", &m.source, e))?;
         if fs.f_type as i64 != PROC_SUPER_MAGIC {
             return Err(RootfsError::NotProc(root.display(&dest)));
         }
     } else {
-        check_proc_dest(&dest, &MountKind::Bind).map_err(|_| RootfsError::InsideProc(root.display(&dest)))?;
+        check_proc_dest(&dest, &MountKind::Bind)
+            .map_err(|_| RootfsError::InsideProc(root.display(&dest)))?;
     }
     bind_fd(root, src.as_fd(), target.as_fd(), m)
 }
 
 /// The fd half of a bind: clone `src`, set attributes on the detached copy, attach on `target`.
-pub fn bind_fd(root: &Root, src: BorrowedFd<'_>, target: BorrowedFd<'_>, m: &MountPlan) -> Result<()> {
+pub fn bind_fd(
+    root: &Root,
+    src: BorrowedFd<'_>,
+    target: BorrowedFd<'_>,
+    m: &MountPlan,
+) -> Result<()> {
     let shown = root.display(&m.destination);
     let rec = m.options.is_recursive_bind();
     let tree = sys::clone_tree(src, rec)
         .map_err(|e| RootfsError::mount("mount", &m.source, &shown, m.options.flags, "", e))?;
     if m.options.needs_remount() {
-        sys::mount_setattr(tree.as_fd(), false, &m.options.bind_attr())
-            .map_err(|e| RootfsError::mount("remount", &m.source, &shown, m.options.flags, "", e))?;
+        sys::mount_setattr(tree.as_fd(), false, &m.options.bind_attr()).map_err(|e| {
+            RootfsError::mount("remount", &m.source, &shown, m.options.flags, "", e)
+        })?;
     }
     sys::move_mount(tree.as_fd(), target)
         .map_err(|e| RootfsError::mount("mount", &m.source, &shown, m.options.flags, "", e))?;
@@ -126,20 +147,35 @@ pub fn bind_fd(root: &Root, src: BorrowedFd<'_>, target: BorrowedFd<'_>, m: &Mou
 /// Propagation words, then recursive attributes, on the mount `fd` is the root of.
 fn after_mount(root: &Root, fd: BorrowedFd<'_>, m: &MountPlan) -> Result<()> {
     for &p in &m.options.propagation {
-        let attr = MountAttr { propagation: p & !MS_REC, ..Default::default() };
+        let attr = MountAttr {
+            propagation: p & !MS_REC,
+            ..Default::default()
+        };
         sys::mount_setattr(fd, p & MS_REC != 0, &attr)
             .map_err(|e| RootfsError::mount("mount", "", &root.display(&m.destination), p, "", e))
             .ctx(|| "change mount propagation".into())?;
     }
     if let Some(attr) = m.options.rec_attr() {
-        sys::mount_setattr(fd, true, &attr)
-            .map_err(|e| RootfsError::mount("mount_setattr", "", &root.display(&m.destination), attr.attr_set, "", e))?;
+        sys::mount_setattr(fd, true, &attr).map_err(|e| {
+            RootfsError::mount(
+                "mount_setattr",
+                "",
+                &root.display(&m.destination),
+                attr.attr_set,
+                "",
+                e,
+            )
+        })?;
     }
     Ok(())
 }
 
 /// Make the mount whose root `fd` is read-only (top mount only, like runc's remount).
 pub fn set_readonly(fd: BorrowedFd<'_>, shown: &str) -> Result<()> {
-    let attr = MountAttr { attr_set: sys::MOUNT_ATTR_RDONLY, ..Default::default() };
-    sys::mount_setattr(fd, false, &attr).map_err(|e| RootfsError::mount("remount", "", shown, MS_RDONLY, "", e))
+    let attr = MountAttr {
+        attr_set: sys::MOUNT_ATTR_RDONLY,
+        ..Default::default()
+    };
+    sys::mount_setattr(fd, false, &attr)
+        .map_err(|e| RootfsError::mount("remount", "", shown, MS_RDONLY, "", e))
 }

@@ -4,8 +4,9 @@
 use bincode::{Decode, Encode};
 
 use super::sys::{
-    MountAttr, MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID,
-    MOUNT_ATTR_NOSYMFOLLOW, MOUNT_ATTR_RDONLY, MOUNT_ATTR_RELATIME, MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME,
+    MountAttr, MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_NOEXEC,
+    MOUNT_ATTR_NOSUID, MOUNT_ATTR_NOSYMFOLLOW, MOUNT_ATTR_RDONLY, MOUNT_ATTR_RELATIME,
+    MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME,
 };
 
 pub const MS_RDONLY: u64 = libc::MS_RDONLY as u64;
@@ -80,7 +81,11 @@ pub const PROPAGATION: &[(&str, u64)] = &[
 /// Every option word the parser gives a meaning to (`features` lists them).
 #[allow(dead_code)] // not reached from the rootfs test binary
 pub fn option_words() -> impl Iterator<Item = &'static str> {
-    FLAGS.iter().map(|w| w.0).chain(PROPAGATION.iter().map(|w| w.0)).chain(REC_ATTRS.iter().map(|w| w.0))
+    FLAGS
+        .iter()
+        .map(|w| w.0)
+        .chain(PROPAGATION.iter().map(|w| w.0))
+        .chain(REC_ATTRS.iter().map(|w| w.0))
 }
 
 /// specconv's recAttrFlags: mount_setattr(AT_RECURSIVE) words.
@@ -151,17 +156,32 @@ impl MountOptions {
             // mount_setattr(2): the atime mode is one field; changing it clears all of _ATIME.
             clr |= MOUNT_ATTR__ATIME;
         }
-        MountAttr { attr_set: set, attr_clr: clr, ..Default::default() }
+        MountAttr {
+            attr_set: set,
+            attr_clr: clr,
+            ..Default::default()
+        }
     }
 
     pub fn rec_attr(&self) -> Option<MountAttr> {
-        (self.rec_set != 0 || self.rec_clr != 0)
-            .then(|| MountAttr { attr_set: self.rec_set, attr_clr: self.rec_clr, ..Default::default() })
+        (self.rec_set != 0 || self.rec_clr != 0).then(|| MountAttr {
+            attr_set: self.rec_set,
+            attr_clr: self.rec_clr,
+            ..Default::default()
+        })
     }
 }
 
 fn per_mount_mask() -> u64 {
-    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | MS_NOSYMFOLLOW
+    MS_RDONLY
+        | MS_NOSUID
+        | MS_NODEV
+        | MS_NOEXEC
+        | MS_NOATIME
+        | MS_NODIRATIME
+        | MS_RELATIME
+        | MS_STRICTATIME
+        | MS_NOSYMFOLLOW
 }
 
 /// MS_* per-mount flags -> MOUNT_ATTR_* bits.
@@ -224,7 +244,10 @@ pub fn propagation_flags(word: &str) -> Option<u64> {
     if word.is_empty() {
         return Some(0);
     }
-    PROPAGATION.iter().find(|(n, _)| *n == word).map(|&(_, f)| f)
+    PROPAGATION
+        .iter()
+        .find(|(n, _)| *n == word)
+        .map(|&(_, f)| f)
 }
 
 #[cfg(test)]
@@ -237,15 +260,46 @@ mod tests {
 
     #[test]
     fn every_runc_word_maps() {
-        let o = p(&["ro", "nosuid", "nodev", "noexec", "sync", "dirsync", "mand", "noatime", "nodiratime", "strictatime"]);
-        let want = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | libc::MS_SYNCHRONOUS as u64 | libc::MS_DIRSYNC as u64
-            | libc::MS_MANDLOCK as u64 | MS_NOATIME | MS_NODIRATIME | MS_STRICTATIME;
+        let o = p(&[
+            "ro",
+            "nosuid",
+            "nodev",
+            "noexec",
+            "sync",
+            "dirsync",
+            "mand",
+            "noatime",
+            "nodiratime",
+            "strictatime",
+        ]);
+        let want = MS_RDONLY
+            | MS_NOSUID
+            | MS_NODEV
+            | MS_NOEXEC
+            | libc::MS_SYNCHRONOUS as u64
+            | libc::MS_DIRSYNC as u64
+            | libc::MS_MANDLOCK as u64
+            | MS_NOATIME
+            | MS_NODIRATIME
+            | MS_STRICTATIME;
         assert_eq!(o.flags, want);
         assert!(o.data.is_empty());
-        let o = p(&["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "mand", "nomand"]);
+        let o = p(&[
+            "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async",
+            "mand", "nomand",
+        ]);
         assert_eq!(o.flags, 0);
         assert_eq!(o.cleared & MS_RDONLY, MS_RDONLY);
-        let o = p(&["noatime", "atime", "nodiratime", "diratime", "relatime", "norelatime", "strictatime", "nostrictatime"]);
+        let o = p(&[
+            "noatime",
+            "atime",
+            "nodiratime",
+            "diratime",
+            "relatime",
+            "norelatime",
+            "strictatime",
+            "nostrictatime",
+        ]);
         assert_eq!(o.flags, 0);
     }
 
@@ -260,7 +314,17 @@ mod tests {
 
     #[test]
     fn propagation_in_order() {
-        let o = p(&["rbind", "rprivate", "shared", "slave", "rslave", "private", "rshared", "unbindable", "runbindable"]);
+        let o = p(&[
+            "rbind",
+            "rprivate",
+            "shared",
+            "slave",
+            "rslave",
+            "private",
+            "rshared",
+            "unbindable",
+            "runbindable",
+        ]);
         assert_eq!(
             o.propagation,
             vec![
@@ -281,18 +345,33 @@ mod tests {
 
     #[test]
     fn unknown_words_are_data() {
-        let o = p(&["nosuid", "mode=755", "size=65536k", "newinstance", "ptmxmode=0666"]);
-        assert_eq!(o.data_string(), "mode=755,size=65536k,newinstance,ptmxmode=0666");
+        let o = p(&[
+            "nosuid",
+            "mode=755",
+            "size=65536k",
+            "newinstance",
+            "ptmxmode=0666",
+        ]);
+        assert_eq!(
+            o.data_string(),
+            "mode=755,size=65536k,newinstance,ptmxmode=0666"
+        );
         assert_eq!(o.flags, MS_NOSUID);
     }
 
     #[test]
     fn recursive_attrs() {
         let o = p(&["rro", "rnosuid", "rnoatime"]);
-        assert_eq!(o.rec_set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME);
+        assert_eq!(
+            o.rec_set,
+            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME
+        );
         assert_eq!(o.rec_clr, MOUNT_ATTR__ATIME);
         let o = p(&["rrw", "rexec"]);
-        assert_eq!((o.rec_set, o.rec_clr), (0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC));
+        assert_eq!(
+            (o.rec_set, o.rec_clr),
+            (0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC)
+        );
         assert!(p(&["ro"]).rec_attr().is_none());
     }
 
@@ -302,15 +381,23 @@ mod tests {
         assert_eq!(a.attr_set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID);
         assert_eq!(a.attr_clr, 0);
         let a = p(&["bind", "rw", "exec"]).bind_attr();
-        assert_eq!((a.attr_set, a.attr_clr), (0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC));
+        assert_eq!(
+            (a.attr_set, a.attr_clr),
+            (0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC)
+        );
         let a = p(&["bind", "noatime"]).bind_attr();
-        assert_eq!((a.attr_set, a.attr_clr), (MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME));
+        assert_eq!(
+            (a.attr_set, a.attr_clr),
+            (MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME)
+        );
         assert!(p(&["bind", "rw"]).needs_remount());
     }
 
     #[test]
     fn bad_words_are_refused() {
-        assert!(parse(&["ro\0x".to_string()]).unwrap_err().contains("null byte"));
+        assert!(parse(&["ro\0x".to_string()])
+            .unwrap_err()
+            .contains("null byte"));
         assert!(parse(&["tmpcopyup".to_string()]).unwrap().copyup);
         assert!(parse(&[String::new()]).is_err());
     }

@@ -15,7 +15,11 @@ use super::sys::{self, RESOLVE_NO_SYMLINKS};
 /// runc's finalizeRootfs part one: "ro" tmpfs and /dev mounts were mounted rw
 /// so files could be created in them; make them read-only now.
 pub fn remount_readonly_mounts(root: &Root, plan: &RootfsPlan) -> Result<()> {
-    for m in plan.mounts.iter().filter(|m| m.options.flags & MS_RDONLY != 0) {
+    for m in plan
+        .mounts
+        .iter()
+        .filter(|m| m.options.flags & MS_RDONLY != 0)
+    {
         if m.kind == MountKind::Tmpfs || m.destination == "/dev" {
             let fd = root.resolve(&m.destination)?;
             set_readonly(fd.as_fd(), &m.destination)?;
@@ -36,9 +40,13 @@ pub fn readonly_path(root: &Root, p: &str) -> Result<()> {
         Err(e) if e.errno() == Some(Errno::ENOENT) => return Ok(()),
         Err(e) => return Err(e),
     };
-    let tree = sys::clone_tree(fd.as_fd(), true).map_err(|e| RootfsError::mount("mount", p, p, (libc::MS_BIND | libc::MS_REC) as u64, "", e))?;
+    let tree = sys::clone_tree(fd.as_fd(), true).map_err(|e| {
+        RootfsError::mount("mount", p, p, (libc::MS_BIND | libc::MS_REC) as u64, "", e)
+    })?;
     set_readonly(tree.as_fd(), p)?;
-    sys::move_mount(tree.as_fd(), fd.as_fd()).map_err(|e| RootfsError::mount("mount", p, p, (libc::MS_BIND | libc::MS_REC) as u64, "", e))
+    sys::move_mount(tree.as_fd(), fd.as_fd()).map_err(|e| {
+        RootfsError::mount("mount", p, p, (libc::MS_BIND | libc::MS_REC) as u64, "", e)
+    })
 }
 
 /// The container's /dev/null, verified to be the null device (char 1:3).
@@ -47,11 +55,18 @@ pub fn readonly_path(root: &Root, p: &str) -> Result<()> {
 /// masked paths, i.e. unmask them writable.
 pub fn verified_dev_null(root: &Root) -> Result<OwnedFd> {
     let fd = root
-        .open_in("/dev/null", libc::O_PATH | libc::O_NOFOLLOW, RESOLVE_NO_SYMLINKS)
+        .open_in(
+            "/dev/null",
+            libc::O_PATH | libc::O_NOFOLLOW,
+            RESOLVE_NO_SYMLINKS,
+        )
         .map_err(|e| RootfsError::unsafe_("/dev/null", e.to_string()))?;
     let st = sys::fstat(fd.as_fd()).map_err(|e| RootfsError::path("fstat", "/dev/null", e))?;
     if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != sys::makedev(1, 3) {
-        return Err(RootfsError::unsafe_("/dev/null", "it is not the null device (char 1:3)"));
+        return Err(RootfsError::unsafe_(
+            "/dev/null",
+            "it is not the null device (char 1:3)",
+        ));
     }
     Ok(fd)
 }
@@ -63,7 +78,10 @@ pub fn mask_path(root: &Root, p: &str, dev_null: &OwnedFd) -> Result<()> {
         Ok(fd) => fd,
         Err(e) if e.errno() == Some(Errno::ENOENT) => return Ok(()),
         Err(e) if e.errno() == Some(Errno::ELOOP) => {
-            return Err(RootfsError::unsafe_(format!("masked path {p}"), "it goes through a symlink"))
+            return Err(RootfsError::unsafe_(
+                format!("masked path {p}"),
+                "it goes through a symlink",
+            ))
         }
         Err(e) => return Err(e),
     };
@@ -76,12 +94,17 @@ pub fn mask_path(root: &Root, p: &str, dev_null: &OwnedFd) -> Result<()> {
             let _ = sys::chdir("/");
             r
         }
-        libc::S_IFLNK => Err(RootfsError::unsafe_(format!("masked path {p}"), "it is a symlink")),
+        libc::S_IFLNK => Err(RootfsError::unsafe_(
+            format!("masked path {p}"),
+            "it is a symlink",
+        )),
         _ => {
-            let tree = sys::clone_tree(dev_null.as_fd(), false)
-                .map_err(|e| RootfsError::mount("mount", "/dev/null", p, libc::MS_BIND as u64, "", e))?;
-            sys::move_mount(tree.as_fd(), target.as_fd())
-                .map_err(|e| RootfsError::mount("mount", "/dev/null", p, libc::MS_BIND as u64, "", e))
+            let tree = sys::clone_tree(dev_null.as_fd(), false).map_err(|e| {
+                RootfsError::mount("mount", "/dev/null", p, libc::MS_BIND as u64, "", e)
+            })?;
+            sys::move_mount(tree.as_fd(), target.as_fd()).map_err(|e| {
+                RootfsError::mount("mount", "/dev/null", p, libc::MS_BIND as u64, "", e)
+            })
         }
     }
 }

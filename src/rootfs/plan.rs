@@ -88,8 +88,14 @@ pub struct RootfsPlan {
 }
 
 /// runc's specconv AllowedDevices that have a path: always created.
-pub const DEFAULT_DEVICES: &[(&str, u64, u64)] =
-    &[("/dev/null", 1, 3), ("/dev/random", 1, 8), ("/dev/full", 1, 7), ("/dev/tty", 5, 0), ("/dev/zero", 1, 5), ("/dev/urandom", 1, 9)];
+pub const DEFAULT_DEVICES: &[(&str, u64, u64)] = &[
+    ("/dev/null", 1, 3),
+    ("/dev/random", 1, 8),
+    ("/dev/full", 1, 7),
+    ("/dev/tty", 5, 0),
+    ("/dev/zero", 1, 5),
+    ("/dev/urandom", 1, 9),
+];
 
 /// Entries below /proc that may be mounted over (lxcfs), from runc's checkProcMount.
 pub const VALID_PROC_MOUNTS: &[&str] = &[
@@ -106,7 +112,9 @@ pub const VALID_PROC_MOUNTS: &[&str] = &[
 ];
 
 fn utf8(p: &Path) -> Result<String> {
-    let s = p.to_str().ok_or_else(|| RootfsError::NotUtf8(p.to_string_lossy().into_owned()))?;
+    let s = p
+        .to_str()
+        .ok_or_else(|| RootfsError::NotUtf8(p.to_string_lossy().into_owned()))?;
     if s.contains('\0') {
         return Err(RootfsError::NullByte);
     }
@@ -117,17 +125,25 @@ impl RootfsPlan {
     /// Validate the spec's filesystem parts. `bundle` is the bundle directory
     /// (relative root.path and bind sources are taken from it, as runc does).
     pub fn from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<RootfsPlan> {
-        let bundle = std::path::absolute(bundle).map_err(|e| RootfsError::InvalidRootfs(e.to_string()))?;
-        let root = spec.root().as_ref().ok_or_else(|| RootfsError::InvalidRootfs("root is not set in the spec".into()))?;
+        let bundle =
+            std::path::absolute(bundle).map_err(|e| RootfsError::InvalidRootfs(e.to_string()))?;
+        let root = spec
+            .root()
+            .as_ref()
+            .ok_or_else(|| RootfsError::InvalidRootfs("root is not set in the spec".into()))?;
         let rootfs = validate_rootfs(&bundle.join(root.path()))?;
 
         let linux = spec.linux().as_ref();
         let has_ns = |t: LinuxNamespaceType| {
-            linux.and_then(|l| l.namespaces().as_ref()).is_some_and(|ns| ns.iter().any(|n| n.typ() == t))
+            linux
+                .and_then(|l| l.namespaces().as_ref())
+                .is_some_and(|ns| ns.iter().any(|n| n.typ() == t))
         };
-        let prop_word = linux.and_then(|l| l.rootfs_propagation().clone()).unwrap_or_default();
-        let root_propagation =
-            options::propagation_flags(&prop_word).ok_or_else(|| RootfsError::RootPropagation(prop_word.clone()))?;
+        let prop_word = linux
+            .and_then(|l| l.rootfs_propagation().clone())
+            .unwrap_or_default();
+        let root_propagation = options::propagation_flags(&prop_word)
+            .ok_or_else(|| RootfsError::RootPropagation(prop_word.clone()))?;
         if no_pivot && root_propagation & MS_PRIVATE != 0 {
             return Err(RootfsError::PrivateWithoutPivot);
         }
@@ -136,19 +152,33 @@ impl RootfsPlan {
         for m in spec.mounts().iter().flatten() {
             mounts.push(mount_plan(m, &bundle)?);
         }
-        let setup_dev = !mounts.iter().any(|m| m.kind == MountKind::Bind && m.destination == "/dev");
+        let setup_dev = !mounts
+            .iter()
+            .any(|m| m.kind == MountKind::Bind && m.destination == "/dev");
 
         let mut devices = Vec::new();
-        for d in linux.and_then(|l| l.devices().as_ref()).into_iter().flatten() {
+        for d in linux
+            .and_then(|l| l.devices().as_ref())
+            .into_iter()
+            .flatten()
+        {
             let path = clean_abs(&utf8(d.path())?);
             let kind = match d.typ() {
                 LinuxDeviceType::C | LinuxDeviceType::U => DeviceKind::Char,
                 LinuxDeviceType::B => DeviceKind::Block,
                 LinuxDeviceType::P => DeviceKind::Fifo,
-                t => return Err(RootfsError::BadDevice { kind: t.as_str().into(), path }),
+                t => {
+                    return Err(RootfsError::BadDevice {
+                        kind: t.as_str().into(),
+                        path,
+                    })
+                }
             };
             if d.major() < 0 || d.minor() < 0 {
-                return Err(RootfsError::BadDevice { kind: d.typ().as_str().into(), path });
+                return Err(RootfsError::BadDevice {
+                    kind: d.typ().as_str().into(),
+                    path,
+                });
             }
             devices.push(DevicePlan {
                 path,
@@ -162,14 +192,28 @@ impl RootfsPlan {
         }
         for &(path, major, minor) in DEFAULT_DEVICES {
             if !devices.iter().any(|d| d.path == path) {
-                devices.push(DevicePlan { path: path.into(), kind: DeviceKind::Char, major, minor, mode: 0o666, uid: 0, gid: 0 });
+                devices.push(DevicePlan {
+                    path: path.into(),
+                    kind: DeviceKind::Char,
+                    major,
+                    minor,
+                    mode: 0o666,
+                    uid: 0,
+                    gid: 0,
+                });
             }
         }
 
         let paths = |v: Option<&Vec<String>>| -> Result<Vec<String>> {
             v.into_iter()
                 .flatten()
-                .map(|p| if p.contains('\0') { Err(RootfsError::NullByte) } else { Ok(clean_abs(p)) })
+                .map(|p| {
+                    if p.contains('\0') {
+                        Err(RootfsError::NullByte)
+                    } else {
+                        Ok(clean_abs(p))
+                    }
+                })
                 .collect()
         };
         let cwd = match spec.process().as_ref() {
@@ -197,27 +241,44 @@ impl RootfsPlan {
 /// configs/validate rootfs(): exists, absolute, and not reached through a symlink.
 fn validate_rootfs(p: &Path) -> Result<String> {
     let s = utf8(p)?;
-    let md = std::fs::metadata(p).map_err(|e| RootfsError::InvalidRootfs(format!("stat {s}: {}", io_msg(&e))))?;
+    let md = std::fs::metadata(p)
+        .map_err(|e| RootfsError::InvalidRootfs(format!("stat {s}: {}", io_msg(&e))))?;
     if !md.is_dir() {
-        return Err(RootfsError::InvalidRootfs(format!("{s} is not a directory")));
+        return Err(RootfsError::InvalidRootfs(format!(
+            "{s} is not a directory"
+        )));
     }
     let real = std::fs::canonicalize(p).map_err(|e| RootfsError::InvalidRootfs(io_msg(&e)))?;
     if clean_abs(&s) != utf8(&real)? {
-        return Err(RootfsError::InvalidRootfs("not an absolute path, or a symlink".into()));
+        return Err(RootfsError::InvalidRootfs(
+            "not an absolute path, or a symlink".into(),
+        ));
     }
     Ok(clean_abs(&s))
 }
 
 fn io_msg(e: &std::io::Error) -> String {
-    e.raw_os_error().map_or_else(|| e.to_string(), |n| super::sys::strerror(nix::errno::Errno::from_raw(n)))
+    e.raw_os_error().map_or_else(
+        || e.to_string(),
+        |n| super::sys::strerror(nix::errno::Errno::from_raw(n)),
+    )
 }
 
 fn mount_plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan> {
     let dest_raw = utf8(m.destination())?;
     let destination = clean_abs(&dest_raw);
-    let bad = |why: String| RootfsError::InvalidMount { dest: dest_raw.clone(), why };
+    let bad = |why: String| RootfsError::InvalidMount {
+        dest: dest_raw.clone(),
+        why,
+    };
     let words = m.options().clone().unwrap_or_default();
-    let options = options::parse(&words).map_err(|why| if why.contains("null byte") { RootfsError::NullByte } else { bad(why) })?;
+    let options = options::parse(&words).map_err(|why| {
+        if why.contains("null byte") {
+            RootfsError::NullByte
+        } else {
+            bad(why)
+        }
+    })?;
     if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
         return Err(bad("idmapped mounts are not supported".into()));
     }
@@ -243,11 +304,24 @@ fn mount_plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan> 
             return Err(bad("bind mount without a source".into()));
         }
         // specconv: a relative bind source is taken from the bundle directory.
-        let src = if source.starts_with('/') { source } else { utf8(&bundle.join(&source))? };
-        return Ok(MountPlan { kind: MountKind::Bind, source: src, destination, options });
+        let src = if source.starts_with('/') {
+            source
+        } else {
+            utf8(&bundle.join(&source))?
+        };
+        return Ok(MountPlan {
+            kind: MountKind::Bind,
+            source: src,
+            destination,
+            options,
+        });
     }
     let kind = match typ.as_str() {
-        "bind" => return Err(bad("type \"bind\" needs a \"bind\" or \"rbind\" option".into())),
+        "bind" => {
+            return Err(bad(
+                "type \"bind\" needs a \"bind\" or \"rbind\" option".into()
+            ))
+        }
         "proc" => MountKind::Proc,
         "sysfs" => MountKind::Sysfs,
         "tmpfs" => MountKind::Tmpfs,
@@ -261,7 +335,12 @@ fn mount_plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan> 
         return Err(bad("\"tmpcopyup\" is only for tmpfs".into()));
     }
     check_proc_dest(&destination, &kind).map_err(|e| bad(e.to_string()))?;
-    Ok(MountPlan { kind, source, destination, options })
+    Ok(MountPlan {
+        kind,
+        source,
+        destination,
+        options,
+    })
 }
 
 /// runc's checkProcMount, on the lexical destination (checked again on the resolved one at mount time).
@@ -325,21 +404,38 @@ mod tests {
             r#"{"destination":"/proc","type":"proc","source":"proc"}"#,
             json_mounts,
         );
-        RootfsPlan::from_spec(&spec(&s), &bundle(), false).unwrap_err().to_string()
+        RootfsPlan::from_spec(&spec(&s), &bundle(), false)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn bad_mounts_are_refused_at_plan_time() {
-        assert!(err(r#"{"destination":"/x","type":"none","source":"/tmp","options":["bind","noexce"]}"#)
-            .contains("unknown mount option \"noexce\""));
-        assert!(err(r#"{"destination":"/x","type":"proc","source":"p","options":["tmpcopyup"]}"#).contains("only for tmpfs"));
-        assert!(err(r#"{"destination":"/proc","type":"tmpfs","source":"t"}"#).contains("not of type proc"));
-        assert!(err(r#"{"destination":"/proc/sys","type":"tmpfs","source":"t"}"#).contains("inside /proc"));
+        assert!(err(
+            r#"{"destination":"/x","type":"none","source":"/tmp","options":["bind","noexce"]}"#
+        )
+        .contains("unknown mount option \"noexce\""));
+        assert!(
+            err(r#"{"destination":"/x","type":"proc","source":"p","options":["tmpcopyup"]}"#)
+                .contains("only for tmpfs")
+        );
+        assert!(
+            err(r#"{"destination":"/proc","type":"tmpfs","source":"t"}"#)
+                .contains("not of type proc")
+        );
+        assert!(
+            err(r#"{"destination":"/proc/sys","type":"tmpfs","source":"t"}"#)
+                .contains("inside /proc")
+        );
         assert!(err(r#"{"destination":"/x","source":"t"}"#).contains("type is empty"));
         assert!(err(r#"{"destination":"/x","type":"none","source":"/tmp","options":["rbind"],"uidMappings":[{"containerID":0,"hostID":1000,"size":1}]}"#)
             .contains("idmapped mounts are not supported"));
-        assert!(err(r#"{"destination":"/x","type":"bind","source":"/tmp"}"#).contains("needs a \"bind\""));
-        assert_eq!(err(r#"{"destination":"/x","type":"tmpfs","source":"t","options":["a\u0000b"]}"#), "mount field contains null byte");
+        assert!(err(r#"{"destination":"/x","type":"bind","source":"/tmp"}"#)
+            .contains("needs a \"bind\""));
+        assert_eq!(
+            err(r#"{"destination":"/x","type":"tmpfs","source":"t","options":["a\u0000b"]}"#),
+            "mount field contains null byte"
+        );
         // lxcfs-style entries under /proc are allowed.
         let s = BASE.replace(r#""type":"proc","source":"proc"}"#, r#""type":"proc","source":"proc"},{"destination":"/proc/meminfo","type":"none","source":"/proc/meminfo","options":["bind"]}"#);
         assert!(RootfsPlan::from_spec(&spec(&s), &bundle(), false).is_ok());
@@ -348,20 +444,38 @@ mod tests {
     #[test]
     fn rootfs_and_propagation_checks() {
         let b = bundle();
-        let s = BASE.replace(r#""maskedPaths""#, r#""rootfsPropagation":"rprivate","maskedPaths""#);
+        let s = BASE.replace(
+            r#""maskedPaths""#,
+            r#""rootfsPropagation":"rprivate","maskedPaths""#,
+        );
         assert!(RootfsPlan::from_spec(&spec(&s), &b, false).is_ok());
         assert_eq!(
-            RootfsPlan::from_spec(&spec(&s), &b, true).unwrap_err().to_string(),
+            RootfsPlan::from_spec(&spec(&s), &b, true)
+                .unwrap_err()
+                .to_string(),
             "rootfsPropagation of [r]private is not safe without pivot_root"
         );
-        let s = BASE.replace(r#""maskedPaths""#, r#""rootfsPropagation":"sideways","maskedPaths""#);
-        assert_eq!(RootfsPlan::from_spec(&spec(&s), &b, false).unwrap_err().to_string(), "rootfsPropagation=sideways is not supported");
+        let s = BASE.replace(
+            r#""maskedPaths""#,
+            r#""rootfsPropagation":"sideways","maskedPaths""#,
+        );
+        assert_eq!(
+            RootfsPlan::from_spec(&spec(&s), &b, false)
+                .unwrap_err()
+                .to_string(),
+            "rootfsPropagation=sideways is not supported"
+        );
         let s = BASE.replace(r#""path":"rootfs""#, r#""path":"nope""#);
-        assert!(RootfsPlan::from_spec(&spec(&s), &b, false).unwrap_err().to_string().starts_with("invalid rootfs: stat"));
+        assert!(RootfsPlan::from_spec(&spec(&s), &b, false)
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid rootfs: stat"));
         let _ = std::os::unix::fs::symlink("rootfs", b.join("link"));
         let s = BASE.replace(r#""path":"rootfs""#, r#""path":"link""#);
         assert_eq!(
-            RootfsPlan::from_spec(&spec(&s), &b, false).unwrap_err().to_string(),
+            RootfsPlan::from_spec(&spec(&s), &b, false)
+                .unwrap_err()
+                .to_string(),
             "invalid rootfs: not an absolute path, or a symlink"
         );
     }
@@ -370,21 +484,33 @@ mod tests {
     fn bad_devices_are_refused() {
         let s = BASE.replace(r#""type":"c","major":10"#, r#""type":"a","major":10"#);
         assert_eq!(
-            RootfsPlan::from_spec(&spec(&s), &bundle(), false).unwrap_err().to_string(),
+            RootfsPlan::from_spec(&spec(&s), &bundle(), false)
+                .unwrap_err()
+                .to_string(),
             "a is not a valid device type for device /dev/fuse"
         );
         let s = BASE.replace(r#""major":10"#, r#""major":-1"#);
         assert!(RootfsPlan::from_spec(&spec(&s), &bundle(), false).is_err());
         // a spec device replaces the default one of the same path
-        let s = BASE.replace(r#""path":"/dev/fuse","type":"c","major":10,"minor":229"#, r#""path":"/dev/null","type":"c","major":1,"minor":3,"fileMode":438,"uid":5"#);
+        let s = BASE.replace(
+            r#""path":"/dev/fuse","type":"c","major":10,"minor":229"#,
+            r#""path":"/dev/null","type":"c","major":1,"minor":3,"fileMode":438,"uid":5"#,
+        );
         let p = RootfsPlan::from_spec(&spec(&s), &bundle(), false).unwrap();
-        assert_eq!(p.devices.iter().filter(|d| d.path == "/dev/null").count(), 1);
+        assert_eq!(
+            p.devices.iter().filter(|d| d.path == "/dev/null").count(),
+            1
+        );
         assert_eq!(p.devices[0].uid, 5);
     }
 
     #[test]
     fn dev_bind_disables_default_dev_setup() {
         let s = BASE.replace(r#""type":"proc","source":"proc"}"#, r#""type":"proc","source":"proc"},{"destination":"/dev","type":"bind","source":"/dev","options":["rbind"]}"#);
-        assert!(!RootfsPlan::from_spec(&spec(&s), &bundle(), false).unwrap().setup_dev);
+        assert!(
+            !RootfsPlan::from_spec(&spec(&s), &bundle(), false)
+                .unwrap()
+                .setup_dev
+        );
     }
 }

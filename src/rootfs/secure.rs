@@ -11,7 +11,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use nix::errno::Errno;
 
 use super::error::{Result, RootfsError};
-use super::sys::{self, RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS};
+use super::sys::{
+    self, RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS,
+};
 
 /// An O_PATH handle on a root directory (the rootfs before pivot, "/" after).
 #[derive(Debug)]
@@ -81,8 +83,14 @@ impl Root {
 
     /// Resolve `p` inside the root (symlinks contained) and open it with `flags`.
     pub fn open_in(&self, p: &str, flags: i32, extra_resolve: u64) -> Result<OwnedFd> {
-        sys::openat2(Some(self.fd()), rel(p), flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra_resolve)
-            .map_err(|e| RootfsError::path("open", self.display(p), e))
+        sys::openat2(
+            Some(self.fd()),
+            rel(p),
+            flags,
+            0,
+            RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra_resolve,
+        )
+        .map_err(|e| RootfsError::path("open", self.display(p), e))
     }
 
     /// O_PATH handle on `p` inside the root, following symlinks within it.
@@ -122,7 +130,9 @@ impl Root {
         // error as before.
         match self.open_in(p, DIR, 0) {
             Ok(fd) => Ok((fd, true)),
-            Err(e) if e.errno() == Some(Errno::ENOENT) => self.mkdir_missing(p, mode).map(|fd| (fd, false)),
+            Err(e) if e.errno() == Some(Errno::ENOENT) => {
+                self.mkdir_missing(p, mode).map(|fd| (fd, false))
+            }
             Err(_) => self.mkdir_all_depth(p, mode, 0).map(|fd| (fd, false)),
         }
     }
@@ -148,12 +158,18 @@ impl Root {
         let mut cur = self.open_in("/", DIR, 0)?;
         let mut walked = String::new();
         for c in p.split('/').filter(|c| !c.is_empty()) {
-            let parent = if walked.is_empty() { "/".to_string() } else { walked.clone() };
+            let parent = if walked.is_empty() {
+                "/".to_string()
+            } else {
+                walked.clone()
+            };
             walked.push('/');
             walked.push_str(c);
             cur = match self.open_in(&walked, DIR, 0) {
                 Ok(fd) => fd,
-                Err(e) if e.errno() == Some(Errno::ENOENT) => self.make_child(cur.as_fd(), &parent, c, &walked, mode, depth)?,
+                Err(e) if e.errno() == Some(Errno::ENOENT) => {
+                    self.make_child(cur.as_fd(), &parent, c, &walked, mode, depth)?
+                }
                 Err(e) => return Err(e),
             };
         }
@@ -164,7 +180,15 @@ impl Root {
     /// is missing in `pfd` (container path `parent`). Follow a dangling
     /// symlink there, or make the directory and open it without following
     /// anything.
-    fn make_child(&self, pfd: BorrowedFd<'_>, parent: &str, name: &str, path: &str, mode: u32, depth: usize) -> Result<OwnedFd> {
+    fn make_child(
+        &self,
+        pfd: BorrowedFd<'_>,
+        parent: &str,
+        name: &str,
+        path: &str,
+        mode: u32,
+        depth: usize,
+    ) -> Result<OwnedFd> {
         if self.follow_dangling(pfd, parent, name, depth)? {
             return self.open_in(path, DIR, 0);
         }
@@ -179,12 +203,28 @@ impl Root {
 
     /// If `name` in `pfd` is a symlink whose target is missing, create that
     /// target (as a directory, inside the root) and say so.
-    fn follow_dangling(&self, pfd: BorrowedFd<'_>, parent: &str, name: &str, depth: usize) -> Result<bool> {
-        let Ok(target) = sys::readlinkat(pfd, name) else { return Ok(false) };
+    fn follow_dangling(
+        &self,
+        pfd: BorrowedFd<'_>,
+        parent: &str,
+        name: &str,
+        depth: usize,
+    ) -> Result<bool> {
+        let Ok(target) = sys::readlinkat(pfd, name) else {
+            return Ok(false);
+        };
         if depth >= 40 {
-            return Err(RootfsError::path("open", self.display(&format!("{parent}/{name}")), Errno::ELOOP));
+            return Err(RootfsError::path(
+                "open",
+                self.display(&format!("{parent}/{name}")),
+                Errno::ELOOP,
+            ));
         }
-        let t = if target.starts_with('/') { target } else { format!("{parent}/{target}") };
+        let t = if target.starts_with('/') {
+            target
+        } else {
+            format!("{parent}/{target}")
+        };
         self.mkdir_all_depth(&t, 0o755, depth + 1)?;
         Ok(true)
     }
@@ -204,7 +244,11 @@ impl Root {
         let pfd = self.mkdir_all(parent, 0o755)?;
         if let Ok(target) = sys::readlinkat(pfd.as_fd(), name) {
             // A dangling symlink as the last component: create its target inside the root.
-            let t = if target.starts_with('/') { target } else { format!("{parent}/{target}") };
+            let t = if target.starts_with('/') {
+                target
+            } else {
+                format!("{parent}/{target}")
+            };
             let t = clean_abs(&t);
             let (tp, tn) = split_last(&t);
             let tpfd = self.mkdir_all(tp, 0o755)?;
@@ -222,7 +266,8 @@ impl Root {
             Ok(_) | Err(Errno::EEXIST) => {}
             Err(e) => return Err(RootfsError::path("open", shown, e)),
         }
-        sys::openat2(Some(pfd), name, libc::O_PATH | libc::O_NOFOLLOW, 0, beneath).map_err(|e| RootfsError::path("open", shown, e))
+        sys::openat2(Some(pfd), name, libc::O_PATH | libc::O_NOFOLLOW, 0, beneath)
+            .map_err(|e| RootfsError::path("open", shown, e))
     }
 }
 

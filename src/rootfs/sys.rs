@@ -59,12 +59,28 @@ fn fd_or_cwd(dir: Option<BorrowedFd<'_>>) -> RawFd {
 }
 
 /// openat2(2); `flags` gets O_CLOEXEC added.
-pub fn openat2(dir: Option<BorrowedFd<'_>>, path: &str, flags: i32, mode: u32, resolve: u64) -> nix::Result<OwnedFd> {
+pub fn openat2(
+    dir: Option<BorrowedFd<'_>>,
+    path: &str,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> nix::Result<OwnedFd> {
     let p = cstr(path)?;
-    let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: mode as u64, resolve };
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: mode as u64,
+        resolve,
+    };
     // SAFETY: p is NUL-terminated, how is a valid open_how of the size passed.
     let r = unsafe {
-        libc::syscall(libc::SYS_openat2, fd_or_cwd(dir), p.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
+        libc::syscall(
+            libc::SYS_openat2,
+            fd_or_cwd(dir),
+            p.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
     };
     // SAFETY: on success the kernel returned a fresh fd that nobody else owns.
     Errno::result(r).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
@@ -119,7 +135,13 @@ pub fn mount_setattr(fd: BorrowedFd<'_>, recursive: bool, attr: &MountAttr) -> n
 }
 
 /// mount(2) with optional source/fstype/data.
-pub fn mount(source: Option<&str>, target: &str, fstype: Option<&str>, flags: u64, data: Option<&str>) -> nix::Result<()> {
+pub fn mount(
+    source: Option<&str>,
+    target: &str,
+    fstype: Option<&str>,
+    flags: u64,
+    data: Option<&str>,
+) -> nix::Result<()> {
     let src = source.map(cstr).transpose()?;
     let tgt = cstr(target)?;
     let fst = fstype.map(cstr).transpose()?;
@@ -127,7 +149,13 @@ pub fn mount(source: Option<&str>, target: &str, fstype: Option<&str>, flags: u6
     let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
     // SAFETY: every pointer is NULL or a NUL-terminated string alive for the call.
     let r = unsafe {
-        libc::mount(ptr(&src), tgt.as_ptr(), ptr(&fst), flags as libc::c_ulong, ptr(&dat) as *const libc::c_void)
+        libc::mount(
+            ptr(&src),
+            tgt.as_ptr(),
+            ptr(&fst),
+            flags as libc::c_ulong,
+            ptr(&dat) as *const libc::c_void,
+        )
     };
     Errno::result(r).map(drop)
 }
@@ -164,13 +192,22 @@ pub fn pivot_root(new: &str, old: &str) -> nix::Result<()> {
 pub fn mkdirat(dir: BorrowedFd<'_>, name: &str, mode: u32) -> nix::Result<()> {
     let n = cstr(name)?;
     // SAFETY: valid fd, NUL-terminated name.
-    Errno::result(unsafe { libc::mkdirat(dir.as_raw_fd(), n.as_ptr(), mode as libc::mode_t) }).map(drop)
+    Errno::result(unsafe { libc::mkdirat(dir.as_raw_fd(), n.as_ptr(), mode as libc::mode_t) })
+        .map(drop)
 }
 
 pub fn mknodat(dir: BorrowedFd<'_>, name: &str, mode: u32, dev: u64) -> nix::Result<()> {
     let n = cstr(name)?;
     // SAFETY: valid fd, NUL-terminated name.
-    Errno::result(unsafe { libc::mknodat(dir.as_raw_fd(), n.as_ptr(), mode as libc::mode_t, dev as libc::dev_t) }).map(drop)
+    Errno::result(unsafe {
+        libc::mknodat(
+            dir.as_raw_fd(),
+            n.as_ptr(),
+            mode as libc::mode_t,
+            dev as libc::dev_t,
+        )
+    })
+    .map(drop)
 }
 
 pub fn symlinkat(target: &str, dir: BorrowedFd<'_>, name: &str) -> nix::Result<()> {
@@ -188,14 +225,24 @@ pub fn unlinkat(dir: BorrowedFd<'_>, name: &str, flags: i32) -> nix::Result<()> 
 /// fchownat(fd, "", uid, gid, AT_EMPTY_PATH): chown exactly the inode fd refers to.
 pub fn fchown_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> nix::Result<()> {
     // SAFETY: valid fd, empty path with AT_EMPTY_PATH.
-    Errno::result(unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) }).map(drop)
+    Errno::result(unsafe {
+        libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH)
+    })
+    .map(drop)
 }
 
 /// fstat of the inode fd refers to (works on O_PATH fds).
 pub fn fstat(fd: BorrowedFd<'_>) -> nix::Result<libc::stat> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: st is a valid out-pointer; AT_EMPTY_PATH stats fd itself.
-    let r = unsafe { libc::fstatat(fd.as_raw_fd(), c"".as_ptr(), st.as_mut_ptr(), libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) };
+    let r = unsafe {
+        libc::fstatat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            st.as_mut_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
     // SAFETY: initialised by a successful fstatat.
     Errno::result(r).map(|_| unsafe { st.assume_init() })
 }
@@ -227,7 +274,8 @@ pub fn fstat_stdio(fd: RawFd) -> nix::Result<libc::stat> {
 
 /// The path the kernel shows for fd (readlink /proc/self/fd/N).
 pub fn fd_path(fd: BorrowedFd<'_>) -> nix::Result<String> {
-    let p = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+    let p = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
     Ok(p.to_string_lossy().into_owned())
 }
 
@@ -255,7 +303,14 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &str) -> nix::Result<String> {
     let n = cstr(name)?;
     let mut buf = vec![0u8; libc::PATH_MAX as usize];
     // SAFETY: buf is writable for its length; the kernel does not NUL-terminate.
-    let r = unsafe { libc::readlinkat(dir.as_raw_fd(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let r = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            n.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     let len = Errno::result(r)? as usize;
     buf.truncate(len);
     String::from_utf8(buf).map_err(|_| Errno::EINVAL)
@@ -285,13 +340,30 @@ pub fn new_fs(fstype: &str, data: &[String], attr_flags: u64) -> nix::Result<Own
             None => (FSCONFIG_SET_FLAG, std::ptr::null()),
         };
         // SAFETY: valid fs context fd, NUL-terminated key and value (or NULL for a flag).
-        let r = unsafe { libc::syscall(libc::SYS_fsconfig, fsfd.as_raw_fd(), cmd, k.as_ptr(), vp, 0) };
+        let r =
+            unsafe { libc::syscall(libc::SYS_fsconfig, fsfd.as_raw_fd(), cmd, k.as_ptr(), vp, 0) };
         Errno::result(r)?;
     }
     // SAFETY: no pointers for CMD_CREATE.
-    Errno::result(unsafe { libc::syscall(libc::SYS_fsconfig, fsfd.as_raw_fd(), FSCONFIG_CMD_CREATE, 0, 0, 0) })?;
+    Errno::result(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fsfd.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            0,
+            0,
+            0,
+        )
+    })?;
     // SAFETY: valid configured fs context.
-    let r = unsafe { libc::syscall(libc::SYS_fsmount, fsfd.as_raw_fd(), FSMOUNT_CLOEXEC, attr_flags) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            fsfd.as_raw_fd(),
+            FSMOUNT_CLOEXEC,
+            attr_flags,
+        )
+    };
     // SAFETY: fresh fd from the kernel.
     Errno::result(r).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
@@ -301,7 +373,14 @@ pub fn lstatat(dir: BorrowedFd<'_>, name: &str) -> nix::Result<libc::stat> {
     let n = cstr(name)?;
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: valid out-pointer, fd and NUL-terminated name.
-    let r = unsafe { libc::fstatat(dir.as_raw_fd(), n.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    let r = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            n.as_ptr(),
+            st.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
     // SAFETY: initialised on success.
     Errno::result(r).map(|_| unsafe { st.assume_init() })
 }
@@ -310,5 +389,14 @@ pub fn lstatat(dir: BorrowedFd<'_>, name: &str) -> nix::Result<libc::stat> {
 pub fn lchownat(dir: BorrowedFd<'_>, name: &str, uid: u32, gid: u32) -> nix::Result<()> {
     let n = cstr(name)?;
     // SAFETY: valid fd and NUL-terminated name.
-    Errno::result(unsafe { libc::fchownat(dir.as_raw_fd(), n.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
+    Errno::result(unsafe {
+        libc::fchownat(
+            dir.as_raw_fd(),
+            n.as_ptr(),
+            uid,
+            gid,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(drop)
 }

@@ -28,7 +28,8 @@ pub fn parse_name(name: &str) -> Result<Capability, SecurityError> {
     while let Some(s) = bare.strip_prefix("CAP_") {
         bare = s;
     }
-    Capability::from_str(&format!("CAP_{bare}")).map_err(|_| SecurityError::UnknownCapability(name.to_string()))
+    Capability::from_str(&format!("CAP_{bare}"))
+        .map_err(|_| SecurityError::UnknownCapability(name.to_string()))
 }
 
 /// Highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap).
@@ -50,7 +51,9 @@ pub fn mask_of<'a>(
     for n in names {
         let c = parse_name(n)?;
         if c.index() > last {
-            warnings.push(format!("ignoring capability {c} unavailable on this kernel"));
+            warnings.push(format!(
+                "ignoring capability {c} unavailable on this kernel"
+            ));
             continue;
         }
         m |= c.bitmask();
@@ -74,7 +77,8 @@ impl CapsPlan {
         }
         for c in all_upto(last_cap()) {
             if self.bounding & c.bitmask() == 0 {
-                caps::drop(None, CapSet::Bounding, c).map_err(|e| SecurityError::caps("unable to apply bounding set", e))?;
+                caps::drop(None, CapSet::Bounding, c)
+                    .map_err(|e| SecurityError::caps("unable to apply bounding set", e))?;
             }
         }
         Ok(())
@@ -84,7 +88,8 @@ impl CapsPlan {
     pub fn apply(&self) -> Result<(), SecurityError> {
         sys::capset(self.effective, self.permitted, self.inheritable)
             .map_err(|e| SecurityError::sys("unable to apply caps", e))?;
-        caps::clear(None, CapSet::Ambient).map_err(|e| SecurityError::caps("unable to apply caps", e))?;
+        caps::clear(None, CapSet::Ambient)
+            .map_err(|e| SecurityError::caps("unable to apply caps", e))?;
         for c in all_upto(last_cap()) {
             if self.ambient & c.bitmask() != 0 {
                 // The kernel refuses an ambient cap that is not both permitted
@@ -100,8 +105,14 @@ impl CapsPlan {
 
 /// PR_SET_KEEPCAPS around the uid switch, so permitted caps survive it.
 pub fn set_keep_caps(on: bool) -> Result<(), SecurityError> {
-    let what = if on { "unable to set keep caps" } else { "unable to clear keep caps" };
-    sys::prctl(libc::PR_SET_KEEPCAPS, on as libc::c_ulong).map(drop).map_err(|e| SecurityError::sys(what, e))
+    let what = if on {
+        "unable to set keep caps"
+    } else {
+        "unable to clear keep caps"
+    };
+    sys::prctl(libc::PR_SET_KEEPCAPS, on as libc::c_ulong)
+        .map(drop)
+        .map_err(|e| SecurityError::sys(what, e))
 }
 
 #[cfg(test)]
@@ -110,7 +121,12 @@ mod tests {
 
     #[test]
     fn names_parse_like_the_spec_loader() {
-        for n in ["CAP_SYS_ADMIN", "SYS_ADMIN", "cap_sys_admin", "CAP_CAP_SYS_ADMIN"] {
+        for n in [
+            "CAP_SYS_ADMIN",
+            "SYS_ADMIN",
+            "cap_sys_admin",
+            "CAP_CAP_SYS_ADMIN",
+        ] {
             assert_eq!(parse_name(n).unwrap(), Capability::CAP_SYS_ADMIN, "{n}");
         }
         let e = parse_name("CAP_BOGUS").unwrap_err();

@@ -27,18 +27,28 @@ pub fn session_name(container_id: &str) -> String {
 /// (ENOSYS) or refuses them to us (EACCES, e.g. inside a restricted
 /// container), which runc treats as best-effort.
 pub fn join(name: &str, userns: bool, set_perm: bool) -> Result<Option<i32>, SecurityError> {
-    let c = CString::new(name).map_err(|_| SecurityError::Invalid(format!("invalid keyring name {name:?}")))?;
+    let c = CString::new(name)
+        .map_err(|_| SecurityError::Invalid(format!("invalid keyring name {name:?}")))?;
     let id = match sys::keyctl_join_session(&c) {
         Ok(id) => id,
         Err(Errno::ENOSYS | Errno::EACCES) => return Ok(None),
         Err(e) => return Err(SecurityError::sys("unable to join session keyring", e)),
     };
     if set_perm {
-        let add = if userns { KEY_OTH_SEARCH } else { KEY_USR_SEARCH };
-        let desc = sys::keyctl_describe(id).map_err(|e| SecurityError::sys("unable to mod keyring permissions", e))?;
-        let perm = parse_perm(&desc)
-            .ok_or_else(|| SecurityError::Invalid(format!("unable to mod keyring permissions: bad description {desc:?}")))?;
-        sys::keyctl_setperm(id, perm | add).map_err(|e| SecurityError::sys("unable to mod keyring permissions", e))?;
+        let add = if userns {
+            KEY_OTH_SEARCH
+        } else {
+            KEY_USR_SEARCH
+        };
+        let desc = sys::keyctl_describe(id)
+            .map_err(|e| SecurityError::sys("unable to mod keyring permissions", e))?;
+        let perm = parse_perm(&desc).ok_or_else(|| {
+            SecurityError::Invalid(format!(
+                "unable to mod keyring permissions: bad description {desc:?}"
+            ))
+        })?;
+        sys::keyctl_setperm(id, perm | add)
+            .map_err(|e| SecurityError::sys("unable to mod keyring permissions", e))?;
     }
     Ok(Some(id))
 }
@@ -49,7 +59,10 @@ mod tests {
 
     #[test]
     fn describe_parsing() {
-        assert_eq!(parse_perm("keyring;0;0;3f030000;_ses.abc"), Some(0x3f03_0000));
+        assert_eq!(
+            parse_perm("keyring;0;0;3f030000;_ses.abc"),
+            Some(0x3f03_0000)
+        );
         assert_eq!(parse_perm("keyring;0;0"), None);
         assert_eq!(session_name("abc"), "_ses.abc");
     }

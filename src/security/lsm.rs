@@ -12,13 +12,17 @@ use super::SecurityError;
 /// runc's test: the securityfs directory exists and the module says 'Y'.
 pub fn apparmor_enabled() -> bool {
     std::path::Path::new("/sys/kernel/security/apparmor").exists()
-        && std::fs::read("/sys/module/apparmor/parameters/enabled").map(|b| b.first() == Some(&b'Y')).unwrap_or(false)
+        && std::fs::read("/sys/module/apparmor/parameters/enabled")
+            .map(|b| b.first() == Some(&b'Y'))
+            .unwrap_or(false)
 }
 
 /// selinuxfs mounted at /sys/fs/selinux (go-selinux's first probe).
 pub fn selinux_enabled() -> bool {
     const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
-    nix::sys::statfs::statfs("/sys/fs/selinux").map(|s| s.filesystem_type().0 == SELINUX_MAGIC).unwrap_or(false)
+    nix::sys::statfs::statfs("/sys/fs/selinux")
+        .map(|s| s.filesystem_type().0 == SELINUX_MAGIC)
+        .unwrap_or(false)
 }
 
 /// What libapparmor's aa_change_onexec writes.
@@ -30,14 +34,20 @@ pub fn apparmor_payload(profile: &str) -> Vec<u8> {
 /// shared one. AppArmor only lets a task change its own attrs, so runc uses
 /// /proc/self (resolved here to the pid, since symlinks are not followed).
 pub fn apparmor_paths(pid_dir: &str) -> [String; 2] {
-    [format!("{pid_dir}/attr/apparmor/exec"), format!("{pid_dir}/attr/exec")]
+    [
+        format!("{pid_dir}/attr/apparmor/exec"),
+        format!("{pid_dir}/attr/exec"),
+    ]
 }
 
 /// Write `payload` to the per-LSM attr file, or the shared one on kernels
 /// without it (ENOENT).
 fn write_first(proc: &ProcRoot, paths: &[String; 2], payload: &[u8]) -> Result<(), ProcfsError> {
     match proc.write(&paths[0], payload) {
-        Err(ProcfsError::Sys { errno: Errno::ENOENT, .. }) => proc.write(&paths[1], payload),
+        Err(ProcfsError::Sys {
+            errno: Errno::ENOENT,
+            ..
+        }) => proc.write(&paths[1], payload),
         r => r,
     }
 }
@@ -50,7 +60,9 @@ pub fn apply_apparmor(proc: &ProcRoot, profile: &str) -> Result<Option<String>, 
         return Ok(None);
     }
     if !apparmor_enabled() {
-        return Ok(Some(format!("apparmor is not enabled on this host: profile {profile:?} not applied")));
+        return Ok(Some(format!(
+            "apparmor is not enabled on this host: profile {profile:?} not applied"
+        )));
     }
     write_apparmor(proc, profile)?;
     Ok(None)
@@ -59,7 +71,8 @@ pub fn apply_apparmor(proc: &ProcRoot, profile: &str) -> Result<Option<String>, 
 /// The write itself, without the host probe (unit-tested on any host).
 pub fn write_apparmor(proc: &ProcRoot, profile: &str) -> Result<(), SecurityError> {
     let me = proc.self_dir()?;
-    write_first(proc, &apparmor_paths(&me), &apparmor_payload(profile)).map_err(SecurityError::AppArmor)
+    write_first(proc, &apparmor_paths(&me), &apparmor_payload(profile))
+        .map_err(SecurityError::AppArmor)
 }
 
 /// Set the SELinux label for the next execve (thread-self/attr/exec).
@@ -68,7 +81,8 @@ pub fn apply_selinux_exec(proc: &ProcRoot, label: &str) -> Result<(), SecurityEr
         return Ok(());
     }
     let t = proc.thread_self()?;
-    proc.write(&format!("{t}/attr/exec"), label.as_bytes()).map_err(SecurityError::SeLinux)
+    proc.write(&format!("{t}/attr/exec"), label.as_bytes())
+        .map_err(SecurityError::SeLinux)
 }
 
 #[cfg(test)]
@@ -92,6 +106,10 @@ mod tests {
             return;
         }
         let e = write_apparmor(&proc, "nsrun-test").unwrap_err();
-        assert!(e.to_string().starts_with("apparmor failed to apply profile"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("apparmor failed to apply profile"),
+            "{e}"
+        );
     }
 }

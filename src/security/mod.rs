@@ -34,8 +34,8 @@ pub mod raw;
 pub mod rlimit;
 pub mod sched;
 pub mod seccomp;
-pub mod sysctl;
 mod sys;
+pub mod sysctl;
 
 use std::os::fd::OwnedFd;
 
@@ -67,7 +67,10 @@ pub enum SecurityError {
     #[error("{0}")]
     Seccomp(String),
     #[error("{what}: {source}")]
-    Libseccomp { what: String, source: libseccomp::error::SeccompError },
+    Libseccomp {
+        what: String,
+        source: libseccomp::error::SeccompError,
+    },
     #[error("wrong rlimit value: {0}")]
     RlimitType(String),
     #[error("rlimit {name}: soft limit {soft} is greater than hard limit {hard}")]
@@ -91,17 +94,26 @@ pub enum SecurityError {
     #[error(transparent)]
     Procfs(#[from] ProcfsError),
     #[error("{what}: {source}")]
-    Caps { what: String, source: ::caps::errors::CapsError },
+    Caps {
+        what: String,
+        source: ::caps::errors::CapsError,
+    },
     #[error("{what}: {errno}")]
     Sys { what: String, errno: Errno },
 }
 
 impl SecurityError {
     fn sys(what: &str, errno: Errno) -> Self {
-        SecurityError::Sys { what: what.to_string(), errno }
+        SecurityError::Sys {
+            what: what.to_string(),
+            errno,
+        }
     }
     fn caps(what: &str, source: ::caps::errors::CapsError) -> Self {
-        SecurityError::Caps { what: what.to_string(), source }
+        SecurityError::Caps {
+            what: what.to_string(),
+            source,
+        }
     }
 }
 
@@ -133,14 +145,19 @@ pub struct SecurityPlan {
 
 /// The spelling of a spec enum in config.json (its serde name).
 fn spec_name<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Whether `path` names the runtime's own network namespace.
 fn is_host_netns(path: &std::path::Path) -> Result<bool, SecurityError> {
     use std::os::unix::fs::MetadataExt;
     let stat = |p: &std::path::Path| {
-        std::fs::metadata(p).map_err(|e| SecurityError::Sysctl(format!("invalid netns path: stat {}: {e}", p.display())))
+        std::fs::metadata(p).map_err(|e| {
+            SecurityError::Sysctl(format!("invalid netns path: stat {}: {e}", p.display()))
+        })
     };
     let (a, b) = (stat("/proc/self/ns/net".as_ref())?, stat(path)?);
     Ok(a.dev() == b.dev() && a.ino() == b.ino())
@@ -150,7 +167,10 @@ impl SecurityPlan {
     /// Validate the security parts of a spec. Runs in the runtime, before
     /// anything is created.
     pub fn from_spec(spec: &Spec, no_new_keyring: bool) -> Result<SecurityPlan, SecurityError> {
-        let mut plan = SecurityPlan { new_keyring: !no_new_keyring, ..Default::default() };
+        let mut plan = SecurityPlan {
+            new_keyring: !no_new_keyring,
+            ..Default::default()
+        };
         let last = caps::last_cap();
         if let Some(p) = spec.process() {
             plan.no_new_privileges = p.no_new_privileges().unwrap_or(false);
@@ -198,7 +218,11 @@ impl SecurityPlan {
                         Some(p) => !is_host_netns(p)?,
                     },
                 };
-                let ns = sysctl::Namespaces { ipc: has(LinuxNamespaceType::Ipc), uts: has(LinuxNamespaceType::Uts), net };
+                let ns = sysctl::Namespaces {
+                    ipc: has(LinuxNamespaceType::Ipc),
+                    uts: has(LinuxNamespaceType::Uts),
+                    net,
+                };
                 let mut keys: Vec<_> = sysctls.iter().collect();
                 keys.sort();
                 for (k, v) in keys {
@@ -209,7 +233,9 @@ impl SecurityPlan {
             }
             if let Some(per) = l.personality() {
                 if per.flags().as_ref().is_some_and(|f| !f.is_empty()) {
-                    return Err(SecurityError::Invalid("personality flags are not supported".into()));
+                    return Err(SecurityError::Invalid(
+                        "personality flags are not supported".into(),
+                    ));
                 }
                 plan.personality = Some(match per.domain() {
                     LinuxPersonalityDomain::PerLinux => 0,
@@ -226,17 +252,22 @@ impl SecurityPlan {
     /// Check the raw config.json first (clear messages for names the typed
     /// spec loader would reject with a serde error), then `from_spec`.
     pub fn from_json(config: &[u8], no_new_keyring: bool) -> Result<SecurityPlan, SecurityError> {
-        let v: serde_json::Value =
-            serde_json::from_slice(config).map_err(|e| SecurityError::Invalid(format!("invalid config.json: {e}")))?;
+        let v: serde_json::Value = serde_json::from_slice(config)
+            .map_err(|e| SecurityError::Invalid(format!("invalid config.json: {e}")))?;
         raw::check(&v)?;
-        let spec: Spec = serde_json::from_value(v).map_err(|e| SecurityError::Invalid(format!("invalid config.json: {e}")))?;
+        let spec: Spec = serde_json::from_value(v)
+            .map_err(|e| SecurityError::Invalid(format!("invalid config.json: {e}")))?;
         Self::from_spec(&spec, no_new_keyring)
     }
 
     /// Join the container's session keyring (`first`: the container's init,
     /// which also sets the keyring's perms; false for `exec`). Ok(None):
     /// disabled, or keyrings unavailable (tolerated like runc).
-    pub fn join_keyring(&self, container_id: &str, first: bool) -> Result<Option<i32>, SecurityError> {
+    pub fn join_keyring(
+        &self,
+        container_id: &str,
+        first: bool,
+    ) -> Result<Option<i32>, SecurityError> {
         if !self.new_keyring {
             return Ok(None);
         }
@@ -257,7 +288,9 @@ impl SecurityPlan {
 
     pub fn apply_personality(&self) -> Result<(), SecurityError> {
         match self.personality {
-            Some(p) => sys::personality(p as libc::c_ulong).map(drop).map_err(|e| SecurityError::sys("personality", e)),
+            Some(p) => sys::personality(p as libc::c_ulong)
+                .map(drop)
+                .map_err(|e| SecurityError::sys("personality", e)),
             None => Ok(()),
         }
     }
@@ -274,7 +307,9 @@ impl SecurityPlan {
         if !self.no_new_privileges {
             return Ok(());
         }
-        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map(drop).map_err(|e| SecurityError::sys("prctl(SET_NO_NEW_PRIVS)", e))
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1)
+            .map(drop)
+            .map_err(|e| SecurityError::sys("prctl(SET_NO_NEW_PRIVS)", e))
     }
 
     /// From the runtime, on the init (or exec) pid, as runc does.
@@ -289,7 +324,9 @@ impl SecurityPlan {
 
     /// /proc/<self>/oom_score_adj through the verified procfs.
     pub fn apply_oom_score_adj(&self) -> Result<(), SecurityError> {
-        let Some(v) = self.oom_score_adj else { return Ok(()) };
+        let Some(v) = self.oom_score_adj else {
+            return Ok(());
+        };
         let proc = ProcRoot::open()?;
         let me = proc.self_dir()?;
         proc.write(&format!("{me}/oom_score_adj"), v.to_string().as_bytes())?;
@@ -318,7 +355,10 @@ impl SecurityPlan {
     /// runc's finalizeNamespace for capabilities: drop the bounding set while
     /// still privileged, keep permitted caps across `switch_user` (the
     /// caller's setgroups/setresgid/setresuid), then set the final sets.
-    pub fn finalize<E: From<SecurityError>>(&self, switch_user: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
+    pub fn finalize<E: From<SecurityError>>(
+        &self,
+        switch_user: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
         self.capabilities.apply_bounding()?;
         caps::set_keep_caps(true)?;
         switch_user()?;
@@ -346,7 +386,10 @@ mod tests {
         .unwrap();
         let p = SecurityPlan::from_spec(&spec, false).unwrap();
         assert_eq!(p.capabilities.bounding, 1);
-        assert_eq!(p.sysctls[1], ("net.ipv4.ip_forward".to_string(), "1".to_string()));
+        assert_eq!(
+            p.sysctls[1],
+            ("net.ipv4.ip_forward".to_string(), "1".to_string())
+        );
         let cfg = bincode::config::standard();
         let bytes = bincode::encode_to_vec(&p, cfg).unwrap();
         let (q, _): (SecurityPlan, _) = bincode::decode_from_slice(&bytes, cfg).unwrap();
@@ -355,7 +398,10 @@ mod tests {
 
     #[test]
     fn absent_capabilities_mean_none() {
-        let spec: Spec = serde_json::from_str(r#"{"ociVersion":"1.0.2","process":{"cwd":"/","user":{"uid":0,"gid":0}}}"#).unwrap();
+        let spec: Spec = serde_json::from_str(
+            r#"{"ociVersion":"1.0.2","process":{"cwd":"/","user":{"uid":0,"gid":0}}}"#,
+        )
+        .unwrap();
         let p = SecurityPlan::from_spec(&spec, true).unwrap();
         assert_eq!(p.capabilities, CapsPlan::default());
         assert!(!p.new_keyring);

@@ -31,11 +31,19 @@ pub enum ProcfsError {
     #[error("{path} is not the root of a procfs mount: refusing to use it -- possible attack")]
     NotProcRoot { path: String },
     #[error("{op} {path}: {errno}")]
-    Sys { op: &'static str, path: String, errno: Errno },
+    Sys {
+        op: &'static str,
+        path: String,
+        errno: Errno,
+    },
 }
 
 fn sys_err<'a>(op: &'static str, path: &'a str) -> impl FnOnce(Errno) -> ProcfsError + 'a {
-    move |errno| ProcfsError::Sys { op, path: path.to_string(), errno }
+    move |errno| ProcfsError::Sys {
+        op,
+        path: path.to_string(),
+        errno,
+    }
 }
 
 /// How the root was obtained (for logs and tests).
@@ -77,7 +85,11 @@ impl ProcRoot {
             .read(true)
             .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
             .open(path)
-            .map_err(|e| ProcfsError::Sys { op: "open", path: p.clone(), errno: io_errno(&e) })?;
+            .map_err(|e| ProcfsError::Sys {
+                op: "open",
+                path: p.clone(),
+                errno: io_errno(&e),
+            })?;
         let fd: OwnedFd = f.into();
         Self::verified(fd, Source::Mounted, &p)
     }
@@ -85,11 +97,16 @@ impl ProcRoot {
     fn verified(fd: OwnedFd, source: Source, what: &str) -> Result<Self, ProcfsError> {
         let magic = sys::fs_magic(fd.as_fd()).map_err(sys_err("fstatfs", what))?;
         if magic != PROC_SUPER_MAGIC {
-            return Err(ProcfsError::NotProcfs { path: what.to_string(), magic });
+            return Err(ProcfsError::NotProcfs {
+                path: what.to_string(),
+                magic,
+            });
         }
         let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(sys_err("fstat", what))?;
         if st.st_ino != PROC_ROOT_INO {
-            return Err(ProcfsError::NotProcRoot { path: what.to_string() });
+            return Err(ProcfsError::NotProcRoot {
+                path: what.to_string(),
+            });
         }
         Ok(ProcRoot { fd, source })
     }
@@ -104,9 +121,12 @@ impl ProcRoot {
     pub fn open_file(&self, sub: &str, flags: i32) -> Result<OwnedFd, ProcfsError> {
         let shown = format!("/proc/{sub}");
         let c = CString::new(sub).map_err(|_| sys_err("open", &shown)(Errno::EINVAL))?;
-        let resolve =
-            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS | libc::RESOLVE_NO_XDEV;
-        let fd = sys::openat2(self.fd.as_fd(), &c, flags, resolve).map_err(sys_err("open", &shown))?;
+        let resolve = libc::RESOLVE_BENEATH
+            | libc::RESOLVE_NO_SYMLINKS
+            | libc::RESOLVE_NO_MAGICLINKS
+            | libc::RESOLVE_NO_XDEV;
+        let fd =
+            sys::openat2(self.fd.as_fd(), &c, flags, resolve).map_err(sys_err("open", &shown))?;
         let magic = sys::fs_magic(fd.as_fd()).map_err(sys_err("fstatfs", &shown))?;
         if magic != PROC_SUPER_MAGIC {
             return Err(ProcfsError::NotProcfs { path: shown, magic });
@@ -145,7 +165,9 @@ impl ProcRoot {
         let num = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         let ok = p.len() == parts && num(p[0]) && (parts == 1 || (p[1] == "task" && num(p[2])));
         if !ok {
-            return Err(ProcfsError::NotProcRoot { path: format!("{shown} -> {target}") });
+            return Err(ProcfsError::NotProcRoot {
+                path: format!("{shown} -> {target}"),
+            });
         }
         Ok(target)
     }

@@ -48,12 +48,21 @@ pub fn resource_of(name: &str) -> Result<u32, SecurityError> {
 pub fn check(name: &str, soft: u64, hard: u64, seen: &[Rlimit]) -> Result<Rlimit, SecurityError> {
     let resource = resource_of(name)?;
     if soft > hard {
-        return Err(SecurityError::RlimitOrder { name: name.to_string(), soft, hard });
+        return Err(SecurityError::RlimitOrder {
+            name: name.to_string(),
+            soft,
+            hard,
+        });
     }
     if seen.iter().any(|r| r.resource == resource) {
         return Err(SecurityError::RlimitDuplicate(name.to_string()));
     }
-    Ok(Rlimit { name: name.to_string(), resource, soft, hard })
+    Ok(Rlimit {
+        name: name.to_string(),
+        resource,
+        soft,
+        hard,
+    })
 }
 
 fn err(r: &Rlimit, e: nix::errno::Errno) -> SecurityError {
@@ -62,12 +71,16 @@ fn err(r: &Rlimit, e: nix::errno::Errno) -> SecurityError {
 
 /// prlimit(2) each limit on `pid` (from the runtime, as runc does).
 pub fn apply_to(pid: i32, limits: &[Rlimit]) -> Result<(), SecurityError> {
-    limits.iter().try_for_each(|r| sys::prlimit(pid, r.resource, r.soft, r.hard).map_err(|e| err(r, e)))
+    limits
+        .iter()
+        .try_for_each(|r| sys::prlimit(pid, r.resource, r.soft, r.hard).map_err(|e| err(r, e)))
 }
 
 /// setrlimit(2) each limit on the calling process.
 pub fn apply_self(limits: &[Rlimit]) -> Result<(), SecurityError> {
-    limits.iter().try_for_each(|r| sys::setrlimit(r.resource, r.soft, r.hard).map_err(|e| err(r, e)))
+    limits
+        .iter()
+        .try_for_each(|r| sys::setrlimit(r.resource, r.soft, r.hard).map_err(|e| err(r, e)))
 }
 
 #[cfg(test)]
@@ -78,7 +91,10 @@ mod tests {
     fn validation() {
         let ok = check("RLIMIT_NOFILE", 10, 20, &[]).unwrap();
         assert_eq!(ok.resource, libc::RLIMIT_NOFILE);
-        assert_eq!(check("RLIMIT_BOGUS", 1, 1, &[]).unwrap_err().to_string(), "wrong rlimit value: RLIMIT_BOGUS");
+        assert_eq!(
+            check("RLIMIT_BOGUS", 1, 1, &[]).unwrap_err().to_string(),
+            "wrong rlimit value: RLIMIT_BOGUS"
+        );
         assert_eq!(
             check("RLIMIT_NOFILE", 30, 20, &[]).unwrap_err().to_string(),
             "rlimit RLIMIT_NOFILE: soft limit 30 is greater than hard limit 20"

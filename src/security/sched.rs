@@ -2,7 +2,9 @@
 //! applied only when the spec sets them.
 
 use bincode::{Decode, Encode};
-use oci_spec::runtime::{IOPriorityClass, LinuxIOPriority, LinuxSchedulerFlag, LinuxSchedulerPolicy, Scheduler};
+use oci_spec::runtime::{
+    IOPriorityClass, LinuxIOPriority, LinuxSchedulerFlag, LinuxSchedulerPolicy, Scheduler,
+};
 
 use super::{sys, SecurityError};
 
@@ -45,13 +47,30 @@ pub fn plan(s: &Scheduler) -> Result<SchedPlan, SecurityError> {
     let priority = s.priority().unwrap_or(0);
     let rt = policy == SCHED_FIFO || policy == SCHED_RR;
     if (rt && !(1..=99).contains(&priority)) || (!rt && priority != 0) {
-        return Err(bad(format!("invalid scheduler.priority {priority} for the scheduler policy")));
+        return Err(bad(format!(
+            "invalid scheduler.priority {priority} for the scheduler policy"
+        )));
     }
-    let (runtime, deadline, period) = (s.runtime().unwrap_or(0), s.deadline().unwrap_or(0), s.period().unwrap_or(0));
+    let (runtime, deadline, period) = (
+        s.runtime().unwrap_or(0),
+        s.deadline().unwrap_or(0),
+        s.period().unwrap_or(0),
+    );
     if policy != SCHED_DEADLINE && (runtime | deadline | period) != 0 {
-        return Err(bad("scheduler runtime, deadline and period are only for SCHED_DEADLINE".into()));
+        return Err(bad(
+            "scheduler runtime, deadline and period are only for SCHED_DEADLINE".into(),
+        ));
     }
-    Ok(SchedPlan { size: 0, policy, flags, nice, priority: priority as u32, runtime, deadline, period })
+    Ok(SchedPlan {
+        size: 0,
+        policy,
+        flags,
+        nice,
+        priority: priority as u32,
+        runtime,
+        deadline,
+        period,
+    })
 }
 
 impl SchedPlan {
@@ -90,14 +109,25 @@ mod tests {
     #[test]
     fn validation() {
         let s: Scheduler = serde_json::from_str(r#"{"policy":"SCHED_FIFO","priority":0}"#).unwrap();
-        assert!(plan(&s).unwrap_err().to_string().contains("invalid scheduler.priority"));
+        assert!(plan(&s)
+            .unwrap_err()
+            .to_string()
+            .contains("invalid scheduler.priority"));
         let s: Scheduler = serde_json::from_str(r#"{"policy":"SCHED_BATCH","nice":5}"#).unwrap();
         assert_eq!(plan(&s).unwrap().policy, 3);
         let s: Scheduler = serde_json::from_str(r#"{"policy":"SCHED_OTHER","nice":40}"#).unwrap();
-        assert_eq!(plan(&s).unwrap_err().to_string(), "invalid scheduler.nice: 40");
-        let p: LinuxIOPriority = serde_json::from_str(r#"{"class":"IOPRIO_CLASS_IDLE","priority":0}"#).unwrap();
+        assert_eq!(
+            plan(&s).unwrap_err().to_string(),
+            "invalid scheduler.nice: 40"
+        );
+        let p: LinuxIOPriority =
+            serde_json::from_str(r#"{"class":"IOPRIO_CLASS_IDLE","priority":0}"#).unwrap();
         assert_eq!(io_plan(&p).unwrap(), IoPrio(3 << 13));
-        let p: LinuxIOPriority = serde_json::from_str(r#"{"class":"IOPRIO_CLASS_BE","priority":9}"#).unwrap();
-        assert_eq!(io_plan(&p).unwrap_err().to_string(), "invalid ioPriority.Priority: 9");
+        let p: LinuxIOPriority =
+            serde_json::from_str(r#"{"class":"IOPRIO_CLASS_BE","priority":9}"#).unwrap();
+        assert_eq!(
+            io_plan(&p).unwrap_err().to_string(),
+            "invalid ioPriority.Priority: 9"
+        );
     }
 }

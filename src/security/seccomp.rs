@@ -2,8 +2,12 @@
 //! loaded in init through libseccomp, as late as runc loads it.
 
 use bincode::{Decode, Encode};
-use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
-use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
+use oci_spec::runtime::{
+    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
+};
 use std::os::fd::OwnedFd;
 use std::str::FromStr;
 
@@ -76,10 +80,13 @@ impl SeccompPlan {
 fn action(a: LinuxSeccompAction, errno: Option<u32>) -> Result<Action, SecurityError> {
     let ret = |e: Option<u32>| -> Result<u16, SecurityError> {
         let v = e.unwrap_or(libc::EPERM as u32);
-        u16::try_from(v).map_err(|_| SecurityError::Seccomp(format!("errnoRet {v} is out of range")))
+        u16::try_from(v)
+            .map_err(|_| SecurityError::Seccomp(format!("errnoRet {v} is out of range")))
     };
     Ok(match a {
-        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => Action::KillThread,
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+            Action::KillThread
+        }
         LinuxSeccompAction::ScmpActKillProcess => Action::KillProcess,
         LinuxSeccompAction::ScmpActTrap => Action::Trap,
         LinuxSeccompAction::ScmpActErrno => Action::Errno(ret(errno)?),
@@ -104,7 +111,11 @@ fn op(o: LinuxSeccompOperator) -> Op {
 
 /// A name that can be a syscall at all; anything else is a spec mistake.
 fn well_formed(name: &str) -> bool {
-    !name.is_empty() && name.len() < 64 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !name.is_empty()
+        && name.len() < 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Validate linux.seccomp. Well-formed names libseccomp does not know are
@@ -113,7 +124,9 @@ fn well_formed(name: &str) -> bool {
 pub fn plan(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<SeccompPlan, SecurityError> {
     let default_action = action(s.default_action(), s.default_errno_ret())?;
     if default_action == Action::Notify {
-        return Err(SecurityError::Seccomp("SCMP_ACT_NOTIFY cannot be used as default action".into()));
+        return Err(SecurityError::Seccomp(
+            "SCMP_ACT_NOTIFY cannot be used as default action".into(),
+        ));
     }
     let mut architectures = vec![];
     for a in s.architectures().iter().flatten() {
@@ -138,9 +151,17 @@ pub fn plan(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<SeccompPlan,
         let mut args = vec![];
         for a in call.args().iter().flatten() {
             if a.index() >= 6 {
-                return Err(SecurityError::Seccomp(format!("syscall argument index {} is out of range", a.index())));
+                return Err(SecurityError::Seccomp(format!(
+                    "syscall argument index {} is out of range",
+                    a.index()
+                )));
             }
-            args.push(Arg { index: a.index() as u32, value: a.value(), value_two: a.value_two().unwrap_or(0), op: op(a.op()) });
+            args.push(Arg {
+                index: a.index() as u32,
+                value: a.value(),
+                value_two: a.value_two().unwrap_or(0),
+                op: op(a.op()),
+            });
         }
         for name in call.names() {
             if !well_formed(name) {
@@ -148,13 +169,19 @@ pub fn plan(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<SeccompPlan,
             }
             if act == Action::Notify && name == "write" {
                 // init reports the notify fd with write(2) after loading.
-                return Err(SecurityError::Seccomp("SCMP_ACT_NOTIFY cannot be used for the write syscall".into()));
+                return Err(SecurityError::Seccomp(
+                    "SCMP_ACT_NOTIFY cannot be used for the write syscall".into(),
+                ));
             }
             if ScmpSyscall::from_name(name).is_err() {
                 warnings.push(format!("unknown seccomp syscall {name:?} ignored"));
                 continue;
             }
-            rules.push(Rule { syscall: name.clone(), action: act, args: args.clone() });
+            rules.push(Rule {
+                syscall: name.clone(),
+                action: act,
+                args: args.clone(),
+            });
         }
     }
     let plan = SeccompPlan {
@@ -193,13 +220,18 @@ fn cmp(a: &Arg) -> ScmpArgCompare {
         Op::Ge => ScmpCompareOp::GreaterEqual,
         Op::Gt => ScmpCompareOp::Greater,
         // libseccomp: (arg & mask) == datum; the spec's value is the mask.
-        Op::MaskedEq => return ScmpArgCompare::new(a.index, ScmpCompareOp::MaskedEqual(a.value), a.value_two),
+        Op::MaskedEq => {
+            return ScmpArgCompare::new(a.index, ScmpCompareOp::MaskedEqual(a.value), a.value_two)
+        }
     };
     ScmpArgCompare::new(a.index, o, a.value)
 }
 
 fn lib(what: &str) -> impl FnOnce(libseccomp::error::SeccompError) -> SecurityError + '_ {
-    move |e| SecurityError::Libseccomp { what: what.to_string(), source: e }
+    move |e| SecurityError::Libseccomp {
+        what: what.to_string(),
+        source: e,
+    }
 }
 
 /// Compile the plan into a libseccomp filter (not loaded).
@@ -208,12 +240,17 @@ pub fn build(p: &SeccompPlan) -> Result<ScmpFilterContext, SecurityError> {
     let mut f = ScmpFilterContext::new(default).map_err(lib("error creating filter"))?;
     for a in &p.architectures {
         let arch = ScmpArch::from_str(a).map_err(|_| SecurityError::SeccompArch(a.clone()))?;
-        if !f.is_arch_present(arch).map_err(lib("error adding architecture to seccomp filter"))? {
-            f.add_arch(arch).map_err(lib("error adding architecture to seccomp filter"))?;
+        if !f
+            .is_arch_present(arch)
+            .map_err(lib("error adding architecture to seccomp filter"))?
+        {
+            f.add_arch(arch)
+                .map_err(lib("error adding architecture to seccomp filter"))?;
         }
     }
     // no_new_privs is the spec's business (noNewPrivileges), not libseccomp's.
-    f.set_ctl_nnp(false).map_err(lib("error setting no new privileges"))?;
+    f.set_ctl_nnp(false)
+        .map_err(lib("error setting no new privileges"))?;
     for fl in &p.flags {
         match fl {
             Flag::Tsync => f.set_ctl_tsync(true),
@@ -243,7 +280,8 @@ pub fn build(p: &SeccompPlan) -> Result<ScmpFilterContext, SecurityError> {
                 f.add_rule_conditional(act, sc, &[c]).map_err(lib(&what))?;
             }
         } else {
-            f.add_rule_conditional(act, sc, &conds).map_err(lib(&what))?;
+            f.add_rule_conditional(act, sc, &conds)
+                .map_err(lib(&what))?;
         }
     }
     Ok(f)
@@ -258,11 +296,14 @@ pub fn build(p: &SeccompPlan) -> Result<ScmpFilterContext, SecurityError> {
 /// no_new_privs needs CAP_SYS_ADMIN).
 pub fn load(p: &SeccompPlan) -> Result<Option<OwnedFd>, SecurityError> {
     let f = build(p)?;
-    f.load().map_err(lib("error loading seccomp filter into kernel"))?;
+    f.load()
+        .map_err(lib("error loading seccomp filter into kernel"))?;
     if !p.uses_notify() {
         return Ok(None);
     }
-    let fd = f.get_notify_fd().map_err(lib("error getting seccomp notify fd"))?;
+    let fd = f
+        .get_notify_fd()
+        .map_err(lib("error getting seccomp notify fd"))?;
     Ok(Some(sys::own_seccomp_notify_fd(fd)))
 }
 
@@ -288,7 +329,10 @@ mod tests {
         assert_eq!(p.rules.len(), 2);
         assert_eq!(p.rules[0].action, Action::Trace(libc::EPERM as u16));
         assert_eq!(p.rules[1].action, Action::Errno(5));
-        assert_eq!(w, vec!["unknown seccomp syscall \"nosuchsyscall_x\" ignored".to_string()]);
+        assert_eq!(
+            w,
+            vec!["unknown seccomp syscall \"nosuchsyscall_x\" ignored".to_string()]
+        );
         build(&p).unwrap();
     }
 
@@ -300,27 +344,43 @@ mod tests {
             "SCMP_ACT_NOTIFY cannot be used as default action"
         );
         assert_eq!(
-            msg(r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/x","syscalls":[{"names":["write"],"action":"SCMP_ACT_NOTIFY"}]}"#),
+            msg(
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/x","syscalls":[{"names":["write"],"action":"SCMP_ACT_NOTIFY"}]}"#
+            ),
             "SCMP_ACT_NOTIFY cannot be used for the write syscall"
         );
         assert_eq!(
-            msg(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#),
+            msg(
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#
+            ),
             "listenerPath is not set"
         );
         assert_eq!(
-            msg(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mk dir"],"action":"SCMP_ACT_ERRNO"}]}"#),
+            msg(
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mk dir"],"action":"SCMP_ACT_ERRNO"}]}"#
+            ),
             "invalid seccomp syscall name \"mk dir\""
         );
         assert_eq!(
-            msg(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","args":[{"index":7,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#),
+            msg(
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","args":[{"index":7,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#
+            ),
             "syscall argument index 7 is out of range"
         );
     }
 
     #[test]
     fn masked_eq_uses_value_as_mask() {
-        let a = Arg { index: 1, value: 0o170000, value_two: 0o040000, op: Op::MaskedEq };
+        let a = Arg {
+            index: 1,
+            value: 0o170000,
+            value_two: 0o040000,
+            op: Op::MaskedEq,
+        };
         let c = cmp(&a);
-        assert_eq!(c, ScmpArgCompare::new(1, ScmpCompareOp::MaskedEqual(0o170000), 0o040000));
+        assert_eq!(
+            c,
+            ScmpArgCompare::new(1, ScmpCompareOp::MaskedEqual(0o170000), 0o040000)
+        );
     }
 }

@@ -71,7 +71,12 @@ pub fn fsmount_proc() -> nix::Result<OwnedFd> {
 pub fn open_tree_clone(path: &CStr) -> nix::Result<OwnedFd> {
     // SAFETY: path is NUL-terminated; flags are valid.
     ret_fd(unsafe {
-        libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC,
+        )
     })
 }
 
@@ -87,7 +92,14 @@ pub fn fs_magic(fd: BorrowedFd<'_>) -> nix::Result<i64> {
 pub fn readlinkat(dir: BorrowedFd<'_>, path: &CStr) -> nix::Result<String> {
     let mut buf = [0u8; 256];
     // SAFETY: buf is writable for its length; path is NUL-terminated.
-    let n = unsafe { libc::readlinkat(dir.as_raw_fd(), path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     let n = Errno::result(n)? as usize;
     Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
@@ -103,7 +115,15 @@ pub fn keyctl_join_session(name: &CStr) -> nix::Result<i32> {
 pub fn keyctl_describe(id: i32) -> nix::Result<String> {
     let mut buf = vec![0u8; 512];
     // SAFETY: buf is writable for its length.
-    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_DESCRIBE, id, buf.as_mut_ptr(), buf.len()) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_DESCRIBE,
+            id,
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
     let n = Errno::result(r)? as usize;
     buf.truncate(n.min(buf.len()));
     while buf.last() == Some(&0) {
@@ -121,7 +141,15 @@ pub fn keyctl_setperm(id: i32, perm: u32) -> nix::Result<()> {
 /// prctl(option, arg2, 0, 0, 0).
 pub fn prctl(option: libc::c_int, arg2: libc::c_ulong) -> nix::Result<libc::c_int> {
     // SAFETY: the options we pass take integer arguments only.
-    Errno::result(unsafe { libc::prctl(option, arg2, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) })
+    Errno::result(unsafe {
+        libc::prctl(
+            option,
+            arg2,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    })
 }
 
 /// personality(2); returns the previous persona.
@@ -132,16 +160,23 @@ pub fn personality(persona: libc::c_ulong) -> nix::Result<libc::c_int> {
 
 /// setrlimit(2) for the calling process.
 pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> nix::Result<()> {
-    let lim = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
     // SAFETY: lim is a valid rlimit.
     Errno::result(unsafe { libc::setrlimit(resource as _, &lim) }).map(drop)
 }
 
 /// prlimit(2) on another process (how runc sets them: from the parent).
 pub fn prlimit(pid: i32, resource: u32, soft: u64, hard: u64) -> nix::Result<()> {
-    let lim = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
     // SAFETY: lim is valid; old limit out-pointer is null.
-    Errno::result(unsafe { libc::prlimit(pid, resource as _, &lim, std::ptr::null_mut()) }).map(drop)
+    Errno::result(unsafe { libc::prlimit(pid, resource as _, &lim, std::ptr::null_mut()) })
+        .map(drop)
 }
 
 /// struct sched_attr (SCHED_ATTR_SIZE_VER0, 48 bytes); also the plan's
@@ -164,13 +199,15 @@ pub fn sched_setattr(attr: &SchedAttr) -> nix::Result<()> {
     let mut a = attr.clone();
     a.size = std::mem::size_of::<SchedAttr>() as u32;
     // SAFETY: `a` is a valid sched_attr of the size it claims.
-    Errno::result(unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &mut a as *mut SchedAttr, 0) }).map(drop)
+    Errno::result(unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &mut a as *mut SchedAttr, 0) })
+        .map(drop)
 }
 
 /// ioprio_set(IOPRIO_WHO_PROCESS, 0, prio) on the calling process.
 pub fn ioprio_set(prio: i32) -> nix::Result<()> {
     // SAFETY: integer arguments.
-    Errno::result(unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio) }).map(drop)
+    Errno::result(unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio) })
+        .map(drop)
 }
 
 /// Take ownership of the listener fd libseccomp returned from
@@ -200,9 +237,16 @@ struct CapData {
 /// checks half way).
 pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> nix::Result<()> {
     const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-    let mut hdr = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
+    let mut hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
     let data = [
-        CapData { effective: effective as u32, permitted: permitted as u32, inheritable: inheritable as u32 },
+        CapData {
+            effective: effective as u32,
+            permitted: permitted as u32,
+            inheritable: inheritable as u32,
+        },
         CapData {
             effective: (effective >> 32) as u32,
             permitted: (permitted >> 32) as u32,
@@ -210,5 +254,8 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> nix::Result<(
         },
     ];
     // SAFETY: header and the two data words are valid for a v3 capset.
-    Errno::result(unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) }).map(drop)
+    Errno::result(unsafe {
+        libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr())
+    })
+    .map(drop)
 }

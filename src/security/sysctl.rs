@@ -35,7 +35,13 @@ pub fn normalize(key: &str) -> String {
 }
 
 fn swap(s: &str) -> String {
-    s.chars().map(|c| match c { '.' => '/', '/' => '.', c => c }).collect()
+    s.chars()
+        .map(|c| match c {
+            '.' => '/',
+            '/' => '.',
+            c => c,
+        })
+        .collect()
 }
 
 /// Check a (normalized) key against the namespaces; runc's messages.
@@ -45,21 +51,37 @@ pub fn check(key: &str, ns: Namespaces) -> Result<(), SecurityError> {
         return bad(format!("sysctl {key:?} is not a valid sysctl name"));
     }
     if IPC_SYSCTLS.contains(&key) || key.starts_with("fs.mqueue.") {
-        return if ns.ipc { Ok(()) } else { bad(format!("sysctl {key:?} is not allowed in the hosts ipc namespace")) };
+        return if ns.ipc {
+            Ok(())
+        } else {
+            bad(format!(
+                "sysctl {key:?} is not allowed in the hosts ipc namespace"
+            ))
+        };
     }
     if key.starts_with("net.") {
-        return if ns.net { Ok(()) } else { bad(format!("sysctl {key:?} not allowed in host network namespace")) };
+        return if ns.net {
+            Ok(())
+        } else {
+            bad(format!(
+                "sysctl {key:?} not allowed in host network namespace"
+            ))
+        };
     }
     if ns.uts {
         match key {
             "kernel.domainname" => return Ok(()),
             "kernel.hostname" => {
-                return bad(format!("sysctl {key:?} is not allowed as it conflicts with the OCI \"hostname\" field"))
+                return bad(format!(
+                    "sysctl {key:?} is not allowed as it conflicts with the OCI \"hostname\" field"
+                ))
             }
             _ => {}
         }
     }
-    bad(format!("sysctl {key:?} is not in a separate kernel namespace"))
+    bad(format!(
+        "sysctl {key:?} is not in a separate kernel namespace"
+    ))
 }
 
 /// The file under /proc for a normalized key.
@@ -75,7 +97,8 @@ pub fn apply(list: &[(String, String)]) -> Result<(), SecurityError> {
     }
     let proc = ProcRoot::open()?;
     for (k, v) in list {
-        proc.write(&proc_path(k), v.as_bytes()).map_err(|e| SecurityError::SysctlWrite(k.clone(), e))?;
+        proc.write(&proc_path(k), v.as_bytes())
+            .map_err(|e| SecurityError::SysctlWrite(k.clone(), e))?;
     }
     Ok(())
 }
@@ -86,27 +109,54 @@ mod tests {
 
     #[test]
     fn keys_normalize_both_ways() {
-        assert_eq!(normalize("net/ipv4/conf/eth0.1/forwarding"), "net.ipv4.conf.eth0/1.forwarding");
-        assert_eq!(proc_path("net.ipv4.conf.eth0/1.forwarding"), "sys/net/ipv4/conf/eth0.1/forwarding");
+        assert_eq!(
+            normalize("net/ipv4/conf/eth0.1/forwarding"),
+            "net.ipv4.conf.eth0/1.forwarding"
+        );
+        assert_eq!(
+            proc_path("net.ipv4.conf.eth0/1.forwarding"),
+            "sys/net/ipv4/conf/eth0.1/forwarding"
+        );
         assert_eq!(normalize("kernel.shmmax"), "kernel.shmmax");
     }
 
     #[test]
     fn namespace_rules_match_runc() {
         let none = Namespaces::default();
-        let all = Namespaces { ipc: true, uts: true, net: true };
-        for k in ["kernel.shmmax", "fs.mqueue.queues_max", "net.ipv4.ip_forward", "kernel.domainname"] {
+        let all = Namespaces {
+            ipc: true,
+            uts: true,
+            net: true,
+        };
+        for k in [
+            "kernel.shmmax",
+            "fs.mqueue.queues_max",
+            "net.ipv4.ip_forward",
+            "kernel.domainname",
+        ] {
             assert!(check(k, all).is_ok(), "{k}");
         }
         let msg = |k, ns| check(k, ns).unwrap_err().to_string();
-        assert_eq!(msg("kernel.shmmax", none), "sysctl \"kernel.shmmax\" is not allowed in the hosts ipc namespace");
-        assert_eq!(msg("net.ipv4.ip_forward", none), "sysctl \"net.ipv4.ip_forward\" not allowed in host network namespace");
+        assert_eq!(
+            msg("kernel.shmmax", none),
+            "sysctl \"kernel.shmmax\" is not allowed in the hosts ipc namespace"
+        );
+        assert_eq!(
+            msg("net.ipv4.ip_forward", none),
+            "sysctl \"net.ipv4.ip_forward\" not allowed in host network namespace"
+        );
         assert_eq!(
             msg("kernel.hostname", all),
             "sysctl \"kernel.hostname\" is not allowed as it conflicts with the OCI \"hostname\" field"
         );
-        assert_eq!(msg("kernel.domainname", none), "sysctl \"kernel.domainname\" is not in a separate kernel namespace");
-        assert_eq!(msg("vm.swappiness", all), "sysctl \"vm.swappiness\" is not in a separate kernel namespace");
+        assert_eq!(
+            msg("kernel.domainname", none),
+            "sysctl \"kernel.domainname\" is not in a separate kernel namespace"
+        );
+        assert_eq!(
+            msg("vm.swappiness", all),
+            "sysctl \"vm.swappiness\" is not in a separate kernel namespace"
+        );
         assert!(check("net...x", all).is_err());
     }
 }

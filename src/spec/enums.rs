@@ -5,13 +5,16 @@
 //! (and their scripts) see. Only when parsing failed, the JSON is walked
 //! again for the enumerations runc names in its errors.
 
-use oci_spec::runtime::{Arch, Capability, LinuxNamespaceType, LinuxSeccompAction, LinuxSeccompOperator};
+use oci_spec::runtime::{
+    Arch, Capability, LinuxNamespaceType, LinuxSeccompAction, LinuxSeccompOperator,
+};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// A string `x` that is not a value of the enumeration `T`.
 fn unknown<T: DeserializeOwned>(x: &Value) -> Option<&str> {
-    x.as_str().filter(|_| serde_json::from_value::<T>(x.clone()).is_err())
+    x.as_str()
+        .filter(|_| serde_json::from_value::<T>(x.clone()).is_err())
 }
 
 /// The first value of `config` runc would reject with its own message, in
@@ -21,16 +24,28 @@ pub fn runc_message(config: &[u8]) -> Option<String> {
     let linux = &v["linux"];
     for ns in linux["namespaces"].as_array().into_iter().flatten() {
         if let Some(t) = unknown::<LinuxNamespaceType>(&ns["type"]) {
-            return Some(format!("namespace {{{t:?} {:?}}} does not exist", ns["path"].as_str().unwrap_or("")));
+            return Some(format!(
+                "namespace {{{t:?} {:?}}} does not exist",
+                ns["path"].as_str().unwrap_or("")
+            ));
         }
     }
     for r in v["process"]["rlimits"].as_array().into_iter().flatten() {
-        if let Some(t) = r["type"].as_str().filter(|t| crate::security::rlimit::resource_of(t).is_err()) {
+        if let Some(t) = r["type"]
+            .as_str()
+            .filter(|t| crate::security::rlimit::resource_of(t).is_err())
+        {
             return Some(format!("wrong rlimit value: {t}"));
         }
     }
     let caps = &v["process"]["capabilities"];
-    for set in ["bounding", "effective", "inheritable", "permitted", "ambient"] {
+    for set in [
+        "bounding",
+        "effective",
+        "inheritable",
+        "permitted",
+        "ambient",
+    ] {
         for c in caps[set].as_array().into_iter().flatten() {
             if let Some(c) = unknown::<Capability>(c) {
                 // runc >= 1.2's words (1.1.5 ignores the name).
@@ -71,17 +86,32 @@ mod tests {
     #[test]
     fn names_the_value_as_runc_does() {
         let ns = serde_json::json!({"linux": {"namespaces": [{"type": "pid"}, {"type": "foo"}]}});
-        assert_eq!(msg(ns).as_deref(), Some(r#"namespace {"foo" ""} does not exist"#));
+        assert_eq!(
+            msg(ns).as_deref(),
+            Some(r#"namespace {"foo" ""} does not exist"#)
+        );
         let rl = serde_json::json!({"process": {"rlimits": [{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]}});
         assert_eq!(msg(rl).as_deref(), Some("wrong rlimit value: RLIMIT_BOGUS"));
         let act = serde_json::json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["x"], "action": "NOPE"}]}}});
-        assert_eq!(msg(act).as_deref(), Some("string NOPE is not a valid action for seccomp"));
+        assert_eq!(
+            msg(act).as_deref(),
+            Some("string NOPE is not a valid action for seccomp")
+        );
         let arch = serde_json::json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_NOPE"]}}});
-        assert_eq!(msg(arch).as_deref(), Some("string SCMP_ARCH_NOPE is not a valid arch for seccomp"));
+        assert_eq!(
+            msg(arch).as_deref(),
+            Some("string SCMP_ARCH_NOPE is not a valid arch for seccomp")
+        );
         let cap = serde_json::json!({"process": {"capabilities": {"bounding": ["CAP_KILL"], "ambient": ["CAP_BOGUS"]}}});
-        assert_eq!(msg(cap).as_deref(), Some(r#"unknown capability "CAP_BOGUS""#));
+        assert_eq!(
+            msg(cap).as_deref(),
+            Some(r#"unknown capability "CAP_BOGUS""#)
+        );
         let op = serde_json::json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["x"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_NOPE"}]}]}}});
-        assert_eq!(msg(op).as_deref(), Some("string SCMP_CMP_NOPE is not a valid operator for seccomp"));
+        assert_eq!(
+            msg(op).as_deref(),
+            Some("string SCMP_CMP_NOPE is not a valid operator for seccomp")
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use thiserror::Error;
 
 use crate::bootstrap::NAMESPACES;
 use crate::hooks::{HookError, HookSet, Kind};
-use crate::security::{SecurityError, SecurityPlan};
 use crate::rootfs::{RootfsError, RootfsPlan};
+use crate::security::{SecurityError, SecurityPlan};
 pub use plan::{IdMap, InitFds, InitPlan, Namespace, Plan, ProcessPlan};
 
 #[derive(Debug, Error)]
@@ -65,7 +65,9 @@ pub fn read(bundle: &Path) -> Result<Spec, SpecError> {
         _ => SpecError::Parse(format!("open config.json: {e}")),
     })?;
     serde_json::from_slice(&data).map_err(|e| {
-        SpecError::Parse(enums::runc_message(&data).unwrap_or_else(|| format!("parsing config.json: {e}")))
+        SpecError::Parse(
+            enums::runc_message(&data).unwrap_or_else(|| format!("parsing config.json: {e}")),
+        )
     })
 }
 
@@ -110,7 +112,9 @@ pub fn process_plan(p: Option<&Process>) -> Result<ProcessPlan, SpecError> {
         umask: u.umask(),
         additional_gids: u.additional_gids().clone().unwrap_or_default(),
         terminal: p.terminal().unwrap_or(false),
-        console_size: p.console_size().map(|b| (b.height() as u16, b.width() as u16)),
+        console_size: p
+            .console_size()
+            .map(|b| (b.height() as u16, b.width() as u16)),
         no_new_privileges: p.no_new_privileges().unwrap_or(false),
     })
 }
@@ -152,7 +156,10 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
                 return Err(SpecError::NsPathMissing(s, errno.desc().to_lowercase()));
             }
         }
-        namespaces.push(Namespace { name: name.into(), path });
+        namespaces.push(Namespace {
+            name: name.into(),
+            path,
+        });
     }
     // runc's order (configs.NamespaceTypes()): the stage relies on user first.
     namespaces.sort_by_key(|n| NAMESPACES.iter().position(|(name, _)| *name == n.name));
@@ -160,12 +167,18 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
     let maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMap> {
         m.iter()
             .flatten()
-            .map(|m| IdMap { container: m.container_id(), host: m.host_id(), size: m.size() })
+            .map(|m| IdMap {
+                container: m.container_id(),
+                host: m.host_id(),
+                size: m.size(),
+            })
             .collect()
     };
     let uid_mappings = maps(linux.uid_mappings());
     let gid_mappings = maps(linux.gid_mappings());
-    let new_userns = namespaces.iter().any(|n| n.name == "user" && n.path.is_none());
+    let new_userns = namespaces
+        .iter()
+        .any(|n| n.name == "user" && n.path.is_none());
     if new_userns && uid_mappings.is_empty() {
         return Err(SpecError::NoMappings("uid"));
     }
@@ -190,22 +203,41 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
         return Err(SpecError::NoMountNs);
     }
     let mut time_offsets = Vec::new();
-    if namespaces.iter().any(|n| n.name == "time" && n.path.is_none()) {
+    if namespaces
+        .iter()
+        .any(|n| n.name == "time" && n.path.is_none())
+    {
         for (clock, off) in linux.time_offsets().iter().flatten() {
             if clock != "monotonic" && clock != "boottime" {
                 return Err(SpecError::TimeClock(clock.clone()));
             }
-            time_offsets.push((clock.clone(), off.secs().unwrap_or(0), off.nanosecs().unwrap_or(0)));
+            time_offsets.push((
+                clock.clone(),
+                off.secs().unwrap_or(0),
+                off.nanosecs().unwrap_or(0),
+            ));
         }
         time_offsets.sort();
     }
     let rootfs = RootfsPlan::from_spec(spec, bundle, no_pivot)?;
     let security = SecurityPlan::from_spec(spec, false)?;
     let hooks = HookSet::from_spec(spec)?;
-    let init_hooks = HookSet { hooks: hooks.hooks.iter().filter(|(k, _)| k.in_container()).cloned().collect() };
-    let proc_hooks = !hooks.get(Kind::Prestart).is_empty() || !hooks.get(Kind::CreateRuntime).is_empty();
-    let mut annotations: Vec<(String, String)> =
-        spec.annotations().iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let init_hooks = HookSet {
+        hooks: hooks
+            .hooks
+            .iter()
+            .filter(|(k, _)| k.in_container())
+            .cloned()
+            .collect(),
+    };
+    let proc_hooks =
+        !hooks.get(Kind::Prestart).is_empty() || !hooks.get(Kind::CreateRuntime).is_empty();
+    let mut annotations: Vec<(String, String)> = spec
+        .annotations()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     annotations.sort();
     Ok(Plan {
         oci_version: spec.version().clone(),
@@ -217,9 +249,17 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
         gid_mappings,
         oom_score_adj: spec.process().as_ref().and_then(|p| p.oom_score_adj()),
         time_offsets,
-        cgroups_path: linux.cgroups_path().as_ref().map(|p| p.display().to_string()),
+        cgroups_path: linux
+            .cgroups_path()
+            .as_ref()
+            .map(|p| p.display().to_string()),
         resources: linux.resources().clone(),
-        device_paths: linux.devices().iter().flatten().map(|d| d.path().display().to_string()).collect(),
+        device_paths: linux
+            .devices()
+            .iter()
+            .flatten()
+            .map(|d| d.path().display().to_string())
+            .collect(),
         hooks,
         init: InitPlan {
             process,
@@ -253,8 +293,11 @@ mod tests {
             pub fn new() -> Dir {
                 use std::sync::atomic::{AtomicU32, Ordering};
                 static N: AtomicU32 = AtomicU32::new(0);
-                let p = std::env::temp_dir()
-                    .join(format!("rt-spec-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+                let p = std::env::temp_dir().join(format!(
+                    "rt-spec-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst)
+                ));
                 std::fs::create_dir_all(&p).unwrap();
                 Dir(p)
             }
@@ -272,7 +315,9 @@ mod tests {
         "linux":{"namespaces":[{"type":"mount"},{"type":"pid"},{"type":"uts"},{"type":"network","path":"/proc/1/ns/net"}]}}"#;
 
     fn cfg(ver: &str, args: &str, cwd: &str) -> String {
-        BASE.replace("VER", ver).replace("ARGS", args).replace("CWD", cwd)
+        BASE.replace("VER", ver)
+            .replace("ARGS", args)
+            .replace("CWD", cwd)
     }
 
     #[test]
@@ -297,15 +342,22 @@ mod tests {
         assert!(e("2.0.0", r#"["x"]"#, "/").contains("unsupported spec version"));
         assert!(e("1.4.0", r#"["x"]"#, "/").contains("unsupported spec version"));
         let (_d, r) = bundle_with("{nope");
-        assert!(r.unwrap_err().to_string().starts_with("parsing config.json"));
+        assert!(r
+            .unwrap_err()
+            .to_string()
+            .starts_with("parsing config.json"));
     }
 
     // oci-spec checks process.execCPUAffinity with a regex; nsrun builds
     // it on regex-lite (src/shim/regex), whose `\d` is ASCII only.
     #[test]
     fn exec_cpu_affinity_is_checked() {
-        let with = |a: &str| cfg("1.2.0", r#"["x"]"#, "/").replace(
-            r#""cwd":"/""#, &format!(r#""cwd":"/","execCPUAffinity":{{"initial":"{a}"}}"#));
+        let with = |a: &str| {
+            cfg("1.2.0", r#"["x"]"#, "/").replace(
+                r#""cwd":"/""#,
+                &format!(r#""cwd":"/","execCPUAffinity":{{"initial":"{a}"}}"#),
+            )
+        };
         for ok in ["0", "0-1", "0-1,3,5-7"] {
             assert!(bundle_with(&with(ok)).1.is_ok(), "{ok}");
         }

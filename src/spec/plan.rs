@@ -101,7 +101,9 @@ pub struct Plan {
 impl Plan {
     /// A namespace that is created (not joined).
     pub fn new_ns(&self, name: &str) -> bool {
-        self.namespaces.iter().any(|n| n.name == name && n.path.is_none())
+        self.namespaces
+            .iter()
+            .any(|n| n.name == name && n.path.is_none())
     }
 }
 

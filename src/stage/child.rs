@@ -4,16 +4,19 @@
 //! pid stage-1's clone returns is still meaningful to the runtime: stage-1's
 //! own pid namespace never changes.
 
-use super::{die, init, join::join_namespaces, Ctx, Pipes, StageError};
 use super::super::clone::clone_parent;
 use super::super::log::{Logger, Stage};
 use super::super::sync::*;
 use super::super::sys::{self, Pid};
+use super::{die, init, join::join_namespaces, Ctx, Pipes, StageError};
 use alloc::format;
 
 /// Run stage-1. Returns only in stage-2.
 pub(crate) fn run(ctx: Ctx, pipes: Pipes) {
-    let Pipes { child: (c0, c1), grandchild: (g0, g1) } = pipes;
+    let Pipes {
+        child: (c0, c1),
+        grandchild: (g0, g1),
+    } = pipes;
     drop((c1, g1)); // stage-0's ends
     let sync = SyncPipe::new(c0, "parent");
     let log = ctx.log;
@@ -36,7 +39,12 @@ enum Role {
     Stage2,
 }
 
-fn body(ctx: &Ctx, sync: &SyncPipe, g0: super::super::sys::Fd, p2_out: &mut Pid) -> Result<Role, StageError> {
+fn body(
+    ctx: &Ctx,
+    sync: &SyncPipe,
+    g0: super::super::sys::Fd,
+    p2_out: &mut Pid,
+) -> Result<Role, StageError> {
     let log = &ctx.log;
     let cfg = &ctx.cfg;
     let mut flags = cfg.clone_flags as i32;
@@ -53,7 +61,8 @@ fn body(ctx: &Ctx, sync: &SyncPipe, g0: super::super::sys::Fd, p2_out: &mut Pid)
         // we are dumpable. We were made non-dumpable only if joining.
         if joined {
             log.debug("temporarily set process as dumpable");
-            sys::set_dumpable(true).map_err(|e| StageError::sys("failed to temporarily set process as dumpable", e))?;
+            sys::set_dumpable(true)
+                .map_err(|e| StageError::sys("failed to temporarily set process as dumpable", e))?;
         }
         if super::super::RUNC_1_1 {
             log.debug("request stage-0 to map user namespace");
@@ -67,16 +76,22 @@ fn body(ctx: &Ctx, sync: &SyncPipe, g0: super::super::sys::Fd, p2_out: &mut Pid)
         sync.expect(SYNC_USERMAP_ACK, "SYNC_USERMAP_ACK")?;
         if joined {
             log.debug("re-set process as non-dumpable");
-            sys::set_dumpable(false).map_err(|e| StageError::sys("failed to re-set process as non-dumpable", e))?;
+            sys::set_dumpable(false)
+                .map_err(|e| StageError::sys("failed to re-set process as non-dumpable", e))?;
         }
         // Become root in the new namespace; the gid follows in stage-2.
-        sys::setresuid(0, 0, 0).map_err(|e| StageError::sys("failed to become root in user namespace", e))?;
+        sys::setresuid(0, 0, 0)
+            .map_err(|e| StageError::sys("failed to become root in user namespace", e))?;
     }
 
     #[cfg(feature = "runc-1-1")]
     {
         // 1.1 unshares the cgroupns in stage-2, once the cgroup is joined.
-        try_unshare(log, flags & !libc::CLONE_NEWCGROUP, "remaining namespaces (except cgroupns)")?;
+        try_unshare(
+            log,
+            flags & !libc::CLONE_NEWCGROUP,
+            "remaining namespaces (except cgroupns)",
+        )?;
         if cfg.attr_27290.is_some() {
             sync.send(SYNC_MOUNTSOURCES_PLS, "SYNC_MOUNTSOURCES_PLS")?;
             super::super::mountfds::receive_mount_sources(sync.raw())?;
@@ -99,7 +114,14 @@ fn body(ctx: &Ctx, sync: &SyncPipe, g0: super::super::sys::Fd, p2_out: &mut Pid)
     let p2 = match clone_parent() {
         Err(e) => return Err(StageError::sys("unable to spawn stage-2", e)),
         Ok(None) => {
-            init::run(Ctx { log: log.for_stage(Stage::Init), cfg: ctx.cfg.clone(), initpipe: ctx.initpipe }, g0);
+            init::run(
+                Ctx {
+                    log: log.for_stage(Stage::Init),
+                    cfg: ctx.cfg.clone(),
+                    initpipe: ctx.initpipe,
+                },
+                g0,
+            );
             return Ok(Role::Stage2);
         }
         Ok(Some(p2)) => p2,

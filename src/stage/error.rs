@@ -24,7 +24,7 @@ impl core::fmt::Display for StageError {
     #[allow(unused_variables)]
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::Sys{ msg, errno } => write!(f, "{msg}: {}", errno.desc()),
+            Self::Sys { msg, errno } => write!(f, "{msg}: {}", errno.desc()),
             Self::Plain(_0) => write!(f, "{_0}"),
             Self::Parse(_0) => core::fmt::Display::fmt(_0, f),
             Self::NsPath(_0) => core::fmt::Display::fmt(_0, f),
@@ -62,7 +62,10 @@ impl From<IdmapError> for StageError {
 
 impl StageError {
     pub fn sys(msg: impl Into<String>, errno: Errno) -> StageError {
-        StageError::Sys { msg: msg.into(), errno }
+        StageError::Sys {
+            msg: msg.into(),
+            errno,
+        }
     }
 
     /// `bail()` right after a libc call that set errno.

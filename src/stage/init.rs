@@ -2,10 +2,10 @@
 //! session leader and root in its namespaces, and returns into the host
 //! program (the runtime's init), with every fd of ours closed.
 
-use super::{die, Ctx, StageError};
 use super::super::sync::*;
 use super::super::sys;
 use super::super::sys::Fd;
+use super::{die, Ctx, StageError};
 
 /// Run stage-2; returns on success, exits 1 on failure.
 pub(crate) fn run(ctx: Ctx, g0: Fd) {

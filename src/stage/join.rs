@@ -12,11 +12,11 @@
 //! runc 1.1 profile: one pass in the given order, an unknown type name joins
 //! with nstype 0 (any type), no setresuid.
 
-use super::StageError;
 use super::super::bootstrap::ns_flag;
 use super::super::log::Logger;
 use super::super::sys;
 use super::super::sys::{Errno, Fd};
+use super::StageError;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -50,7 +50,12 @@ fn open_all(list: &[(&[u8], &[u8])]) -> Result<Vec<Ns>, StageError> {
             // runc >= 1.3 refuses a name it does not know (after the open).
             None => return Err(StageError::plain(format!("unknown namespace type {name}"))),
         };
-        out.push(Ns { name, path: path_s, flag, fd: Some(fd) });
+        out.push(Ns {
+            name,
+            path: path_s,
+            flag,
+            fd: Some(fd),
+        });
     }
     Ok(out)
 }
@@ -67,8 +72,9 @@ pub fn join_namespaces(log: &Logger, list: &[(&[u8], &[u8])]) -> Result<(), Stag
                 ns.path
             ));
             let fd = ns.fd.take().expect("opened above");
-            sys::setns(fd.raw(), ns.flag)
-                .map_err(|e| StageError::sys(format!("failed to setns into {} namespace", ns.name), e))?;
+            sys::setns(fd.raw(), ns.flag).map_err(|e| {
+                StageError::sys(format!("failed to setns into {} namespace", ns.name), e)
+            })?;
         }
         return Ok(());
     }
@@ -99,7 +105,10 @@ pub fn join_namespaces(log: &Logger, list: &[(&[u8], &[u8])]) -> Result<(), Stag
         .copied()
         .filter(|n| ns_flag(n).is_some_and(|f| failed & f != 0))
         .collect();
-    Err(StageError::plain(format!("failed to join {{{}}} namespaces: {eperm}", names.join(", "))))
+    Err(StageError::plain(format!(
+        "failed to join {{{}}} namespaces: {eperm}",
+        names.join(", ")
+    )))
 }
 
 /// One pass over the namespaces whose flag `allow`s; EPERM leaves the fd
@@ -132,7 +141,8 @@ fn pass(log: &Logger, nss: &mut [Ns], allow: impl Fn(i32) -> bool) -> Result<(),
         if ns.flag == libc::CLONE_NEWUSER {
             // Lots breaks if we are not root in the joined userns
             // (runc#4466); same as after unshare(CLONE_NEWUSER).
-            sys::setresuid(0, 0, 0).map_err(|e| StageError::sys("failed to become root in user namespace", e))?;
+            sys::setresuid(0, 0, 0)
+                .map_err(|e| StageError::sys("failed to become root in user namespace", e))?;
         }
         ns.fd = None; // joined: close it now
     }

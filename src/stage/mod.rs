@@ -18,12 +18,12 @@ use super::bootstrap::{Bootstrap, Header, NLMSG_HDRLEN};
 use super::log::Level;
 use super::log::{Logger, DEFAULT_LEVEL};
 use super::sys;
-pub use error::StageError;
 use super::sys::{Fd, RawFd};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use core::sync::atomic::{AtomicBool, Ordering};
+pub use error::StageError;
 
 /// Set on first entry. Clones inherit it, so a host constructor calling
 /// `nsexec()` after our own `.init_array` entry (or the other way round) is a
@@ -117,10 +117,13 @@ fn env_int(name: &core::ffi::CStr) -> Result<Option<i32>, StageError> {
     };
     let name = name.to_string_lossy();
     let text = String::from_utf8_lossy(val);
-    let n: i64 = parse_c_long(val).ok_or_else(|| StageError::plain(format!("unable to parse {name}={text}")))?;
+    let n: i64 = parse_c_long(val)
+        .ok_or_else(|| StageError::plain(format!("unable to parse {name}={text}")))?;
     let n = n as i32;
     if n < 0 {
-        return Err(StageError::plain(format!("bad value for {name}={text} ({n})")));
+        return Err(StageError::plain(format!(
+            "bad value for {name}={text} ({n})"
+        )));
     }
     Ok(Some(n))
 }
@@ -150,7 +153,9 @@ fn setup(log: Logger, initpipe: RawFd) -> Result<Ctx, StageError> {
             .map_err(|e| StageError::with_source("could not ensure we are a cloned binary", e))?;
         // 1.1's Go initWaiter reads this byte before it sends the bootstrap.
         if sys::write_full(initpipe, &[0]) != Ok(1) {
-            return Err(StageError::last_os("could not inform the parent we are past initial setup"));
+            return Err(StageError::last_os(
+                "could not inform the parent we are past initial setup",
+            ));
         }
     }
     log.debug("=> nsexec container setup");
@@ -176,7 +181,8 @@ fn setup(log: Logger, initpipe: RawFd) -> Result<Ctx, StageError> {
         // ptrace us and steal host fds. Creating fresh namespaces only does
         // not need it, and rootless setups break with it.
         log.debug("set process as non-dumpable");
-        sys::set_dumpable(false).map_err(|e| StageError::sys("failed to set process as non-dumpable", e))?;
+        sys::set_dumpable(false)
+            .map_err(|e| StageError::sys("failed to set process as non-dumpable", e))?;
     }
     Ok(Ctx { log, cfg, initpipe })
 }
@@ -184,15 +190,21 @@ fn setup(log: Logger, initpipe: RawFd) -> Result<Ctx, StageError> {
 /// Read and parse the netlink message from the init socket.
 fn read_bootstrap(fd: RawFd) -> Result<Bootstrap, StageError> {
     let mut hdr = [0u8; NLMSG_HDRLEN];
-    let n = sys::read_full(fd, &mut hdr).map_err(|e| StageError::sys("failed to read netlink header", e))?;
+    let n = sys::read_full(fd, &mut hdr)
+        .map_err(|e| StageError::sys("failed to read netlink header", e))?;
     if n != NLMSG_HDRLEN {
-        return Err(StageError::plain(format!("invalid netlink header length {n}")));
+        return Err(StageError::plain(format!(
+            "invalid netlink header length {n}"
+        )));
     }
     let (_, size) = Header::parse(&hdr)?;
     let mut payload = vec![0u8; size];
-    let n = sys::read_full(fd, &mut payload).map_err(|e| StageError::sys("failed to read netlink payload", e))?;
+    let n = sys::read_full(fd, &mut payload)
+        .map_err(|e| StageError::sys("failed to read netlink payload", e))?;
     if n != size {
-        return Err(StageError::plain(format!("failed to read netlink payload, {n} != {size}")));
+        return Err(StageError::plain(format!(
+            "failed to read netlink payload, {n} != {size}"
+        )));
     }
     Ok(Bootstrap::parse(&payload)?)
 }

@@ -2,7 +2,6 @@
 //! stage-1's requests (user maps, timens offsets or 1.1 mount sources), then
 //! reports both pids to the runtime and releases stage-2.
 
-use super::{child, die, Ctx, Pipes, StageError};
 #[cfg(not(feature = "runc-1-1"))]
 use super::super::bootstrap::strip_nul;
 use super::super::clone::clone_parent;
@@ -10,10 +9,10 @@ use super::super::idmap::{self, MapKind};
 use super::super::log::{Logger, Stage};
 use super::super::sync::*;
 use super::super::sys::{self, Pid};
+use super::{child, die, Ctx, Pipes, StageError};
 use alloc::format;
 #[cfg(not(feature = "runc-1-1"))]
 use alloc::string::String;
-
 
 /// Make the socketpairs, clone stage-1, and run stage-0. Returns only in
 /// stage-2 (through stage-1's clone).
@@ -28,12 +27,27 @@ pub(crate) fn start(ctx: Ctx) {
     log.debug("spawn stage-1");
     match clone_parent() {
         Err(e) => die(&log, StageError::sys("unable to spawn stage-1", e)),
-        Ok(None) => child::run(Ctx { log: ctx.log.for_stage(Stage::Child), ..ctx }, pipes),
+        Ok(None) => child::run(
+            Ctx {
+                log: ctx.log.for_stage(Stage::Child),
+                ..ctx
+            },
+            pipes,
+        ),
         Ok(Some(p1)) => {
-            let Pipes { child: (c0, c1), grandchild: (g0, g1) } = pipes;
+            let Pipes {
+                child: (c0, c1),
+                grandchild: (g0, g1),
+            } = pipes;
             drop((c0, g0)); // the children's ends: EOF must reach us if they die
             let mut peers = Peers { p1, p2: 0 };
-            let r = serve(&log, &ctx, &mut peers, SyncPipe::new(c1, "stage-1"), SyncPipe::new(g1, "child"));
+            let r = serve(
+                &log,
+                &ctx,
+                &mut peers,
+                SyncPipe::new(c1, "stage-1"),
+                SyncPipe::new(g1, "child"),
+            );
             match r {
                 Ok(()) => sys::exit(0),
                 Err(e) => {
@@ -48,9 +62,11 @@ pub(crate) fn start(ctx: Ctx) {
 }
 
 fn make_pipes() -> Result<Pipes, StageError> {
-    let child = sys::socketpair().map_err(|e| StageError::sys("failed to setup sync pipe between parent and child", e))?;
-    let grandchild =
-        sys::socketpair().map_err(|e| StageError::sys("failed to setup sync pipe between parent and grandchild", e))?;
+    let child = sys::socketpair()
+        .map_err(|e| StageError::sys("failed to setup sync pipe between parent and child", e))?;
+    let grandchild = sys::socketpair().map_err(|e| {
+        StageError::sys("failed to setup sync pipe between parent and grandchild", e)
+    })?;
     Ok(Pipes { child, grandchild })
 }
 
@@ -60,7 +76,13 @@ struct Peers {
     p2: Pid,
 }
 
-fn serve(log: &Logger, ctx: &Ctx, peers: &mut Peers, child: SyncPipe, grandchild: SyncPipe) -> Result<(), StageError> {
+fn serve(
+    log: &Logger,
+    ctx: &Ctx,
+    peers: &mut Peers,
+    child: SyncPipe,
+    grandchild: SyncPipe,
+) -> Result<(), StageError> {
     let cfg = &ctx.cfg;
     let p1 = peers.p1;
     log.debug("-> stage-1 synchronisation loop");
@@ -73,8 +95,20 @@ fn serve(log: &Logger, ctx: &Ctx, peers: &mut Peers, child: SyncPipe, grandchild
                 if cfg.rootless_euid && !cfg.setgroup {
                     idmap::deny_setgroups(p1)?;
                 }
-                idmap::update_map(log, MapKind::Uid, p1, cfg.uidmap.as_deref(), cfg.uidmap_path.as_deref())?;
-                idmap::update_map(log, MapKind::Gid, p1, cfg.gidmap.as_deref(), cfg.gidmap_path.as_deref())?;
+                idmap::update_map(
+                    log,
+                    MapKind::Uid,
+                    p1,
+                    cfg.uidmap.as_deref(),
+                    cfg.uidmap_path.as_deref(),
+                )?;
+                idmap::update_map(
+                    log,
+                    MapKind::Gid,
+                    p1,
+                    cfg.gidmap.as_deref(),
+                    cfg.gidmap_path.as_deref(),
+                )?;
                 child.send(SYNC_USERMAP_ACK, "SYNC_USERMAP_ACK")?;
             }
             SYNC_RECVPID_PLS => {
@@ -82,7 +116,9 @@ fn serve(log: &Logger, ctx: &Ctx, peers: &mut Peers, child: SyncPipe, grandchild
                 let p2 = child.recv_pid()?;
                 peers.p2 = p2;
                 child.send(SYNC_RECVPID_ACK, "SYNC_RECVPID_ACK")?;
-                log.debug(&format!("forward stage-1 ({p1}) and stage-2 ({p2}) pids to runc"));
+                log.debug(&format!(
+                    "forward stage-1 ({p1}) and stage-2 ({p2}) pids to runc"
+                ));
                 // Exactly this, and nothing else on the init socket: Go decodes
                 // it with a fresh json.Decoder before sending its config.
                 let json = format!("{{\"stage1_pid\":{p1},\"stage2_pid\":{p2}}}\n");
@@ -94,12 +130,22 @@ fn serve(log: &Logger, ctx: &Ctx, peers: &mut Peers, child: SyncPipe, grandchild
                             json.len()
                         )))
                     }
-                    Err(e) => return Err(StageError::sys("failed to sync with runc: write(pid-JSON)", e)),
+                    Err(e) => {
+                        return Err(StageError::sys(
+                            "failed to sync with runc: write(pid-JSON)",
+                            e,
+                        ))
+                    }
                 }
             }
             #[cfg(feature = "runc-1-1")]
             SYNC_MOUNTSOURCES_PLS => {
-                super::super::mountfds::send_mount_sources(log, child.raw(), p1, cfg.attr_27290.as_deref())?;
+                super::super::mountfds::send_mount_sources(
+                    log,
+                    child.raw(),
+                    p1,
+                    cfg.attr_27290.as_deref(),
+                )?;
                 child.send(SYNC_MOUNTSOURCES_ACK, "SYNC_MOUNTSOURCES_ACK")?;
             }
             #[cfg(not(feature = "runc-1-1"))]
@@ -109,8 +155,9 @@ fn serve(log: &Logger, ctx: &Ctx, peers: &mut Peers, child: SyncPipe, grandchild
                     let text = String::from_utf8_lossy(strip_nul(off));
                     log.debug(&format!("update /proc/{p1}/timens_offsets to '{text}'"));
                     let path = sys::cstring(format!("/proc/{p1}/timens_offsets").as_bytes());
-                    sys::write_file(&path, off)
-                        .map_err(|e| StageError::sys(format!("failed to update /proc/{p1}/timens_offsets"), e))?;
+                    sys::write_file(&path, off).map_err(|e| {
+                        StageError::sys(format!("failed to update /proc/{p1}/timens_offsets"), e)
+                    })?;
                 }
                 child.send(SYNC_TIMEOFFSETS_ACK, "SYNC_TIMEOFFSETS_ACK")?;
             }

@@ -36,10 +36,19 @@ impl Runtime {
 
 /// nsrun, then runc as the reference when it is installed.
 pub fn runtimes() -> Vec<Runtime> {
-    let mut v = vec![Runtime { name: "nsrun", path: common::nsrun_bin() }];
+    let mut v = vec![Runtime {
+        name: "nsrun",
+        path: common::nsrun_bin(),
+    }];
     let runc = PathBuf::from("/usr/sbin/runc");
-    if !common::skip_unless(runc.exists(), "/usr/sbin/runc not installed: no reference run") {
-        v.push(Runtime { name: "runc", path: runc });
+    if !common::skip_unless(
+        runc.exists(),
+        "/usr/sbin/runc not installed: no reference run",
+    ) {
+        v.push(Runtime {
+            name: "runc",
+            path: runc,
+        });
     }
     v
 }
@@ -50,7 +59,9 @@ pub fn can_run(progs: &[&str]) -> bool {
     if common::skip_unless(unsafe { libc::geteuid() } == 0, "client tests need root") {
         return false;
     }
-    progs.iter().all(|p| !common::skip_unless(common::have(p), &format!("{p} not installed")))
+    progs
+        .iter()
+        .all(|p| !common::skip_unless(common::have(p), &format!("{p} not installed")))
 }
 
 /// What a client command did.
@@ -80,7 +91,13 @@ pub fn run(prog: &str, args: &[String], envs: &[(&str, &Path)], input: Option<&s
     for (k, v) in envs {
         c.env(k, v);
     }
-    c.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap_or_else(|e| panic!("spawn {prog}: {e}"));
     if let Some(s) = input {
         use std::io::Write;
@@ -105,8 +122,16 @@ pub fn run_tty(prog: &str, args: &[String], envs: &[(&str, &Path)]) -> Out {
         .map(|a| shell_quote(&a))
         .collect::<Vec<_>>()
         .join(" ");
-    let o = run("script", &["-qec".into(), line, "/dev/null".into()], envs, None);
-    Out { stdout: o.stdout.replace(['\r', '\0'], "").replace("^@", ""), ..o }
+    let o = run(
+        "script",
+        &["-qec".into(), line, "/dev/null".into()],
+        envs,
+        None,
+    );
+    Out {
+        stdout: o.stdout.replace(['\r', '\0'], "").replace("^@", ""),
+        ..o
+    }
 }
 
 /// Quote one word for `sh`.
@@ -128,12 +153,23 @@ pub fn busybox_rootfs(dir: &Path) {
     std::fs::copy("/bin/busybox", dir.join("bin/busybox")).expect("copy /bin/busybox");
     // The applet links, made here rather than by `busybox --install -s` in a
     // chroot (which failed now and then under parallel tests, silently).
-    let out = Command::new("/bin/busybox").arg("--list").output().expect("busybox --list");
+    let out = Command::new("/bin/busybox")
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
     assert!(out.status.success(), "busybox --list failed");
-    for applet in String::from_utf8_lossy(&out.stdout).lines().filter(|a| !a.is_empty() && *a != "busybox") {
+    for applet in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|a| !a.is_empty() && *a != "busybox")
+    {
         let link = dir.join("bin").join(applet);
         if let Err(e) = std::os::unix::fs::symlink("busybox", &link) {
-            assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "symlink {}: {e}", link.display());
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::AlreadyExists,
+                "symlink {}: {e}",
+                link.display()
+            );
         }
     }
     std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
@@ -142,8 +178,14 @@ pub fn busybox_rootfs(dir: &Path) {
 
 /// `tar -C dir -cf out .` with numeric owners (a layer or an import tarball).
 pub fn tar_dir(dir: &Path, out: &Path) {
-    let st =
-        Command::new("tar").arg("-C").arg(dir).args(["--numeric-owner", "-cf"]).arg(out).arg(".").status().unwrap();
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(dir)
+        .args(["--numeric-owner", "-cf"])
+        .arg(out)
+        .arg(".")
+        .status()
+        .unwrap();
     assert!(st.success(), "tar {}", dir.display());
 }
 
@@ -151,8 +193,14 @@ pub fn tar_dir(dir: &Path, out: &Path) {
 /// mounted hierarchy: the v1 controllers, name=systemd and the unified one.
 pub fn cgroup_dirs(rel: &str) -> Vec<PathBuf> {
     let rel = rel.trim_start_matches('/');
-    let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else { return vec![] };
-    let mut v: Vec<PathBuf> = rd.flatten().map(|e| e.path().join(rel)).filter(|p| p.is_dir()).collect();
+    let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return vec![];
+    };
+    let mut v: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path().join(rel))
+        .filter(|p| p.is_dir())
+        .collect();
     v.sort();
     v
 }
@@ -168,7 +216,10 @@ pub fn remove_cgroups(rel: &str) {
         for d in dirs {
             let deadline = Instant::now() + Duration::from_secs(5);
             loop {
-                for pid in std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default().lines() {
+                for pid in std::fs::read_to_string(d.join("cgroup.procs"))
+                    .unwrap_or_default()
+                    .lines()
+                {
                     if let Ok(pid) = pid.trim().parse::<i32>() {
                         // SAFETY: plain kill(2) of a pid read from our own cgroup.
                         unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -198,7 +249,11 @@ fn collect_dirs(d: &Path, out: &mut Vec<PathBuf>) {
 
 /// Mount points at or under `dir`, deepest last.
 pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    mountinfo::read_self().into_iter().map(|m| PathBuf::from(m.mountpoint)).filter(|m| m.starts_with(dir)).collect()
+    mountinfo::read_self()
+        .into_iter()
+        .map(|m| PathBuf::from(m.mountpoint))
+        .filter(|m| m.starts_with(dir))
+        .collect()
 }
 
 /// Host path of process `pid`'s cgroup in v1 `controller`, from
@@ -209,7 +264,9 @@ pub fn host_cgroup(pid: &str, controller: &str) -> (String, PathBuf) {
         .into_iter()
         .find_map(|(ctrls, path)| ctrls.iter().any(|c| c == controller).then_some(path))
         .unwrap_or_else(|| panic!("no {controller} line in {text}"));
-    let host = Path::new("/sys/fs/cgroup").join(controller).join(rel.trim_start_matches('/'));
+    let host = Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join(rel.trim_start_matches('/'));
     (rel, host)
 }
 
@@ -221,9 +278,17 @@ pub fn assert_same_transcripts(client: &str, runs: &[(&str, Transcript)]) {
     let (ours_name, ours) = &runs[0];
     for (name, theirs) in &runs[1..] {
         for (a, b) in ours.iter().zip(theirs) {
-            assert_eq!(a, b, "{client} step {:?}: {ours_name} and {name} differ", a.0);
+            assert_eq!(
+                a, b,
+                "{client} step {:?}: {ours_name} and {name} differ",
+                a.0
+            );
         }
-        assert_eq!(ours.len(), theirs.len(), "{client}: transcripts of different length");
+        assert_eq!(
+            ours.len(),
+            theirs.len(),
+            "{client}: transcripts of different length"
+        );
     }
 }
 
@@ -240,8 +305,15 @@ pub fn remove_tree(dir: &Path) {
 /// What is left after a test: cgroup dirs named `cg`, mounts under `dir`, and
 /// a host /dev/null no longer root's. Empty means clean.
 pub fn leftovers(cg: &str, dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = cgroup_dirs(cg).iter().map(|p| format!("cgroup {}", p.display())).collect();
-    v.extend(mounts_under(dir).iter().map(|m| format!("mount {}", m.display())));
+    let mut v: Vec<String> = cgroup_dirs(cg)
+        .iter()
+        .map(|p| format!("cgroup {}", p.display()))
+        .collect();
+    v.extend(
+        mounts_under(dir)
+            .iter()
+            .map(|m| format!("mount {}", m.display())),
+    );
     if dir.exists() {
         v.push(format!("dir {}", dir.display()));
     }
@@ -263,13 +335,21 @@ pub struct HostDirs {
 
 impl HostDirs {
     pub const fn new(paths: &'static [(&'static str, bool)]) -> HostDirs {
-        HostDirs { paths, state: Mutex::new((0, Vec::new())) }
+        HostDirs {
+            paths,
+            state: Mutex::new((0, Vec::new())),
+        }
     }
 
     pub fn enter(&'static self) -> HostDirsGuard {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if st.0 == 0 {
-            st.1 = self.paths.iter().copied().filter(|(p, _)| !Path::new(p).exists()).collect();
+            st.1 = self
+                .paths
+                .iter()
+                .copied()
+                .filter(|(p, _)| !Path::new(p).exists())
+                .collect();
         }
         st.0 += 1;
         HostDirsGuard(self)
@@ -291,7 +371,11 @@ impl Drop for HostDirsGuard {
         let deadline = Instant::now() + Duration::from_secs(3);
         loop {
             for (p, recursive) in st.1.iter().rev() {
-                let _ = if *recursive { std::fs::remove_dir_all(p) } else { std::fs::remove_dir(p) };
+                let _ = if *recursive {
+                    std::fs::remove_dir_all(p)
+                } else {
+                    std::fs::remove_dir(p)
+                };
             }
             if st.1.iter().all(|(p, _)| !Path::new(p).exists()) || Instant::now() > deadline {
                 break;
@@ -320,7 +404,9 @@ pub fn unique(prefix: &str, tag: &str) -> String {
 pub fn processes_mentioning(dir: &Path) -> Vec<i32> {
     let needle = dir.as_os_str().as_encoded_bytes();
     let me = std::process::id() as i32;
-    let Ok(rd) = std::fs::read_dir("/proc") else { return vec![] };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
     rd.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&pid| pid != me)

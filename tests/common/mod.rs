@@ -38,7 +38,10 @@ impl Profile {
 /// build scripts), found from this test binary's own path (…/release/deps/).
 fn release_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(|d| d.parent()).expect("release dir").to_path_buf()
+    exe.parent()
+        .and_then(|d| d.parent())
+        .expect("release dir")
+        .to_path_buf()
 }
 
 /// The same release directory under another --target-dir.
@@ -65,8 +68,13 @@ pub fn lib_dir(p: Profile) -> PathBuf {
         let mut c = Command::new(env!("CARGO"));
         c.current_dir(root()).args(["build", "--release", "--lib"]);
         if p == Profile::Runc11 {
-            c.args(["--no-default-features", "--features", "runc-1-1", "--target-dir"])
-                .arg(root().join("target/runc-1-1"));
+            c.args([
+                "--no-default-features",
+                "--features",
+                "runc-1-1",
+                "--target-dir",
+            ])
+            .arg(root().join("target/runc-1-1"));
         }
         let st = c.status().expect("cargo build");
         assert!(st.success(), "building libnsexec.a ({}) failed", p.name());

@@ -19,7 +19,12 @@ pub fn rootfs() -> PathBuf {
     let done = base.join(".done");
     // Rebuilt when the payload's source changed (a stamp of its text).
     let src = std::fs::read(common::root().join("tests/payload/payload.c")).unwrap();
-    let stamp = format!("{:x}", src.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3)));
+    let stamp = format!(
+        "{:x}",
+        src.iter()
+            .fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64)
+                .wrapping_mul(0x100000001b3))
+    );
     if std::fs::read_to_string(&done).is_ok_and(|s| s == stamp) {
         return base.join("rootfs");
     }
@@ -29,7 +34,11 @@ pub fn rootfs() -> PathBuf {
     for d in ["proc", "dev", "sys", "etc", "tmp"] {
         std::fs::create_dir_all(r.join(d)).unwrap();
     }
-    std::fs::write(r.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nu1000:x:1000:1000::/home/u1000:/bin/sh\n").unwrap();
+    std::fs::write(
+        r.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nu1000:x:1000:1000::/home/u1000:/bin/sh\n",
+    )
+    .unwrap();
     std::fs::copy("/bin/busybox", r.join("bin/busybox")).unwrap();
     let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
     for a in String::from_utf8_lossy(&list.stdout).lines() {
@@ -71,7 +80,11 @@ impl Bundle {
             let _ = runc(&["delete", "-f", name]);
         }
         let dir = common::scratch(name);
-        std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(config).unwrap()).unwrap();
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_vec_pretty(config).unwrap(),
+        )
+        .unwrap();
         Bundle { dir }
     }
 }
@@ -96,14 +109,24 @@ pub fn nsrun(args: &[&str]) -> Output {
 }
 
 pub fn runc(args: &[&str]) -> Output {
-    Command::new("runc").arg("--root").arg(runc_root()).args(args).stdin(Stdio::null()).output().unwrap()
+    Command::new("runc")
+        .arg("--root")
+        .arg(runc_root())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 /// Run `prog --root R args` with stdout/stderr in files (a detached container
 /// keeps them open, so pipes would never reach EOF). Returns (code, out, err).
 pub fn detached(runc: bool, dir: &Path, args: &[&str]) -> (i32, String, String) {
     let (o, e) = (dir.join(".out"), dir.join(".err"));
-    let (bin, root) = if runc { ("runc".into(), runc_root()) } else { (common::nsrun_bin(), nsrun_root()) };
+    let (bin, root) = if runc {
+        ("runc".into(), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
     let st = Command::new(bin)
         .arg("--root")
         .arg(root)
@@ -113,7 +136,11 @@ pub fn detached(runc: bool, dir: &Path, args: &[&str]) -> (i32, String, String) 
         .stderr(std::fs::File::create(&e).unwrap())
         .status()
         .unwrap();
-    (st.code().unwrap_or(-1), std::fs::read_to_string(o).unwrap(), std::fs::read_to_string(e).unwrap())
+    (
+        st.code().unwrap_or(-1),
+        std::fs::read_to_string(o).unwrap(),
+        std::fs::read_to_string(e).unwrap(),
+    )
 }
 
 pub fn out(o: &Output) -> String {
@@ -134,14 +161,24 @@ pub fn path_str(p: &Path) -> &str {
 
 /// The host /dev/null must stay root's (a runtime bug once chowned it).
 pub fn assert_dev_null_intact() {
-    assert_eq!(common::owner_uid(Path::new("/dev/null")), 0, "host /dev/null changed owner");
+    assert_eq!(
+        common::owner_uid(Path::new("/dev/null")),
+        0,
+        "host /dev/null changed owner"
+    );
 }
 
 /// Is a pid alive (and not a zombie)?
 pub fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| {
-            let st = s.rsplit(')').next().unwrap_or("").trim_start().chars().next();
+            let st = s
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .chars()
+                .next();
             !matches!(st, Some('Z') | Some('X'))
         })
         .unwrap_or(false)
