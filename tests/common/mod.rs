@@ -128,3 +128,44 @@ pub fn owner_uid(p: &Path) -> u32 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(p).map(|m| m.uid()).unwrap_or(u32::MAX)
 }
+
+/// The private directory tests/peers/install.sh fills with today's peers
+/// from Debian sid (default /opt/nsrun-peers, as in the script).
+pub fn peers_dir() -> PathBuf {
+    std::env::var_os("NSRUN_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/nsrun-peers"))
+}
+
+/// One `NAME=value` line of the peers' env file, if installed.
+fn peer(name: &str) -> Option<PathBuf> {
+    let env = std::fs::read_to_string(peers_dir().join("env")).ok()?;
+    let v = env
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))?;
+    let p = PathBuf::from(v);
+    p.exists().then_some(p)
+}
+
+/// runc 1.3.6 (sid's binary, patched to sid's glibc), the reference for the
+/// behaviour nsrun follows from runc 1.3+. None until tests/peers/install.sh
+/// ran; a test then skips with `skip_unless(runc_1_3_6().is_some(), ..)`.
+pub fn runc_1_3_6() -> Option<PathBuf> {
+    peer("NSRUN_PEER_RUNC")
+}
+
+/// crun 1.28 (sid), a bench peer.
+pub fn crun_1_28() -> Option<PathBuf> {
+    peer("NSRUN_PEER_CRUN")
+}
+
+/// Directory with containerd 2.1's static binaries (containerd, ctr,
+/// containerd-shim-runc-v2).
+pub fn containerd_2_1_bin() -> Option<PathBuf> {
+    peer("NSRUN_PEER_CONTAINERD_BIN")
+}
+
+/// runc 1.3.6's unpacked source package (tests/integration/*.bats).
+pub fn runc_1_3_6_src() -> Option<PathBuf> {
+    peer("NSRUN_PEER_RUNC_SRC")
+}
