@@ -144,7 +144,7 @@ fn limit_for_a_missing_controller_is_a_clear_error() {
         .iter()
         .find(|h| h.version == Version::V1 && h.has("pids"))
     else {
-        eprintln!("SKIP: no v1 pids hierarchy");
+        common::skip_machine(false, "no v1 pids hierarchy");
         return;
     };
     let host: &'static cgroups::probe::Host = Box::leak(Box::new(cgroups::probe::Host {
@@ -178,7 +178,7 @@ fn hugetlb_on_the_v2_side_of_a_hybrid_host() {
     }
     let host = cgroups::probe::host().unwrap();
     let on_v2 = host.layout == Layout::Hybrid && host.v2().is_some_and(|h| h.has("hugetlb"));
-    if common::skip_unless(on_v2, "hugetlb is not on the v2 side of a hybrid host") {
+    if common::skip_machine(on_v2, "hugetlb is not on the v2 side of a hybrid host") {
         return;
     }
     let r = serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]});
@@ -482,7 +482,7 @@ fn destroy_from_the_config_after_the_owner_was_killed() {
 
 #[test]
 fn systemd_driver_without_systemd_is_a_clear_error() {
-    if common::skip_unless(!cgroups::systemd::running(), "systemd is running here") {
+    if common::skip_machine(!cgroups::systemd::running(), "systemd is running here") {
         return;
     }
     let cfg =

@@ -118,7 +118,7 @@ fn same_files_states_pids_and_stats_as_runc() {
         return;
     }
     let host = cgroups::probe::host().unwrap();
-    if common::skip_unless(
+    if common::skip_machine(
         host.hierarchies
             .iter()
             .any(|h| h.version == Version::V1 && h.has("memory")),

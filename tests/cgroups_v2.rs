@@ -42,7 +42,7 @@ fn v2_manager(tag: &str, r: serde_json::Value) -> Option<V2Cg> {
         return None;
     }
     let Some(host) = v2_host() else {
-        eprintln!("SKIP: no cgroup2 hierarchy mounted");
+        common::skip_machine(false, "no cgroup2 hierarchy mounted");
         return None;
     };
     let cfg = CgroupConfig::new(Some(&name(tag)), "x", resources(r), false).unwrap();
@@ -161,7 +161,7 @@ fn clone_into_cgroup_with_the_join_plan() {
         },
         Ok(p) => p,
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
-            eprintln!("SKIP: clone3 not available: {e}");
+            common::skip_machine(false, &format!("clone3 not available: {e}"));
             return;
         }
         Err(e) => panic!("clone3: {e}"),

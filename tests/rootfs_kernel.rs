@@ -297,9 +297,10 @@ fn full_container_layout() {
                 .map(|(_, p)| p.split('/').next().unwrap_or("").to_string())
         })
         .unwrap_or_default();
-    if !v1_memory {
-        eprintln!("SKIP: cgroup v1 checks (no v1 memory hierarchy on this host)");
-    }
+    common::skip_machine(
+        v1_memory,
+        "cgroup v1 checks (no v1 memory hierarchy on this host)",
+    );
 
     let r = in_child(libc::CLONE_NEWNS | libc::CLONE_NEWPID, || {
         rootfs::prepare(&plan, None).map_err(|e| format!("prepare: {e}"))?;
@@ -847,7 +848,7 @@ fn tmpcopyup_fills_the_tmpfs_with_what_it_covers() {
 #[test]
 fn cgroup_namespace_mounts_the_v1_hierarchies_themselves() {
     let Some(_g) = kernel_case() else { return };
-    if common::skip_unless(
+    if common::skip_machine(
         Path::new("/sys/fs/cgroup/memory/tasks").exists(),
         "no cgroup v1 memory hierarchy",
     ) {

@@ -568,7 +568,7 @@ fn kill_all_reaches_every_member_without_a_pid_namespace() {
 
 #[test]
 fn killed_create_then_delete_force_leaves_nothing() {
-    if common::skip_unless(
+    if common::skip_machine(
         Path::new(CG).join("freezer").is_dir(),
         "no v1 freezer to hold create",
     ) {
@@ -620,7 +620,7 @@ fn killed_create_then_delete_force_leaves_nothing() {
 
 #[test]
 fn systemd_cgroup_without_systemd_is_a_clear_error() {
-    if common::skip_unless(
+    if common::skip_machine(
         !Path::new("/run/systemd/system").is_dir(),
         "systemd runs here",
     ) {

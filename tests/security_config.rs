@@ -262,7 +262,7 @@ fn bad_configs_get_exact_messages() {
 
 #[test]
 fn selinux_label_needs_selinux() {
-    if common::skip_unless(
+    if common::skip_machine(
         !security::lsm::selinux_enabled(),
         "host has SELinux; a label would be accepted",
     ) {
@@ -281,7 +281,7 @@ fn selinux_label_needs_selinux() {
 
 #[test]
 fn apparmor_profile_is_skipped_with_a_reason_where_there_is_none() {
-    if common::skip_unless(
+    if common::skip_machine(
         !security::lsm::apparmor_enabled(),
         "host has AppArmor; the profile would be applied",
     ) {

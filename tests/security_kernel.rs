@@ -181,7 +181,7 @@ fn rlimit_above_the_hard_limit_is_refused_by_the_kernel() {
         caps::Capability::CAP_SYS_RESOURCE,
     )
     .unwrap();
-    if common::skip_unless(
+    if common::skip_machine(
         !have && hard < u64::MAX / 2,
         "we hold CAP_SYS_RESOURCE; raising limits would succeed",
     ) {
@@ -216,7 +216,7 @@ fn oom_score_adj() {
         caps::Capability::CAP_SYS_RESOURCE,
     )
     .unwrap();
-    if common::skip_unless(
+    if common::skip_machine(
         !have,
         "we hold CAP_SYS_RESOURCE: a negative oomScoreAdj would work",
     ) {
@@ -500,7 +500,7 @@ fn session_keyring() {
     });
     let out = match out {
         Err(e) if e == "keyrings unavailable" => {
-            common::skip_unless(false, "the kernel refuses keyrings (ENOSYS/EACCES)");
+            common::skip_machine(false, "the kernel refuses keyrings (ENOSYS/EACCES)");
             return;
         }
         o => o.unwrap(),
@@ -714,7 +714,7 @@ fn seccomp_architectures_cover_the_32bit_abi() {
     };
     // Without a filter the 32-bit ABI works here (else there is nothing to test).
     let probe = std::ffi::CString::new(dir.join("probe").to_str().unwrap()).unwrap();
-    if common::skip_unless(
+    if common::skip_machine(
         in_child(|_| Ok(mkdir_i386(&probe).to_string())) == Ok("0".into()),
         "no ia32 emulation",
     ) {

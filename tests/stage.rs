@@ -760,7 +760,10 @@ fn negative_oom_without_cap_sys_resource_is_reported() {
     });
     let o = run(Profile::Current, &m, Opts::default());
     if o.code == Some(0) {
-        eprintln!("SKIP: this machine has CAP_SYS_RESOURCE; a negative oom_score_adj succeeds");
+        common::skip_machine(
+            false,
+            "this machine has CAP_SYS_RESOURCE; a negative oom_score_adj succeeds",
+        );
         o.ok();
         return;
     }
@@ -769,7 +772,7 @@ fn negative_oom_without_cap_sys_resource_is_reported() {
 
 #[test]
 fn timens_offsets_shift_monotonic() {
-    if common::skip_unless(
+    if common::skip_machine(
         std::path::Path::new("/proc/self/ns/time").exists(),
         "no time namespaces in this kernel",
     ) {
@@ -977,7 +980,7 @@ fn mapping_tool_fallback_argv_and_signal_death() {
             },
         );
         if o.has_log("fatal", "you have no read access") || o.stderr.contains("Permission denied") {
-            eprintln!("SKIP: nobody cannot execute the host binary here");
+            common::skip_machine(false, "nobody cannot execute the host binary here");
             return;
         }
         assert!(

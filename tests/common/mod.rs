@@ -107,11 +107,34 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 /// Print a skip line the CI log shows, and return true, when `cond` is false.
+///
+/// This is the skip for a missing prerequisite (a tool, a package, root):
+/// with `NSRUN_TEST_STRICT=1` (CI sets it) it fails the test instead, since
+/// `.ci/run` installs everything and a green skip would hide a missing step.
 pub fn skip_unless(cond: bool, why: &str) -> bool {
     if !cond {
+        assert!(
+            !strict(),
+            "NSRUN_TEST_STRICT=1 and a prerequisite is missing: {why}"
+        );
         eprintln!("SKIP: {why}");
     }
     !cond
+}
+
+/// Like [`skip_unless`], for what this machine cannot do (a kernel feature,
+/// a capability it does not hold, a cgroup layout): a skip also in strict
+/// mode, with its reason printed.
+pub fn skip_machine(cond: bool, why: &str) -> bool {
+    if !cond {
+        eprintln!("SKIP (this machine cannot): {why}");
+    }
+    !cond
+}
+
+/// Whether missing prerequisites fail instead of skipping (`NSRUN_TEST_STRICT=1`).
+pub fn strict() -> bool {
+    std::env::var_os("NSRUN_TEST_STRICT").is_some_and(|v| v == "1")
 }
 
 /// Whether a program is on PATH.
