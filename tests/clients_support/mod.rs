@@ -189,25 +189,61 @@ pub fn tar_dir(dir: &Path, out: &Path) {
     assert!(st.success(), "tar {}", dir.display());
 }
 
+/// The cgroup hierarchies really mounted under /sys/fs/cgroup (v1
+/// controllers, name=systemd, the unified one), from mountinfo. A plain
+/// directory there is not one: some hosts (the CI machine among them) keep
+/// empty mount points for controllers they do not mount, and a client such as
+/// podman then writes its "cgroup" files into the tmpfs.
+pub fn cgroup_mounts() -> Vec<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut v: Vec<PathBuf> = text
+        .lines()
+        .filter_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            let fstype = post.split(' ').next()?;
+            let mnt = pre.split(' ').nth(4)?;
+            (matches!(fstype, "cgroup" | "cgroup2") && mnt.starts_with("/sys/fs/cgroup/"))
+                .then(|| PathBuf::from(mnt))
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// Every cgroup directory named `rel` (e.g. "/nsrun-podman-1-x") under each
-/// mounted hierarchy: the v1 controllers, name=systemd and the unified one.
+/// mounted hierarchy.
 pub fn cgroup_dirs(rel: &str) -> Vec<PathBuf> {
     let rel = rel.trim_start_matches('/');
+    cgroup_mounts()
+        .into_iter()
+        .map(|m| m.join(rel))
+        .filter(|p| p.is_dir())
+        .collect()
+}
+
+/// Directories named `rel` that a client made under /sys/fs/cgroup outside
+/// any cgroup mount (see `cgroup_mounts`): plain tmpfs files, not cgroups.
+fn stray_cgroup_dirs(rel: &str) -> Vec<PathBuf> {
+    let rel = rel.trim_start_matches('/');
+    let mounts = cgroup_mounts();
     let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else {
         return vec![];
     };
-    let mut v: Vec<PathBuf> = rd
-        .flatten()
-        .map(|e| e.path().join(rel))
+    rd.flatten()
+        .map(|e| e.path())
+        .filter(|p| !mounts.contains(p) && !p.is_symlink())
+        .map(|p| p.join(rel))
         .filter(|p| p.is_dir())
-        .collect();
-    v.sort();
-    v
+        .collect()
 }
 
 /// SIGKILL whatever is left in the cgroup trees named `rel` (they are unique to
 /// one test, so everything in them is ours), then remove them leaf first.
 pub fn remove_cgroups(rel: &str) {
+    for stray in stray_cgroup_dirs(rel) {
+        let _ = std::fs::remove_dir_all(stray);
+    }
     for top in cgroup_dirs(rel) {
         let mut dirs = vec![];
         collect_dirs(&top, &mut dirs);
@@ -225,8 +261,14 @@ pub fn remove_cgroups(rel: &str) {
                         unsafe { libc::kill(pid, libc::SIGKILL) };
                     }
                 }
-                // A frozen cgroup keeps its killed tasks alive: thaw it (v1 freezer).
-                let _ = std::fs::write(d.join("freezer.state"), "THAWED");
+                // A frozen cgroup keeps its killed tasks alive: thaw it (v1
+                // freezer). Never create the file: that would make rmdir fail.
+                if let Ok(mut f) = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(d.join("freezer.state"))
+                {
+                    let _ = std::io::Write::write_all(&mut f, b"THAWED");
+                }
                 if std::fs::remove_dir(&d).is_ok() || !d.exists() || Instant::now() > deadline {
                     break;
                 }
