@@ -237,9 +237,21 @@ pub struct BlockIo {
     pub throttle_read_bps_device: Vec<ThrottleDevice>,
     #[serde(default)]
     pub throttle_write_bps_device: Vec<ThrottleDevice>,
-    #[serde(default)]
+    // The spec spells these "IOPS" (camelCase would make "Iops", which
+    // neither oci-spec nor runc's Go structs emit: the throttles were lost).
+    // The old spelling is still read: Go's decoder, and so runc, accepts any
+    // case for `update -r`.
+    #[serde(
+        default,
+        rename = "throttleReadIOPSDevice",
+        alias = "throttleReadIopsDevice"
+    )]
     pub throttle_read_iops_device: Vec<ThrottleDevice>,
-    #[serde(default)]
+    #[serde(
+        default,
+        rename = "throttleWriteIOPSDevice",
+        alias = "throttleWriteIopsDevice"
+    )]
     pub throttle_write_iops_device: Vec<ThrottleDevice>,
 }
 
@@ -453,6 +465,38 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(c.resources, defaults);
+    }
+
+    #[test]
+    fn iops_throttles_survive_the_spec() {
+        // Docker's --device-write-iops arrives as throttleWriteIOPSDevice.
+        let spec: oci_spec::runtime::Spec = serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2",
+            "linux": {"resources": {"blockIO": {
+                "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],
+                "throttleReadIOPSDevice": [{"major": 8, "minor": 0, "rate": 100}],
+                "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 200}]
+            }}}
+        }))
+        .unwrap();
+        let c = CgroupConfig::from_spec(&spec, "ctr", false).unwrap();
+        let b = c.resources.block_io.unwrap();
+        let dev = |rate| {
+            vec![ThrottleDevice {
+                major: 8,
+                minor: 0,
+                rate,
+            }]
+        };
+        assert_eq!(b.throttle_read_bps_device, dev(1048576));
+        assert_eq!(b.throttle_read_iops_device, dev(100));
+        assert_eq!(b.throttle_write_iops_device, dev(200));
+        // `update -r` JSON in the old spelling still reads.
+        let r = Resources::from_json_value(serde_json::json!({"blockIO": {
+            "throttleWriteIopsDevice": [{"major": 8, "minor": 0, "rate": 7}]
+        }}))
+        .unwrap();
+        assert_eq!(r.block_io.unwrap().throttle_write_iops_device, dev(7));
     }
 
     #[test]
