@@ -31,27 +31,12 @@ exec 9>"$DIR/.lock"
 flock 9
 
 APTD=$DIR/apt
-mkdir -p "$APTD/lists/partial" "$APTD/cache/archives/partial" "$APTD/etc/sources.list.d" \
-  "$APTD/etc/preferences.d" "$APTD/debs" "$DIR/root" "$DIR/bin" "$DIR/src"
-cat >"$APTD/etc/sources.list" <<SRC
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main
-SRC
-# Only our own sources, lists and cache; the system's dpkg status is read
-# (apt-get download/source never install anything).
-APT=(-o "Dir::Etc::sourcelist=$APTD/etc/sources.list"
-  -o "Dir::Etc::sourceparts=$APTD/etc/sources.list.d"
-  -o "Dir::Etc::preferences=$APTD/etc/preferences"
-  -o "Dir::Etc::preferencesparts=$APTD/etc/preferences.d"
-  -o "Dir::State::Lists=$APTD/lists"
-  -o "Dir::Cache=$APTD/cache"
-  -o "APT::Architectures=amd64"
-  -o "Acquire::Languages=none"
-  -o "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"
-  -o "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false"
-  -o "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false"
-  -o "APT::Sandbox::User=root"
-  -o "DPkg::Lock::Timeout=900")
+mkdir -p "$APTD/debs" "$DIR/root" "$DIR/bin" "$DIR/src"
+# shellcheck source=tests/peers/apt.sh
+source "$(dirname "$0")/apt.sh"
+private_apt "$APTD" \
+  "deb [signed-by=$DEBIAN_KEYRING] http://deb.debian.org/debian sid main" \
+  "deb-src [signed-by=$DEBIAN_KEYRING] http://deb.debian.org/debian sid main"
 
 stamp_ok() { [ -f "$DIR/.stamp-$1" ] && [ "$(cat "$DIR/.stamp-$1")" = "$2" ]; }
 
