@@ -366,10 +366,29 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
-    fn bundle() -> std::path::PathBuf {
-        let b = std::env::temp_dir().join(format!("rootfs-plan-{}", std::process::id()));
+    /// A scratch bundle, one per test (they run in parallel), removed on drop.
+    struct Bundle(std::path::PathBuf);
+
+    impl std::ops::Deref for Bundle {
+        type Target = std::path::Path;
+        fn deref(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Bundle {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn bundle() -> Bundle {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let b = std::env::temp_dir().join(format!("rootfs-plan-{}-{n}", std::process::id()));
         std::fs::create_dir_all(b.join("rootfs")).unwrap();
-        b
+        Bundle(b)
     }
 
     const BASE: &str = r#"{"ociVersion":"1.0.2","root":{"path":"rootfs","readonly":true},"process":{"cwd":"/work/../w","args":["sh"],"user":{"uid":0,"gid":0}},
