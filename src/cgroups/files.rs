@@ -89,7 +89,13 @@ pub fn kv(pairs: &[(String, u64)], key: &str) -> u64 {
 /// Pids in `dir/cgroup.procs` of the cgroup and all its descendants.
 pub fn all_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
     match std::fs::read_to_string(dir.join("cgroup.procs")) {
-        Ok(s) => out.extend(s.lines().filter_map(|l| l.trim().parse::<i32>().ok())),
+        // cgroup.procs lists a task outside our pid namespace as 0: never
+        // keep it (kill(0) would signal our own process group).
+        Ok(s) => out.extend(
+            s.lines()
+                .filter_map(|l| l.trim().parse::<i32>().ok())
+                .filter(|p| *p > 0),
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io_err("read", &dir.join("cgroup.procs"), e)),
     }
@@ -102,6 +108,17 @@ pub fn all_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// SIGKILL each pid; a pid <= 0 is never signalled (kill(2) would take it
+/// as a process group or every process we may signal).
+pub fn kill_pids(pids: &[i32]) {
+    for p in pids.iter().filter(|p| **p > 0) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*p),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
 }
 
 /// rmdir `dir` and its sub-cgroups, deepest first. A cgroup whose last task

@@ -157,10 +157,7 @@ impl FsManager {
             // Frozen tasks cannot die on v1 until thawed, and freezing first
             // stops a fork bomb from outrunning the kill loop (runc does both).
             let frozen = self.freeze(FreezerState::Frozen).is_ok();
-            for p in &pids {
-                // SAFETY: kill(2) has no memory effects.
-                unsafe { libc::kill(*p, libc::SIGKILL) };
-            }
+            files::kill_pids(&pids);
             if frozen {
                 self.freeze(FreezerState::Thawed)?;
             }
@@ -171,6 +168,59 @@ impl FsManager {
         }
         Ok(())
     }
+}
+
+/// Remove cgroup directories known only by path (state.json's
+/// cgroup_paths, when cgroup.bin is lost): kill what runs in them (thawed
+/// first: a v1-frozen task cannot die), wait up to 2 s, then rmdir.
+pub fn destroy_paths(dirs: &[PathBuf]) -> Result<()> {
+    // state.json is our own file, but a damaged one must not aim this at a
+    // hierarchy's root or at nsrun's own cgroup: that would kill the host.
+    let host = super::probe::host()?;
+    let below_mount = |d: &Path| {
+        !d.components().any(|c| c == std::path::Component::ParentDir)
+            && host
+                .hierarchies
+                .iter()
+                .any(|h| d.starts_with(&h.mount) && d != h.mount)
+    };
+    let dirs: Vec<PathBuf> = dirs.iter().filter(|d| below_mount(d)).cloned().collect();
+    let me = std::process::id() as i32;
+    let pids = |out: &mut Vec<i32>| {
+        for d in &dirs {
+            let _ = files::all_pids(d.as_path(), out);
+        }
+    };
+    for d in &dirs {
+        if d.join("freezer.state").exists() {
+            let _ = files::write(d, "freezer.state", "THAWED");
+        }
+        if d.join("cgroup.freeze").exists() {
+            let _ = files::write(d, "cgroup.freeze", "0");
+        }
+    }
+    let end = Instant::now() + Duration::from_secs(2);
+    loop {
+        let mut live = Vec::new();
+        pids(&mut live);
+        if live.contains(&me) {
+            return Err(Error::Config(format!(
+                "refusing to destroy cgroups holding nsrun itself: {dirs:?}"
+            )));
+        }
+        if live.is_empty() || Instant::now() >= end {
+            break;
+        }
+        files::kill_pids(&live);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut first_err = None;
+    for d in &dirs {
+        if let Err(e) = files::remove_tree(d) {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
 }
 
 /// The directory for `path` in hierarchy `h`.

@@ -96,6 +96,12 @@ fn write_sink(l: &Logger, line: &str) {
     }
 }
 
+/// One line to stderr in `format`, for errors before (or about) the sink.
+pub fn stderr_line(format: Format, level: &str, msg: &str) {
+    let _ =
+        std::io::stderr().write_all(format_line(format, level, msg, SystemTime::now()).as_bytes());
+}
+
 /// Log a line at `level` (debug lines only with --debug).
 pub fn log(level: &str, msg: &str) {
     let Some(l) = LOGGER.get() else { return };

@@ -3,9 +3,10 @@
 
 mod features;
 pub mod log;
+mod usage;
 
 use anyhow::{anyhow, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,7 +26,7 @@ pub const RUNC_VERSION: &str = "1.1.5+nsrun.0.1.0";
 struct Cli {
     /// root directory for storage of container state
     #[arg(long, default_value = "/run/nsrun")]
-    root: PathBuf,
+    root: String,
     /// set the log file to write logs to (default is stderr)
     #[arg(long, default_value = "")]
     log: String,
@@ -237,13 +238,12 @@ fn sink(level: &str, msg: &str) {
 
 /// Parse, run, exit. Called by main for everything but `init`.
 pub fn main() -> ! {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cli = match Cli::try_parse_from(std::env::args_os()) {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
-            std::process::exit(code);
-        }
+        Err(e) => std::process::exit(usage_error(&e, &argv)),
     };
     if cli.version {
         println!(
@@ -256,12 +256,17 @@ pub fn main() -> ! {
         "" | "text" => log::Format::Text,
         "json" => log::Format::Json,
         other => {
-            eprintln!("invalid log-format: {other}");
+            log::stderr_line(
+                log::Format::Text,
+                "error",
+                &format!("invalid log-format: {other}"),
+            );
             std::process::exit(1);
         }
     };
     if let Err(e) = log::init(&cli.log, format, cli.debug) {
-        eprintln!("open log file {}: {e}", cli.log);
+        let msg = format!("open {}: {}", cli.log, crate::init::io_words(&e));
+        log::stderr_line(format, "error", &msg);
         std::process::exit(1);
     }
     let code = match dispatch(&cli) {
@@ -274,11 +279,41 @@ pub fn main() -> ! {
     std::process::exit(code);
 }
 
+/// A command-line mistake as runc reports it (see usage.rs); the exit code.
+fn usage_error(e: &clap::Error, argv: &[String]) -> i32 {
+    let mut cmd = Cli::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let Some((msg, code)) = usage::words(e, argv, &names) else {
+        let _ = e.print();
+        return 0;
+    };
+    if code == 1 {
+        let sub = argv
+            .iter()
+            .skip(1)
+            .find(|a| names.contains(a))
+            .and_then(|n| cmd.find_subcommand_mut(n).map(|c| c.render_help()));
+        let help = sub.unwrap_or_else(|| cmd.render_help());
+        print!("Incorrect Usage: {msg}\n\n{help}");
+        let _ = std::io::stdout().flush();
+    }
+    log::stderr_line(usage::early_format(argv), "error", &msg);
+    code
+}
+
 fn dispatch(cli: &Cli) -> Result<i32, Failure> {
     let Some(cmd) = &cli.cmd else {
         return Err(fail(1, "no command given: see nsrun --help"));
     };
-    let root = Root(absolute(&cli.root));
+    // runc takes filepath.Abs of --root: an empty one is the cwd.
+    let root = Root(absolute(Path::new(if cli.root.is_empty() {
+        "."
+    } else {
+        &cli.root
+    })));
     let plain = |r: Result<(), ContainerError>| r.map(|_| 0).map_err(|e| fail(1, e));
     match cmd {
         Cmd::Create { c, .. } => {
@@ -354,7 +389,7 @@ fn list(root: &Root, format: &str, quiet: bool) -> Result<i32, Failure> {
     if format != "table" && format != "json" {
         return Err(fail(1, "invalid format option"));
     }
-    let rows = container::list(root, &mut |w| eprintln!("{w}"));
+    let rows = container::list(root, &mut |w| eprintln!("{w}")).map_err(|e| fail(1, e))?;
     let mut out = String::new();
     if quiet {
         for (s, _, _) in &rows {

@@ -64,10 +64,23 @@ fn require(dir: &Path) -> Result<(CgroupConfig, Box<dyn Manager>), ContainerErro
 
 /// Remove the container's cgroup (killing what is left in it), if one was
 /// configured. Safe to repeat and after a crash.
-pub fn destroy(dir: &Path) -> Result<(), ContainerError> {
-    match open(dir)? {
-        Some(m) => Ok(m.destroy()?),
-        None => Ok(()),
+/// When cgroup.bin is missing or corrupt, the paths that state.json (`s`)
+/// recorded are removed instead, so a damaged state dir leaks no cgroup.
+pub fn destroy(dir: &Path, s: Option<&super::Saved>) -> Result<(), ContainerError> {
+    let saved = || s.map(|s| s.cgroup_paths.values().cloned().collect::<Vec<_>>());
+    match open(dir) {
+        Ok(Some(m)) => Ok(m.destroy()?),
+        Ok(None) => match saved() {
+            Some(p) => Ok(cgroups::fs::destroy_paths(&p)?),
+            None => Ok(()),
+        },
+        Err(e) => match saved() {
+            Some(p) => {
+                cgroups::fs::destroy_paths(&p)?;
+                Ok(())
+            }
+            None => Err(e),
+        },
     }
 }
 

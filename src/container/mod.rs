@@ -68,6 +68,8 @@ pub enum ContainerError {
     Process(#[from] ProcessError),
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+    #[error("container {0} is still being created or deleted: gave up after {1}s")]
+    Locked(String, u64),
     #[error("state file is corrupt: {0}")]
     Corrupt(String),
     #[error("{0}")]
@@ -117,6 +119,21 @@ impl Drop for Undo {
             let _ = std::fs::remove_dir_all(d);
         }
     }
+}
+
+/// `--preserve-fds N`: runc stats fds 3..3+N before it starts anything, so
+/// a missing one is named instead of failing as a broken bootstrap pipe.
+fn check_preserved(n: u32) -> Result<(), ContainerError> {
+    for i in 0..n {
+        let p = format!("/proc/self/fd/{}", 3 + i);
+        if let Err(e) = std::fs::metadata(&p) {
+            return Err(ContainerError::Usage(format!(
+                "unable to stat preserved-fd {i} (of {n}): stat {p}: {}",
+                crate::init::io_words(&e)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_console(terminal: bool, socket: bool, detach: bool) -> Result<(), ContainerError> {
@@ -190,6 +207,7 @@ pub fn create(
     sink: LogSink,
 ) -> Result<(Saved, Option<Relay>), ContainerError> {
     state::validate_id(id)?;
+    check_preserved(o.preserve_fds)?;
     let mut plan = spec::load(&o.bundle, o.no_pivot)?;
     check_console(
         plan.init.process.terminal,
@@ -212,6 +230,9 @@ pub fn create(
         }
         Err(e) => return Err(ContainerError::Io(format!("mkdir {}", dir.display()), e)),
     }
+    // Held until create returns (a delete of this id waits for it). The fd
+    // is CLOEXEC and not among the fds init gets.
+    let _lock = root.lock(id)?;
     let mut undo = Undo {
         dir: Some(dir.clone()),
         init: None,
@@ -389,6 +410,17 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
         .custom_flags(libc::O_NONBLOCK)
         .open(&fifo_path)
         .map_err(io("open exec fifo for reading"))?;
+    // A damaged state dir can hold a regular file here: it polls readable
+    // and reads 0 bytes forever. runc reads it to EOF and answers at once.
+    use std::os::unix::fs::FileTypeExt;
+    if !fifo
+        .metadata()
+        .map_err(io("stat exec fifo"))?
+        .file_type()
+        .is_fifo()
+    {
+        return Err(ContainerError::StartRunning);
+    }
     let mut b = [0u8; 1];
     loop {
         let (dead, hup) = {
@@ -478,16 +510,22 @@ fn kill_and_wait(s: &Saved) -> Result<(), ContainerError> {
 
 /// Remove what a container left: its cgroup and state dir (like runc, the
 /// state goes even when the cgroup could not be removed; that error is kept).
-fn destroy(root: &Root, id: &str) -> Result<(), ContainerError> {
-    let cg = cgroup::destroy(&root.dir(id));
-    std::fs::remove_dir_all(root.dir(id)).map_err(io("remove container state"))?;
+fn destroy(root: &Root, id: &str, s: Option<&Saved>) -> Result<(), ContainerError> {
+    let cg = cgroup::destroy(&root.dir(id), s);
+    match std::fs::remove_dir_all(root.dir(id)) {
+        // Already removed (by a racing delete): the container is gone, as asked.
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(ContainerError::Io("remove container state".into(), e))
+        }
+        _ => {}
+    }
     cg
 }
 
 /// runc's destroy: remove everything, then the poststop hooks (their error is delete's).
 fn destroy_with_hooks(root: &Root, s: &Saved) -> Result<(), ContainerError> {
     let set = saved_hooks(root, s);
-    destroy(root, &s.id)?;
+    destroy(root, &s.id, Some(s))?;
     hooks::run(
         set.get(Kind::Poststop),
         hook_state(s, "stopped", 0).as_bytes(),
@@ -499,20 +537,31 @@ fn destroy_with_hooks(root: &Root, s: &Saved) -> Result<(), ContainerError> {
 /// `delete [--force]`, per runc's table (runc-cli-contract.md §2.12).
 pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), ContainerError> {
     state::validate_id(id)?;
+    let gone = || {
+        if force {
+            Ok(())
+        } else {
+            Err(ContainerError::NotExist)
+        }
+    };
+    // Waits for a create still running, or another delete, to finish.
+    let Some(_lock) = root.lock(id)? else {
+        return gone();
+    };
     let s = match root.load(id) {
         Ok(s) => s,
         Err(ContainerError::NotExist) => {
-            // A create killed before state.json: its cgroup may exist.
+            // A create that died before state.json: its cgroup may exist.
             if root.dir(id).exists() {
-                let _ = destroy(root, id);
+                let _ = destroy(root, id, None);
             }
-            return if force {
-                Ok(())
-            } else {
-                Err(ContainerError::NotExist)
-            };
+            return gone();
         }
-        Err(ContainerError::Corrupt(_)) if force => return destroy(root, id),
+        // A corrupt, unreadable or non-file state.json: what cgroup.bin
+        // names is still removed (and so everything in that cgroup killed).
+        Err(ContainerError::Corrupt(_) | ContainerError::Io(..)) if force => {
+            return destroy(root, id, None)
+        }
         Err(e) => return Err(e),
     };
     match s.status(&root.dir(id)) {
@@ -597,9 +646,12 @@ fn owner_name(uid: u32) -> String {
 }
 
 /// One row of `list`: (state, status, owner).
-pub fn list(root: &Root, warn: &mut dyn FnMut(String)) -> Vec<(Saved, Status, String)> {
+pub fn list(
+    root: &Root,
+    warn: &mut dyn FnMut(String),
+) -> Result<Vec<(Saved, Status, String)>, ContainerError> {
     let mut out = Vec::new();
-    for id in root.ids() {
+    for id in root.ids()? {
         match root.load(&id) {
             Ok(s) => {
                 let dir = root.dir(&id);
@@ -612,7 +664,7 @@ pub fn list(root: &Root, warn: &mut dyn FnMut(String)) -> Vec<(Saved, Status, St
             Err(e) => warn(format!("load container {id}: {e}")),
         }
     }
-    out
+    Ok(out)
 }
 
 /// Flags of exec.
@@ -701,6 +753,7 @@ fn exec_security(
 /// `exec`: a new process in a running container. Returns the exit code.
 pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, ContainerError> {
     let s = root.load(id)?;
+    check_preserved(o.preserve_fds)?;
     match s.status(&root.dir(id)) {
         Status::Stopped => return Err(ContainerError::ExecStopped),
         Status::Paused if !o.ignore_paused => return Err(ContainerError::ExecPaused),

@@ -164,6 +164,12 @@ impl Saved {
     }
 }
 
+/// How long `delete` waits for a create (or another delete) of the same id.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A held lock on a container's state dir (see `Root::lock`).
+pub struct DirLock(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
+
 /// The state root (`--root`).
 pub struct Root(pub PathBuf);
 
@@ -180,6 +186,42 @@ impl Root {
                 Ok(())
             }
             Err(e) => Err(ContainerError::Io(format!("mkdir {}", self.0.display()), e)),
+        }
+    }
+
+    /// Lock a container's state dir; None when it does not exist. `create`
+    /// holds the lock until state.json is written and `delete` takes it
+    /// before it looks: a delete never tears down a half-made container
+    /// under its create (which then made the cgroup again, orphaned, with
+    /// live processes), and two deletes never race. flock dies with its
+    /// holder, so a SIGKILLed create leaves no stale lock; the bound is far
+    /// above any healthy create, which holds it for milliseconds.
+    pub fn lock(&self, id: &str) -> Result<Option<DirLock>, ContainerError> {
+        use nix::fcntl::{Flock, FlockArg};
+        let dir = self.dir(id);
+        let mut f = match std::fs::File::open(&dir) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ContainerError::Io(format!("open {}", dir.display()), e)),
+        };
+        let end = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+                Ok(l) => return Ok(Some(DirLock(l))),
+                Err((back, nix::errno::Errno::EWOULDBLOCK)) if std::time::Instant::now() < end => {
+                    f = back;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+                    return Err(ContainerError::Locked(id.to_string(), LOCK_WAIT.as_secs()))
+                }
+                Err((_, e)) => {
+                    return Err(ContainerError::Io(
+                        format!("lock {}", dir.display()),
+                        e.into(),
+                    ))
+                }
+            }
         }
     }
 
@@ -214,16 +256,39 @@ impl Root {
     }
 
     /// Ids of every container dir under the root, sorted.
-    pub fn ids(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .into_iter()
-            .flatten()
+    /// The ids under the root, made first as runc's factory does
+    /// (`os.MkdirAll(root, 0700)`): a root that is a file or unreadable is
+    /// an error, never an empty list.
+    pub fn ids(&self) -> Result<Vec<String>, ContainerError> {
+        let words = |op: &str, e: std::io::Error| {
+            ContainerError::Usage(format!(
+                "{op} {}: {}",
+                self.0.display(),
+                crate::init::io_words(&e)
+            ))
+        };
+        use std::os::unix::fs::DirBuilderExt;
+        if let Err(e) = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.0)
+        {
+            // Go's MkdirAll says ENOTDIR for an existing non-directory.
+            let e = if self.0.exists() {
+                std::io::Error::from_raw_os_error(libc::ENOTDIR)
+            } else {
+                e
+            };
+            return Err(words("mkdir", e));
+        }
+        let rd = std::fs::read_dir(&self.0).map_err(|e| words("open", e))?;
+        let mut v: Vec<String> = rd
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
         v.sort();
-        v
+        Ok(v)
     }
 }
 
