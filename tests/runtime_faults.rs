@@ -297,3 +297,41 @@ fn missing_preserved_fds_are_named_as_runc_names_them() {
         assert_eq!(words(&err(&n)), words(&err(&r)));
     }
 }
+
+#[test]
+fn bind_onto_a_symlink_to_root_is_refused_naming_the_mount() {
+    let id = "flt-overroot";
+    let b = Bundle::new(id, &json!({}));
+    // A private rootfs: the shared one must not get the symlink.
+    let r = b.dir.join("rootfs");
+    for d in ["proc", "dev", "sys", "tmp"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::copy(rootfs().join("payload"), r.join("payload")).unwrap();
+    let _ = std::fs::remove_file(r.join("evil"));
+    std::os::unix::fs::symlink("/", r.join("evil")).unwrap();
+    let src = b.dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let mut c = base_config(&["/payload", "id"]);
+    c["root"]["path"] = json!(r);
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/evil", "source": src, "type": "bind", "options": ["bind"]}));
+    std::fs::write(b.dir.join("config.json"), c.to_string()).unwrap();
+    let n = nsrun(&["run", "-b", path_str(&b.dir), id]);
+    assert_eq!(code(&n), 1, "{}", err(&n));
+    // logrus quotes the message: its inner quotes come out as \".
+    let e = err(&n).replace("\\\"", "\"");
+    let want = format!("error mounting {:?} to rootfs at \"/evil\"", path_str(&src));
+    assert!(e.contains(&want), "{e}");
+    assert_gone(id);
+    if !common::skip_unless(have_runc(), "runc not installed") {
+        // runc refuses it too (later, naming a path the mount hid).
+        let o = runc(&["run", "-b", path_str(&b.dir), id]);
+        assert_eq!(code(&o), 1, "{}", err(&o));
+        let e = err(&o).replace("\\\"", "\"");
+        assert!(e.contains("to rootfs at \"/evil\""), "{e}");
+    }
+    assert_dev_null_intact();
+}

@@ -57,6 +57,10 @@ pub enum RootfsError {
 
     #[error("{0:?} cannot be mounted because it is inside /proc")]
     InsideProc(String),
+    /// A destination that resolves (through a symlink in the image) to the
+    /// container's root: mounting there would cover the whole rootfs.
+    #[error("mount destination {0:?} resolves to the container's root")]
+    OverRoot(String),
 
     /// A CVE-class guard refused to act (symlink/device swap, fake procfs, escape).
     #[error("unsafe {what}: {why}")]

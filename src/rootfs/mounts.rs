@@ -52,10 +52,24 @@ pub fn mount_one(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
         }
         _ => {
             let (target, existed) = root.mkdir_all_existed(&m.destination, 0o755)?;
-            check_proc_dest(&root.container_path(target.as_fd())?, &m.kind)?;
+            let dest = root.container_path(target.as_fd())?;
+            not_over_root(&dest, m)?;
+            check_proc_dest(&dest, &m.kind)?;
             fs_mount(root, target, m, existed)
         }
     }
+}
+
+/// Stricter than runc 1.1.5 (which fails later, naming a path the mount hid),
+/// for a security reason: a mount whose destination resolves to "/" (a
+/// symlink to / in the image) would cover the rootfs itself, and every later
+/// step (devices, /proc, masks, the exec) would then work on the mount's
+/// source, a host directory. A spec that asks for "/" itself is refused too.
+fn not_over_root(dest: &str, m: &MountPlan) -> Result<()> {
+    if dest == "/" {
+        return Err(RootfsError::OverRoot(m.destination.clone()));
+    }
+    Ok(())
 }
 
 /// Mount a filesystem on `target` (an O_PATH dir fd inside root).
@@ -110,6 +124,7 @@ pub fn bind(root: &Root, m: &MountPlan) -> Result<()> {
     let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
     let target = root.create(&m.destination, is_dir)?;
     let dest = root.container_path(target.as_fd())?;
+    not_over_root(&dest, m)?;
     if dest == "/proc" {
         let fs =
             sys::fstatfs(src.as_fd()).map_err(|e| RootfsError::path("statfs", &m.source, e))?;
