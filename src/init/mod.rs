@@ -32,8 +32,15 @@ pub enum InitError {
     User(String),
     #[error("chdir to cwd ({0:?}) set in config.json failed: {1}")]
     Cwd(String, nix::Error),
-    #[error("unable to start container process: exec: {0:?}: {1}")]
+    #[error("exec: {0:?}: {1}")]
     Lookup(String, String),
+    /// A failure after the point where runc's init has reported procReady
+    /// (standard_init_linux.go: label, no_new_privs, seccomp,
+    /// finalizeNamespace's caps and user switch, LookPath): runc's parent
+    /// then returns init's error as it is, and container_linux.go's Start
+    /// adds these words (<https://github.com/opencontainers/runc/blob/v1.1.5/libcontainer/container_linux.go#L364>).
+    #[error("unable to start container process: {0}")]
+    AfterReady(Box<InitError>),
     #[error(transparent)]
     Security(#[from] crate::security::SecurityError),
     #[error(transparent)]
@@ -180,6 +187,14 @@ fn prepare(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
         sec.apply_sysctls()?;
         rootfs::finalize(r)?;
     }
+    after_ready(plan, sock).map_err(|e| InitError::AfterReady(Box::new(e)))
+}
+
+/// The part of [`prepare`] runc runs after its init reported procReady.
+fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
+    let p = &plan.process;
+    let sec = &plan.security;
+    let create = plan.rootfs.is_some();
     sec.apply_personality()?;
     sec.apply_scheduler()?;
     sec.apply_io_priority()?;
@@ -292,7 +307,9 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, InitError> {
         let m =
             std::fs::metadata(p).map_err(|e| format!("stat {}: {}", p.display(), io_words(&e)))?;
         if m.is_dir() || m.permissions().mode() & 0o111 == 0 {
-            return Err(format!("stat {}: permission denied", p.display()));
+            // Go's findExecutable returns fs.ErrPermission as it is, with
+            // no "stat <path>: " (a directory too, before Go 1.22's EISDIR).
+            return Err("permission denied".into());
         }
         Ok(())
     };
@@ -335,14 +352,24 @@ mod tests {
     fn lookup_words_match_go() {
         let env = vec!["PATH=/nonexistent:/bin".to_string()];
         assert_eq!(lookup("sh", &env).unwrap(), "/bin/sh");
+        // As the parent shows it: after runc's procReady point.
+        let shown =
+            |a: &str| InitError::AfterReady(Box::new(lookup(a, &env).unwrap_err())).to_string();
         assert_eq!(
-            lookup("/nonexist", &env).unwrap_err().to_string(),
+            shown("/nonexist"),
             "unable to start container process: exec: \"/nonexist\": stat /nonexist: no such file or directory"
         );
         assert_eq!(
-            lookup("nope-nope", &env).unwrap_err().to_string(),
+            shown("nope-nope"),
             "unable to start container process: exec: \"nope-nope\": executable file not found in $PATH"
         );
+        // Not executable, and a directory: fs.ErrPermission with no stat words.
+        for p in ["/etc/passwd", "/etc"] {
+            assert_eq!(
+                shown(p),
+                format!("unable to start container process: exec: {p:?}: permission denied")
+            );
+        }
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl CapsPlan {
     /// Effective, permitted and inheritable in one capset, then ambient.
     pub fn apply(&self) -> Result<(), SecurityError> {
         sys::capset(self.effective, self.permitted, self.inheritable)
-            .map_err(|e| SecurityError::sys("unable to apply caps", e))?;
+            .map_err(|e| SecurityError::go_sys("unable to apply caps", e))?;
         caps::clear(None, CapSet::Ambient)
             .map_err(|e| SecurityError::caps("unable to apply caps", e))?;
         for c in all_upto(last_cap()) {

@@ -100,11 +100,22 @@ pub enum SecurityError {
     },
     #[error("{what}: {errno}")]
     Sys { what: String, errno: Errno },
+    /// A raw syscall failure where runc prints Go's `syscall.Errno`, i.e.
+    /// strerror in lower case ("operation not permitted"), as gocapability's
+    /// capset does.
+    #[error("{what}: {}", .errno.desc().to_lowercase())]
+    GoSys { what: String, errno: Errno },
 }
 
 impl SecurityError {
     fn sys(what: &str, errno: Errno) -> Self {
         SecurityError::Sys {
+            what: what.to_string(),
+            errno,
+        }
+    }
+    fn go_sys(what: &str, errno: Errno) -> Self {
+        SecurityError::GoSys {
             what: what.to_string(),
             errno,
         }
