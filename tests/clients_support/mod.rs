@@ -1,4 +1,5 @@
-//! Helpers shared by tests/clients_podman.rs and tests/clients_containerd.rs:
+//! Helpers shared by tests/clients_podman.rs, tests/clients_containerd.rs and
+//! tests/clients_docker.rs:
 //! the two runtimes under comparison, a busybox-static rootfs, commands with a
 //! timeout (optionally under a pty), and the cleanup of what the clients leave
 //! on the host (cgroups, mounts, directories they hard-code).
@@ -144,9 +145,25 @@ pub fn args(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
+/// How a busybox rootfs names its applets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applets {
+    /// `bin/sh -> busybox` and so on.
+    Symlinks,
+    /// Hard links to bin/busybox: a tarball then holds one copy and no
+    /// links for a client to resolve (what `docker import` of a
+    /// busybox-static tree gets).
+    Hardlinks,
+}
+
 /// A busybox-static rootfs at `dir`: /bin/busybox with its applets as
 /// symlinks, root in /etc/passwd and /etc/group, empty mount points.
 pub fn busybox_rootfs(dir: &Path) {
+    busybox_rootfs_with(dir, Applets::Symlinks)
+}
+
+/// [`busybox_rootfs`], with the applets linked as `applets` says.
+pub fn busybox_rootfs_with(dir: &Path, applets: Applets) {
     for d in ["bin", "etc", "proc", "sys", "dev", "tmp", "root"] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
@@ -163,11 +180,15 @@ pub fn busybox_rootfs(dir: &Path) {
         .filter(|a| !a.is_empty() && *a != "busybox")
     {
         let link = dir.join("bin").join(applet);
-        if let Err(e) = std::os::unix::fs::symlink("busybox", &link) {
+        let made = match applets {
+            Applets::Symlinks => std::os::unix::fs::symlink("busybox", &link),
+            Applets::Hardlinks => std::fs::hard_link(dir.join("bin/busybox"), &link),
+        };
+        if let Err(e) = made {
             assert_eq!(
                 e.kind(),
                 std::io::ErrorKind::AlreadyExists,
-                "symlink {}: {e}",
+                "link {}: {e}",
                 link.display()
             );
         }
@@ -365,11 +386,12 @@ pub fn leftovers(cg: &str, dir: &Path) -> Vec<String> {
     v
 }
 
-/// Host directories a client creates at a hard-coded place whatever its
-/// configuration says (podman's blob-info cache, containerd's shim socket
-/// dir). The first test in a binary records which are absent; the last one
-/// out removes those (only if empty, except `recursive` ones, which only the
-/// client fills), so the host ends as it started.
+/// Host directories (and files) a client creates at a hard-coded place
+/// whatever its configuration says (podman's blob-info cache, containerd's
+/// shim socket dir, dockerd's key.json). The first test in a binary records
+/// which are absent; the last one out removes those (a directory only if
+/// empty, except `recursive` ones, which only the client fills), so the host
+/// ends as it started.
 pub struct HostDirs {
     paths: &'static [(&'static str, bool)],
     state: Mutex<(usize, Vec<(&'static str, bool)>)>,
@@ -413,7 +435,10 @@ impl Drop for HostDirsGuard {
         let deadline = Instant::now() + Duration::from_secs(3);
         loop {
             for (p, recursive) in st.1.iter().rev() {
-                let _ = if *recursive {
+                let is_dir = std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+                let _ = if !is_dir {
+                    std::fs::remove_file(p)
+                } else if *recursive {
                     std::fs::remove_dir_all(p)
                 } else {
                     std::fs::remove_dir(p)
@@ -468,5 +493,19 @@ pub fn stop_processes_mentioning(dir: &Path, grace: Duration) {
     for pid in processes_mentioning(dir) {
         // SAFETY: kill(2) of a process working in this test's private dir.
         unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// Poll `f` every 50 ms until it returns Some or `secs` have passed.
+pub fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
