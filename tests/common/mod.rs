@@ -192,3 +192,9 @@ pub fn containerd_2_1_bin() -> Option<PathBuf> {
 pub fn runc_1_3_6_src() -> Option<PathBuf> {
     peer("NSRUN_PEER_RUNC_SRC")
 }
+
+/// Directory with Docker 28's dockerd and docker (sid) and links to
+/// containerd 2.1 and its shim: a PATH head for dockerd.
+pub fn docker_28_bin() -> Option<PathBuf> {
+    peer("NSRUN_PEER_DOCKER_BIN")
+}

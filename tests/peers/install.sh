@@ -5,7 +5,9 @@
 #   beside them and the binaries get patchelf --set-interpreter/--force-rpath;
 #   this works because runc and crun re-execute /proc/self/exe, which keeps
 #   the patched interpreter), containerd 2.1 (needs glibc 2.34: runs as is),
-#   and runc's source package (its bats suite and test helpers).
+#   Docker 28 (docker.io's dockerd and docker-cli's docker: run on
+#   bookworm's glibc as they are), and runc's source package (its bats suite
+#   and test helpers).
 #
 # Usage: tests/peers/install.sh        (idempotent; cached by version stamps)
 #   NSRUN_PEERS_DIR   where to install (default /opt/nsrun-peers)
@@ -15,6 +17,9 @@
 #   NSRUN_PEER_CRUN      crun 1.28 binary
 #   NSRUN_PEER_CONTAINERD_BIN  directory with containerd, ctr, containerd-shim-runc-v2
 #   NSRUN_PEER_RUNC_SRC  unpacked runc source tree (tests/integration/*.bats)
+#   NSRUN_PEER_DOCKER_BIN  directory with dockerd and docker 28, beside links
+#                        to containerd 2.1 and its shim (a PATH head for
+#                        dockerd; no runc there, so `runc` stays the system's)
 # and "$NSRUN_PEERS_DIR/versions" the Debian versions installed.
 set -euo pipefail
 
@@ -24,6 +29,7 @@ set -euo pipefail
 RUNC_VERSION=1.3.6+ds1-1
 CRUN_VERSION=1.28-1
 CONTAINERD_VERSION=2.1.9+ds1-5
+DOCKER_VERSION=28.5.2+dfsg4-5
 
 DIR=${NSRUN_PEERS_DIR:-/opt/nsrun-peers}
 mkdir -p "$DIR"
@@ -94,6 +100,23 @@ if ! stamp_ok containerd "$CONTAINERD_VERSION" || [ ! -x "$DIR/root/usr/bin/cont
   echo "$CONTAINERD_VERSION" >"$DIR/.stamp-containerd"
 fi
 
+DOCKERBIN=$DIR/docker/bin
+if ! stamp_ok docker "$DOCKER_VERSION" || [ ! -x "$DOCKERBIN/dockerd" ]; then
+  apt_update
+  unpack "docker.io=$DOCKER_VERSION"
+  unpack "docker-cli=$DOCKER_VERSION"
+  rm -rf "$DOCKERBIN"
+  mkdir -p "$DOCKERBIN"
+  ln -s "$DIR/root/usr/sbin/dockerd" "$DOCKERBIN/dockerd"
+  ln -s "$DIR/root/usr/bin/docker" "$DOCKERBIN/docker"
+  # dockerd starts the containerd it finds on its PATH, which runs the shim
+  # it finds there: containerd 2.1's (Docker 28 needs containerd >= 1.7).
+  for b in containerd containerd-shim-runc-v2 ctr; do
+    ln -s "$DIR/root/usr/bin/$b" "$DOCKERBIN/$b"
+  done
+  echo "$DOCKER_VERSION" >"$DIR/.stamp-docker"
+fi
+
 SRCDIR=$DIR/src/runc-${RUNC_VERSION%%+*}
 if ! stamp_ok runc-src "$RUNC_VERSION" || [ ! -d "$SRCDIR/tests/integration" ]; then
   apt_update
@@ -111,12 +134,17 @@ fi
   { echo "peers: $DIR/bin/crun is not crun ${CRUN_VERSION%%-*}" >&2; exit 1; }
 "$DIR/root/usr/bin/containerd" --version | grep " ${CONTAINERD_VERSION%%+*}" >/dev/null ||
   { echo "peers: containerd is not ${CONTAINERD_VERSION%%+*}" >&2; exit 1; }
+for b in dockerd docker; do
+  "$DOCKERBIN/$b" --version | grep "^Docker version ${DOCKER_VERSION%%+*}" >/dev/null ||
+    { echo "peers: $DOCKERBIN/$b is not Docker ${DOCKER_VERSION%%+*}" >&2; exit 1; }
+done
 
 cat >"$DIR/env.tmp" <<ENV
 NSRUN_PEER_RUNC=$DIR/bin/runc
 NSRUN_PEER_CRUN=$DIR/bin/crun
 NSRUN_PEER_CONTAINERD_BIN=$DIR/root/usr/bin
 NSRUN_PEER_RUNC_SRC=$SRCDIR
+NSRUN_PEER_DOCKER_BIN=$DOCKERBIN
 ENV
 mv "$DIR/env.tmp" "$DIR/env"
-printf 'runc %s\ncrun %s\ncontainerd %s\n' "$RUNC_VERSION" "$CRUN_VERSION" "$CONTAINERD_VERSION" >"$DIR/versions"
+printf 'runc %s\ncrun %s\ncontainerd %s\ndocker %s\n' "$RUNC_VERSION" "$CRUN_VERSION" "$CONTAINERD_VERSION" "$DOCKER_VERSION" >"$DIR/versions"
