@@ -103,6 +103,19 @@ fn cvt(r: libc::c_long) -> Result<libc::c_long, Errno> {
     }
 }
 
+/// One read(2) (EINTR retried); 0 is EOF.
+pub fn read_full_once(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    loop {
+        // SAFETY: the pointer/len pair is buf itself.
+        let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        match cvt(r as libc::c_long) {
+            Ok(n) => return Ok(n as usize),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// read(2) until `buf` is full, EOF, or an error; returns the bytes read.
 /// C reads once; looping is strictly more tolerant and still compatible.
 pub fn read_full(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -118,6 +131,36 @@ pub fn read_full(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
         }
     }
     Ok(got)
+}
+
+/// CLOCK_MONOTONIC in milliseconds (deadlines that wall-clock steps cannot move).
+pub fn monotonic_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid, writable timespec; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+/// poll(2) one fd for input for up to `timeout_ms`: true when it is
+/// readable (or at EOF/hang-up, which read then reports).
+pub fn poll_in(fd: RawFd, timeout_ms: i32) -> Result<bool, Errno> {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one valid pollfd, count 1.
+        let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+        match cvt(r as libc::c_long) {
+            Ok(n) => return Ok(n > 0),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// write(2) until all of `buf` is written or an error; returns bytes written.

@@ -517,18 +517,20 @@ fn garbage_env_is_fatal() {
     }
 }
 
+/// A netlink header claiming `len` bytes of type `ty`.
+fn hdr(len: u32, ty: u16) -> Vec<u8> {
+    let mut h = Vec::new();
+    h.extend_from_slice(&len.to_ne_bytes());
+    h.extend_from_slice(&ty.to_ne_bytes());
+    h.extend_from_slice(&1u16.to_ne_bytes());
+    h.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]);
+    h
+}
+
 #[test]
 fn malformed_messages_fail_cleanly() {
     let good_flags = |b: &mut MessageBuilder| {
         b.int32(CLONE_FLAGS_ATTR, 0);
-    };
-    let hdr = |len: u32, ty: u16| {
-        let mut h = Vec::new();
-        h.extend_from_slice(&len.to_ne_bytes());
-        h.extend_from_slice(&ty.to_ne_bytes());
-        h.extend_from_slice(&1u16.to_ne_bytes());
-        h.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]);
-        h
     };
     let with_payload = |p: &[u8]| {
         let mut m = hdr(16 + p.len() as u32, INIT_MSG);
@@ -664,6 +666,49 @@ fn malformed_messages_fail_cleanly() {
                 o.logs
             );
             assert!(o.pids.is_none(), "{name}");
+        }
+    }
+}
+
+// A parent that sends part of the message and then stalls with the socket
+// open: runc's C blocks in read forever (runc#4228); the stage gives up at
+// its bound and says how far the message got.
+#[test]
+fn stalled_parent_times_out_naming_the_wait() {
+    for p in PROFILES {
+        for (name, m, want) in [
+            ("mid-header", vec![100u8, 0, 0], "(got 3 of 16 bytes)"),
+            (
+                "mid-payload",
+                {
+                    let mut m = hdr(100, INIT_MSG);
+                    m.extend_from_slice(&[8, 0, 0x91, 0x6a, 0, 0, 0, 0]);
+                    m
+                },
+                "(got 24 of 100 bytes)",
+            ),
+        ] {
+            let t = Instant::now();
+            let o = run(
+                p,
+                &m,
+                Opts {
+                    env: vec![("_NSEXEC_BOOTSTRAP_TIMEOUT", "1".into())],
+                    ..Default::default()
+                },
+            );
+            assert_eq!(o.code, Some(1), "{p:?} {name}: {o:#?}");
+            let w = format!("timed out after 1s waiting for bootstrap data {want}");
+            assert!(
+                o.has_log("fatal", &w),
+                "{p:?} {name}: want `{w}`: {:#?}",
+                o.logs
+            );
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "{name}: {:?}",
+                t.elapsed()
+            );
         }
     }
 }

@@ -187,11 +187,56 @@ fn setup(log: Logger, initpipe: RawFd) -> Result<Ctx, StageError> {
     Ok(Ctx { log, cfg, initpipe })
 }
 
+/// How long stage-0 waits for its bootstrap message, unless
+/// `_NSEXEC_BOOTSTRAP_TIMEOUT` (seconds, 0 = forever) says otherwise. A
+/// healthy parent sends it at once (runc: right after start); a parent that
+/// stalls mid-message left runc's C, and us, blocked in read forever
+/// (runc#4228, runc#3904). Far above any start under load.
+const BOOTSTRAP_TIMEOUT_S: i32 = 60;
+
+/// Reads into `buf` from offset `*got` until full, EOF, an error, or the
+/// deadline (then the error says how far the message got).
+fn read_until(
+    fd: RawFd,
+    buf: &mut [u8],
+    got: &mut usize,
+    deadline: Option<(u64, i32)>,
+    total: usize,
+    done_before: usize,
+) -> Result<(), StageError> {
+    while *got < buf.len() {
+        if let Some((end, secs)) = deadline {
+            let left = end.saturating_sub(sys::monotonic_ms());
+            let ready = left > 0
+                && sys::poll_in(fd, left.min(i32::MAX as u64) as i32)
+                    .map_err(|e| StageError::sys("failed to poll the init pipe", e))?;
+            if !ready {
+                return Err(StageError::plain(format!(
+                    "timed out after {secs}s waiting for bootstrap data (got {} of {total} bytes)",
+                    done_before + *got
+                )));
+            }
+        }
+        let n = sys::read_full_once(fd, &mut buf[*got..])
+            .map_err(|e| StageError::sys("failed to read netlink message", e))?;
+        if n == 0 {
+            break;
+        }
+        *got += n;
+    }
+    Ok(())
+}
+
 /// Read and parse the netlink message from the init socket.
 fn read_bootstrap(fd: RawFd) -> Result<Bootstrap, StageError> {
+    let secs = env_int(c"_NSEXEC_BOOTSTRAP_TIMEOUT")?.unwrap_or(BOOTSTRAP_TIMEOUT_S);
+    let deadline = (secs > 0).then(|| (sys::monotonic_ms() + secs as u64 * 1000, secs));
     let mut hdr = [0u8; NLMSG_HDRLEN];
-    let n = sys::read_full(fd, &mut hdr)
-        .map_err(|e| StageError::sys("failed to read netlink header", e))?;
+    let mut n = 0;
+    read_until(fd, &mut hdr, &mut n, deadline, NLMSG_HDRLEN, 0).map_err(|e| match e {
+        StageError::Sys { errno, .. } => StageError::sys("failed to read netlink header", errno),
+        e => e,
+    })?;
     if n != NLMSG_HDRLEN {
         return Err(StageError::plain(format!(
             "invalid netlink header length {n}"
@@ -199,8 +244,19 @@ fn read_bootstrap(fd: RawFd) -> Result<Bootstrap, StageError> {
     }
     let (_, size) = Header::parse(&hdr)?;
     let mut payload = vec![0u8; size];
-    let n = sys::read_full(fd, &mut payload)
-        .map_err(|e| StageError::sys("failed to read netlink payload", e))?;
+    let mut n = 0;
+    read_until(
+        fd,
+        &mut payload,
+        &mut n,
+        deadline,
+        NLMSG_HDRLEN + size,
+        NLMSG_HDRLEN,
+    )
+    .map_err(|e| match e {
+        StageError::Sys { errno, .. } => StageError::sys("failed to read netlink payload", errno),
+        e => e,
+    })?;
     if n != size {
         return Err(StageError::plain(format!(
             "failed to read netlink payload, {n} != {size}"
