@@ -839,6 +839,159 @@ fn foreground_terminal_is_relayed_like_runc() {
     assert!(!nsrun_root().join("rt-fgtty").exists());
 }
 
+/// How a foreground `run` with `terminal: true` is wired in
+/// [`fg_tty_redirected`]: stdout a file or a pipe (`$(...)`), stdin
+/// /dev/null or a pipe carrying `input`.
+struct Wiring<'a> {
+    stdout_file: bool,
+    input: Option<&'a [u8]>,
+}
+
+/// `run` in the foreground with `terminal: true`, our pty only on stderr
+/// (the host console runc finds first, and the controlling terminal), and
+/// stdout/stdin elsewhere. Returns (exit code, the bytes stdout got).
+fn fg_tty_redirected(runc: bool, b: &Bundle, id: &str, w: &Wiring) -> (i32, Vec<u8>) {
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    let (mut m, mut sl) = (-1, -1);
+    // SAFETY: openpty fills two fresh descriptors; no name, termios or size.
+    let rc = unsafe {
+        libc::openpty(
+            &mut m,
+            &mut sl,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: both descriptors are fresh and ours.
+    let (pty_master, slave) = unsafe { (File::from_raw_fd(m), File::from_raw_fd(sl)) };
+    let (bin, root) = if runc {
+        ("runc".into(), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
+    let out_path = b.dir.join(format!("fg-{runc}.out"));
+    let mut c = Command::new(bin);
+    c.arg("--root")
+        .arg(root)
+        .args(["run", "-b", path_str(&b.dir), id]);
+    c.stderr(slave);
+    c.stdout(if w.stdout_file {
+        Stdio::from(File::create(&out_path).unwrap())
+    } else {
+        Stdio::piped()
+    });
+    c.stdin(if w.input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    // SAFETY: setsid, and stderr (the pty slave) made the controlling
+    // terminal, between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(2, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let mut child = c.spawn().unwrap();
+    drop(c);
+    // Whatever lands on the terminal (errors) is drained, so nothing blocks.
+    let drain = std::thread::spawn(move || {
+        let mut master = pty_master;
+        let mut v = Vec::new();
+        let _ = master.read_to_end(&mut v);
+        v
+    });
+    if let (Some(input), Some(mut stdin)) = (w.input, child.stdin.take()) {
+        stdin.write_all(input).unwrap();
+    }
+    let mut got = Vec::new();
+    if let Some(mut o) = child.stdout.take() {
+        o.read_to_end(&mut got).unwrap();
+    }
+    let st = child.wait().unwrap();
+    if w.stdout_file {
+        got = std::fs::read(&out_path).unwrap();
+    }
+    drop(drain);
+    (st.code().unwrap_or(-1), got)
+}
+
+/// issue 13: with `terminal: true` and stdout a file or a pipe, runc copies
+/// the console to its stdout (tty.go recvtty), with ONLCR cleared; nsrun
+/// once relayed it to the terminal on stderr and stdout got nothing.
+#[test]
+fn foreground_terminal_goes_to_stdout_like_runc() {
+    // With no input (stdin /dev/null) the tty never sees an EOF: nothing is
+    // read then, or the process would wait forever (under runc as well).
+    let mut cfg = base_config(&["/bin/sh", "-c", "echo hello; exit 3"]);
+    cfg["process"]["terminal"] = json!(true);
+    let quiet = Bundle::new("rt-fgtty-out", &cfg);
+    cfg["process"]["args"] = json!(["/bin/sh", "-c", "echo hello; read x; echo got=$x; exit 3"]);
+    let reads = Bundle::new("rt-fgtty-in", &cfg);
+    let cases = [
+        Wiring {
+            stdout_file: true,
+            input: None,
+        },
+        Wiring {
+            stdout_file: false,
+            input: None,
+        },
+        Wiring {
+            stdout_file: false,
+            input: Some(b"abc\n"),
+        },
+        Wiring {
+            stdout_file: true,
+            input: Some(b"abc\n"),
+        },
+    ];
+    for w in &cases {
+        let (b, id) = if w.input.is_some() {
+            (&reads, "rt-fgtty-in")
+        } else {
+            (&quiet, "rt-fgtty-out")
+        };
+        let (c, got) = fg_tty_redirected(false, b, id, w);
+        // The tty echoes the input as soon as it arrives, before or after
+        // "hello": with input the lines are compared in sorted order.
+        let norm = |got: &[u8]| {
+            let t = String::from_utf8_lossy(got).into_owned();
+            if w.input.is_none() {
+                return t;
+            }
+            let mut l: Vec<&str> = t.split_inclusive('\n').collect();
+            l.sort();
+            l.concat()
+        };
+        let text = norm(&got);
+        assert_eq!(c, 3, "{text:?}");
+        if w.input.is_some() {
+            assert_eq!(text, "abc\ngot=abc\nhello\n");
+        } else {
+            assert_eq!(text, "hello\n");
+        }
+        assert!(!nsrun_root().join(id).exists());
+        if !common::skip_unless(have_runc(), "runc not installed") {
+            let (rc, rgot) = fg_tty_redirected(true, b, id, w);
+            assert_eq!(
+                (rc, norm(&rgot)),
+                (c, text),
+                "runc vs nsrun, stdout file {} input {:?}",
+                w.stdout_file,
+                w.input
+            );
+        }
+    }
+    assert_dev_null_intact();
+}
+
 /// In the subreaper helper: create, reap init the moment it exits (as
 /// containerd's shim does), then `start` with its pidfd_open delayed by
 /// strace. Prints "start=<code> <stderr>".

@@ -1,7 +1,10 @@
 //! A terminal for a foreground `run`/`exec` without `--console-socket`:
 //! like runc, we receive the pty master ourselves over an internal socket,
 //! put our own terminal in raw mode and relay bytes, resizes and signals
-//! until the process exits.
+//! until the process exits. The bytes go where runc's go (tty.go recvtty):
+//! our stdin to the master, the master to our stdout, wherever they point
+//! (a file, a pipe, `$(...)`); the terminal found is only the one put in
+//! raw mode and the source of the window size.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -53,8 +56,19 @@ pub fn socket_pair() -> Result<(OwnedFd, UnixStream), ContainerError> {
     Ok((a.into(), b))
 }
 
-/// Receive the pty master init sent (one SCM_RIGHTS fd).
+/// Receive the pty master init sent (one SCM_RIGHTS fd), with ONLCR
+/// cleared as runc's recvtty does (console.ClearONLCR), so `\n` reaches our
+/// stdout as `\n`, not `\r\n`.
 pub fn recv_master(sock: &UnixStream) -> Result<OwnedFd, ContainerError> {
+    let m = recv_fd(sock)?;
+    if let Some(mut t) = get_mode(m.as_fd()) {
+        t.c_oflag &= !libc::ONLCR;
+        set_mode(m.as_fd(), &t);
+    }
+    Ok(m)
+}
+
+fn recv_fd(sock: &UnixStream) -> Result<OwnedFd, ContainerError> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut buf = [0u8; 64];
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
@@ -109,6 +123,13 @@ fn resize(from: BorrowedFd, to: BorrowedFd) {
     }
 }
 
+/// Our stdin and stdout, borrowed for the relay (never closed by it).
+fn stdio(fd: i32) -> std::mem::ManuallyDrop<File> {
+    // SAFETY: fds 0 and 1 are always open (main's open_stdio); ManuallyDrop
+    // keeps them open when the File goes.
+    std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(fd) })
+}
+
 impl Terminal {
     /// Relay until `pid` (our child) exits; returns its exit code. `set` is
     /// the blocked signal set from `signal::block`.
@@ -124,8 +145,12 @@ impl Terminal {
         let sfd = SignalFd::with_flags(set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
             .map_err(|e| ContainerError::Io("signalfd".into(), e.into()))?;
         let mut m = File::from(master);
+        let (mut input, mut output) = (stdio(0), stdio(1));
         let mut buf = [0u8; 4096];
         let mut master_open = true;
+        // runc's io.Copy(console, os.Stdin) simply ends at EOF (a /dev/null
+        // or closed-pipe stdin); the process keeps running.
+        let mut input_open = true;
         loop {
             if let Ok(st) = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
                 if st != WaitStatus::StillAlive {
@@ -135,18 +160,18 @@ impl Terminal {
                         nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
                     );
                     while let Ok(n @ 1..) = m.read(&mut buf) {
-                        let _ = self.tty.write_all(&buf[..n]);
+                        let _ = output.write_all(&buf[..n]);
                     }
                     return Ok(super::signal::exit_code(st).unwrap_or(255));
                 }
             }
-            let (tty_in, m_in, sig_in) = {
-                let mut fds = vec![
-                    PollFd::new(self.tty.as_fd(), PollFlags::POLLIN),
-                    PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
-                ];
+            let (in_ready, m_in, sig_in) = {
+                let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
                 if master_open {
                     fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+                }
+                if input_open {
+                    fds.push(PollFd::new(input.as_fd(), PollFlags::POLLIN));
                 }
                 match poll(&mut fds, PollTimeout::NONE) {
                     Err(nix::errno::Errno::EINTR) => continue,
@@ -158,7 +183,12 @@ impl Terminal {
                         .and_then(|f| f.revents())
                         .is_some_and(|r| !r.is_empty())
                 };
-                (ready(0), ready(2), ready(1))
+                let in_at = 1 + usize::from(master_open);
+                (
+                    input_open && ready(in_at),
+                    master_open && ready(1),
+                    ready(0),
+                )
             };
             if sig_in {
                 while let Ok(Some(si)) = sfd.read_signal() {
@@ -172,15 +202,19 @@ impl Terminal {
                     }
                 }
             }
-            if tty_in {
-                if let Ok(n @ 1..) = self.tty.read(&mut buf) {
-                    let _ = m.write_all(&buf[..n]);
+            if in_ready {
+                match input.read(&mut buf) {
+                    Ok(n @ 1..) => {
+                        let _ = m.write_all(&buf[..n]);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    _ => input_open = false,
                 }
             }
             if m_in {
                 match m.read(&mut buf) {
                     Ok(n @ 1..) => {
-                        let _ = self.tty.write_all(&buf[..n]);
+                        let _ = output.write_all(&buf[..n]);
                     }
                     // EIO: the last slave fd closed; keep waiting for the exit.
                     _ => master_open = false,
