@@ -1091,3 +1091,130 @@ fn start_of_a_short_process_reaped_at_once_succeeds() {
     assert!(!nsrun_root().join("rt-reaped").exists());
     assert_dev_null_intact();
 }
+
+/// In the zombie helper (a subreaper that does not reap): `run -d`, kill
+/// init, wait until it is a zombie, then print what state, `kill --all 0`,
+/// `kill 0` and `delete` answer; reap it at the end.
+fn zombie_init_answers(runc: bool, dir: &str, id: &str) {
+    // SAFETY: prctl on this helper process only (it runs no other test).
+    assert_eq!(
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) },
+        0
+    );
+    let pid_file = Path::new(dir).join("init.pid");
+    let (bin, root) = if runc {
+        ("runc".into(), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
+    let rt = |args: &[&str]| {
+        Command::new(&bin)
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // Not through `rt`: the detached container holds stdout, a pipe would
+    // never reach EOF.
+    let st = Command::new(&bin)
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "run",
+            "-d",
+            "-b",
+            dir,
+            "--pid-file",
+            path_str(&pid_file),
+            id,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "run -d failed");
+    let init: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    assert_eq!(code(&rt(&["kill", id, "KILL"])), 0);
+    let zombie = (0..500).any(|_| {
+        let st = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap_or_default();
+        if st
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+        {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        false
+    });
+    println!("zombie={zombie}");
+    let (_, st) = state(runc, id);
+    println!("status={}", st["status"]);
+    for (label, args) in [
+        ("kill --all", &["kill", "--all", id, "0"][..]),
+        ("kill", &["kill", id, "0"][..]),
+        ("delete", &["delete", id][..]),
+    ] {
+        let o = rt(args);
+        let e = err(&o);
+        let words = e.split("msg=").nth(1).unwrap_or("").trim();
+        println!("{label}={} {words}", code(&o));
+    }
+    // SAFETY: waitpid on our own (adopted) child.
+    unsafe { libc::waitpid(init, std::ptr::null_mut(), 0) };
+    let _ = rt(&["delete", "-f", id]);
+}
+
+/// issue 13: `kill --all ID 0` on a stopped container succeeds (runc 1.1.5's
+/// Signal: with --all only a missing cgroup ends early), `kill ID 0` does
+/// not, and a zombie init is a stopped container that `delete` removes
+/// (runc's runType reads state Z from /proc/PID/stat).
+#[test]
+fn kill_all_and_delete_of_a_zombie_init_like_runc() {
+    const HELPER: &str = "NSRUN_TEST_ZOMBIE_HELPER";
+    if let Ok(which) = std::env::var(HELPER) {
+        let b = std::env::var("NSRUN_TEST_BUNDLE").unwrap();
+        zombie_init_answers(which == "runc", &b, "rt-zombie");
+        return;
+    }
+    let b = Bundle::new("rt-zombie", &base_config(&["/payload", "sleep:60"]));
+    let mut runtimes = vec!["nsrun"];
+    if !common::skip_unless(have_runc(), "runc not installed") {
+        runtimes.push("runc");
+    }
+    for rt in runtimes {
+        // The helper is this test re-run in a child process, which alone
+        // becomes a subreaper.
+        let o = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "kill_all_and_delete_of_a_zombie_init_like_runc",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(HELPER, rt)
+            .env("NSRUN_TEST_BUNDLE", &b.dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text: String = out(&o)
+            .lines()
+            .filter(|l| l.contains('='))
+            // The harness's "test NAME ... " can share the first line.
+            .map(|l| format!("{}\n", l.rsplit(" ... ").next().unwrap_or(l)))
+            .collect();
+        assert_eq!(
+            text,
+            "zombie=true\nstatus=\"stopped\"\nkill --all=0 \nkill=1 \"container not running\"\ndelete=0 \n",
+            "{rt}: {}",
+            err(&o)
+        );
+    }
+    assert!(!nsrun_root().join("rt-zombie").exists());
+    assert_dev_null_intact();
+}

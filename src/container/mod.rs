@@ -588,7 +588,22 @@ pub fn kill(root: &Root, id: &str, sig: &str, all: bool) -> Result<(), Container
     // runc looks the container up before it parses the signal.
     let s = root.load(id)?;
     let sig = signal::parse(sig).map_err(ContainerError::Usage)?;
-    if s.status(&root.dir(id)) == Status::Stopped {
+    let stopped = s.status(&root.dir(id)) == Status::Stopped;
+    if all {
+        // runc 1.1.5 (linuxContainer.Signal): with --all the status only
+        // matters when the cgroup is gone; a stopped container whose cgroup
+        // still exists gets signalAllProcesses (a no-op on an empty one), so
+        // `kill --all ID 0` after the exit succeeds.
+        if let Some(m) = cgroup::open(&root.dir(id))? {
+            if stopped && !m.exists() {
+                return Ok(());
+            }
+            return cgroup::signal_all(&*m, sig);
+        }
+        if stopped {
+            return Ok(());
+        }
+    } else if stopped {
         return Err(ContainerError::NotRunning);
     }
     // A pidfd pins the process: no signal can reach a recycled pid once the
@@ -598,9 +613,6 @@ pub fn kill(root: &Root, id: &str, sig: &str, all: bool) -> Result<(), Container
         return Err(ContainerError::NotRunning);
     }
     if all {
-        if let Some(m) = cgroup::open(&root.dir(id))? {
-            return cgroup::signal_all(&*m, sig);
-        }
         // No cgroup config: the container's pid namespace names the same processes.
         for pid in pid_ns_members(s.init_pid) {
             if let Ok(fd) = process::sys::pidfd_open(pid) {
