@@ -233,3 +233,44 @@ fn exec_detached_with_process_json_and_pid_file() {
     }
     assert!(!alive(pid));
 }
+
+/// issue 13: a process.json without `user` runs as 0:0 (Go's zero value in
+/// runc), one without `cwd` fails with runc's words.
+#[test]
+fn exec_process_json_without_user_like_runc() {
+    let b = Bundle::new("rt-exec-nouser", &base_config(&["/payload", "sleep:60"]));
+    let p = b.dir.join("process.json");
+    let nocwd = b.dir.join("process-nocwd.json");
+    std::fs::write(
+        &p,
+        json!({"args": ["/payload", "id", "cwd"], "cwd": "/tmp"}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(&nocwd, json!({"args": ["/payload", "id"]}).to_string()).unwrap();
+    let mut outputs = Vec::new();
+    for runc in [false, true] {
+        if runc && common::skip_unless(common::have("runc"), "runc not installed") {
+            continue;
+        }
+        start_sleeper(runc, &b, "rt-exec-nouser");
+        let o = exec(runc, &["exec", "--process", path_str(&p), "rt-exec-nouser"]);
+        assert_eq!(code(&o), 0, "exec ({runc}): {}", err(&o));
+        assert!(out(&o).contains("uid=0\ngid=0\n"), "{}", out(&o));
+        outputs.push(out(&o));
+        let o = exec(
+            runc,
+            &["exec", "--process", path_str(&nocwd), "rt-exec-nouser"],
+        );
+        assert_eq!(code(&o), 255, "exec ({runc}): {}", err(&o));
+        assert!(
+            err(&o).contains("exec failed: Cwd property must not be empty"),
+            "{runc}: {}",
+            err(&o)
+        );
+        assert_eq!(code(&exec(runc, &["delete", "-f", "rt-exec-nouser"])), 0);
+    }
+    if outputs.len() == 2 {
+        assert_eq!(outputs[0], outputs[1]);
+    }
+    assert_dev_null_intact();
+}

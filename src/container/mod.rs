@@ -710,8 +710,18 @@ fn atoi(what: &str, v: &str) -> Result<u32, ContainerError> {
 fn exec_process(s: &Saved, o: &ExecOpts) -> Result<oci_spec::runtime::Process, ContainerError> {
     if let Some(p) = &o.process {
         let data = std::fs::read(p).map_err(io(format!("open {}", p.display())))?;
-        let proc: oci_spec::runtime::Process = serde_json::from_slice(&data)
-            .map_err(|e| ContainerError::Usage(format!("parsing {}: {e}", p.display())))?;
+        let bad =
+            |e: serde_json::Error| ContainerError::Usage(format!("parsing {}: {e}", p.display()));
+        let mut v: serde_json::Value = serde_json::from_slice(&data).map_err(bad)?;
+        // runc decodes into Go's specs.Process, where a missing field is its
+        // zero value: no `user` is uid 0, gid 0, and no `cwd` is "" (refused
+        // by validateProcessSpec as "Cwd property must not be empty").
+        // oci-spec requires both, so they are filled in first.
+        if let Some(o) = v.as_object_mut() {
+            o.entry("user").or_insert_with(|| serde_json::json!({}));
+            o.entry("cwd").or_insert_with(|| "".into());
+        }
+        let proc: oci_spec::runtime::Process = serde_json::from_value(v).map_err(bad)?;
         return Ok(proc);
     }
     if o.args.is_empty() {
