@@ -650,3 +650,88 @@ fn systemd_cgroup_without_systemd_is_a_clear_error() {
         );
     }
 }
+
+/// issue 13: `update` takes a value starting with `-` for every flag, as
+/// runc's Go flags do, and refuses what its parsers refuse, in its words:
+/// `-1` means unlimited for the memory sizes, the cpu quotas and pids.
+#[test]
+fn update_negative_values_like_runc() {
+    let accepted: &[&[&str]] = &[
+        &["--memory-swap", "-1"],
+        &["--memory", "-1"],
+        &["--memory-reservation", "-1"],
+        &["--cpu-quota", "-1"],
+        &["--cpu-quota", "-1", "--cpu-period", "100000"],
+        &["--pids-limit", "-1"],
+    ];
+    let refused: &[&[&str]] = &[
+        &["--cpu-period", "-1"],
+        &["--cpu-rt-period", "-1"],
+        &["--cpu-share", "-5"],
+        &["--memory", "-5"],
+        &["--memory-swap", "-2"],
+        &["--cpu-quota", "99999999999999999999"],
+        &["--cpu-rt-runtime", "-x"],
+    ];
+    let mut seen = Vec::new();
+    for rt in runtimes() {
+        let id = cid(rt, "neg");
+        let b = bundle(&id, &["sleep", "1000"], |c| {
+            c["linux"]["resources"]["memory"] = json!({"limit": 64 << 20});
+            c["linux"]["resources"]["cpu"] = json!({"quota": 50000, "period": 100000});
+            c["linux"]["resources"]["pids"] = json!({"limit": 33});
+        });
+        let (_c, rel) = run_d(rt, &b, &id);
+        let mut answers = Vec::new();
+        for args in accepted {
+            let mut a = vec!["update"];
+            a.extend_from_slice(args);
+            a.push(&id);
+            let (c, _, e) = call(rt, &b.dir, &a);
+            assert_eq!(c, 0, "{rt:?} {args:?}: {e}");
+        }
+        assert_eq!(
+            cgfile(&rel, "pids", "pids.max", "pids.max"),
+            "max",
+            "{rt:?}"
+        );
+        if v1_memory() {
+            assert_eq!(cgfile(&rel, "cpu", "cpu.cfs_quota_us", ""), "-1", "{rt:?}");
+            assert_eq!(
+                cgfile(&rel, "memory", "memory.limit_in_bytes", ""),
+                "9223372036854771712",
+                "{rt:?}"
+            );
+        } else {
+            assert_eq!(cgfile(&rel, "cpu", "", "cpu.max"), "max 100000", "{rt:?}");
+            assert_eq!(cgfile(&rel, "memory", "", "memory.max"), "max", "{rt:?}");
+        }
+        for args in refused {
+            let mut a = vec!["update"];
+            a.extend_from_slice(args);
+            a.push(&id);
+            let (c, _, e) = call(rt, &b.dir, &a);
+            let words = e.split("msg=").nth(1).unwrap_or(&e).trim().to_string();
+            answers.push(format!("{args:?} {c} {words}"));
+        }
+        // runc's logrus warning, a log line like the others.
+        let (c, _, e) = call(rt, &b.dir, &["update", "--kernel-memory", "-1", &id]);
+        answers.push(format!(
+            "kernel-memory {c} {}",
+            e.trim().split("level=").nth(1).unwrap_or(&e)
+        ));
+        delete_clean(rt, &b, &id, &rel);
+        seen.push(answers);
+    }
+    let n = &seen[0];
+    assert!(
+        n.iter().any(|l| l.contains(
+            r#"1 "invalid value for cpu-period: strconv.ParseUint: parsing \"-1\": invalid syntax""#
+        )),
+        "{n:#?}"
+    );
+    if seen.len() == 2 {
+        assert_eq!(seen[0], seen[1], "nsrun vs runc");
+    }
+    assert_dev_null_intact();
+}

@@ -37,59 +37,66 @@ pub struct IdArgs {
 }
 
 /// `update [flags] <container-id>`; string values as runc reads them
-/// (memory sizes accept "512m", "1g", "-1").
+/// (memory sizes accept "512m", "1g", "-1"). Every value may start with
+/// `-`: runc's flags are Go `flag` ones, which take the next word as the
+/// value whatever it is (`--memory-swap -1`, `--cpu-quota -1`), and the
+/// value parsers then decide (runc's update.go).
 #[derive(Args, Debug, Clone, Default)]
 pub struct UpdateArgs {
     /// path to the file containing the resources to update or '-' to read from the standard input
-    #[arg(short = 'r', long)]
+    #[arg(short = 'r', long, allow_hyphen_values = true)]
     pub resources: Option<String>,
     /// Specifies per cgroup weight, range is from 10 to 1000
-    #[arg(long)]
-    pub blkio_weight: Option<u16>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub blkio_weight: Option<i64>,
     /// CPU CFS period to be used for hardcapping (in usecs). 0 to use system default
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_period: Option<String>,
     /// CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_quota: Option<String>,
     /// CPU shares (relative weight vs. other containers)
-    #[arg(long = "cpu-share", visible_alias = "cpu-shares")]
+    #[arg(
+        long = "cpu-share",
+        visible_alias = "cpu-shares",
+        allow_hyphen_values = true
+    )]
     pub cpu_share: Option<String>,
     /// CPU realtime period to be used for hardcapping (in usecs). 0 to use system default
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_rt_period: Option<String>,
     /// CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_rt_runtime: Option<String>,
     /// CPU(s) to use
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpuset_cpus: Option<String>,
     /// Memory node(s) to use
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpuset_mems: Option<String>,
     /// (obsoleted; do not use)
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, allow_hyphen_values = true)]
     pub kernel_memory: Option<String>,
     /// (obsoleted; do not use)
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, allow_hyphen_values = true)]
     pub kernel_memory_tcp: Option<String>,
     /// Memory limit (in bytes)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub memory: Option<String>,
     /// Memory reservation or soft_limit (in bytes)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub memory_reservation: Option<String>,
     /// Total memory usage (memory + swap); set '-1' to enable unlimited swap
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
     /// Maximum number of pids allowed in the container
     #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
     /// The string of Intel RDT/CAT L3 cache schema
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub l3_cache_schema: Option<String>,
     /// The string of Intel RDT/MBA memory bandwidth schema
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub mem_bw_schema: Option<String>,
     pub id: String,
 }
@@ -130,9 +137,30 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(total))
 }
 
+/// Go's strconv.ParseUint / ParseInt (base 10, 64 bits), with their error
+/// words: `strconv.ParseUint: parsing "-1": invalid syntax`.
+pub fn go_parse_u64(s: &str) -> Result<u64, String> {
+    go_int("ParseUint", s, s)
+}
+
+pub fn go_parse_i64(s: &str) -> Result<i64, String> {
+    go_int("ParseInt", s, s.strip_prefix(['+', '-']).unwrap_or(s))
+}
+
+/// `digits` is `s` without the sign ParseInt allows: only ASCII digits
+/// are valid (Go allows `_` only with base 0).
+fn go_int<T: std::str::FromStr>(f: &str, s: &str, digits: &str) -> Result<T, String> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("strconv.{f}: parsing {s:?}: invalid syntax"));
+    }
+    s.parse::<T>()
+        .map_err(|_| format!("strconv.{f}: parsing {s:?}: value out of range"))
+}
+
 /// docker/go-units RAMInBytes: "1024", "512k", "1.5g", "2GiB" (binary units).
 pub fn parse_ram(s: &str) -> Result<i64, String> {
-    let bad = || format!("invalid size: {s:?}");
+    // go-units' parseSize words.
+    let bad = || format!("invalid size: '{s}'");
     let t = s.trim();
     let n = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -180,6 +208,30 @@ mod tests {
     }
 
     #[test]
+    fn go_integers() {
+        assert_eq!(go_parse_u64("42"), Ok(42));
+        assert_eq!(
+            go_parse_u64("-1").unwrap_err(),
+            "strconv.ParseUint: parsing \"-1\": invalid syntax"
+        );
+        assert_eq!(
+            go_parse_u64("18446744073709551616").unwrap_err(),
+            "strconv.ParseUint: parsing \"18446744073709551616\": value out of range"
+        );
+        assert_eq!(go_parse_i64("-1"), Ok(-1));
+        assert_eq!(go_parse_i64("+7"), Ok(7));
+        assert_eq!(
+            go_parse_i64("1x").unwrap_err(),
+            "strconv.ParseInt: parsing \"1x\": invalid syntax"
+        );
+        assert_eq!(
+            go_parse_i64("-9223372036854775809").unwrap_err(),
+            "strconv.ParseInt: parsing \"-9223372036854775809\": value out of range"
+        );
+        assert_eq!(parse_ram("-5").unwrap_err(), "invalid size: '-5'");
+    }
+
+    #[test]
     fn ram_sizes() {
         assert_eq!(parse_ram("1024").unwrap(), 1024);
         assert_eq!(parse_ram("512m").unwrap(), 512 << 20);
@@ -204,6 +256,12 @@ mod tests {
             "512",
             "--pids-limit",
             "-1",
+            "--memory-swap",
+            "-1",
+            "--cpu-quota",
+            "-1",
+            "--cpu-rt-runtime",
+            "-1",
             "c1",
         ])
         .unwrap();
@@ -211,6 +269,14 @@ mod tests {
         assert_eq!(
             (u.memory.as_deref(), u.cpu_share.as_deref(), u.pids_limit),
             (Some("64m"), Some("512"), Some(-1))
+        );
+        assert_eq!(
+            (
+                u.memory_swap.as_deref(),
+                u.cpu_quota.as_deref(),
+                u.cpu_rt_runtime.as_deref()
+            ),
+            (Some("-1"), Some("-1"), Some("-1"))
         );
         let t = T::try_parse_from(["x", "events", "--interval", "1s", "c1"]).unwrap();
         let C::Events(e) = t.c else { panic!() };

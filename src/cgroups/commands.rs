@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::cli_args::{parse_ram, EventsArgs, PsArgs, UpdateArgs};
+use super::cli_args::{go_parse_i64, go_parse_u64, parse_ram, EventsArgs, PsArgs, UpdateArgs};
 use super::config::{BlockIo, CgroupConfig, Cpu, Memory, Pids, Resources};
 use super::oom::OomEvent;
 use super::stats::Event;
@@ -185,16 +185,15 @@ pub fn update_resources(args: &UpdateArgs, stdin: &mut dyn Read) -> Result<Resou
             serde_json::from_str(&text).map_err(|e| Error::InvalidResources(e.to_string()))?;
         return Resources::from_json_value(v).map(drop_zeros);
     }
-    let inv =
-        |opt: &str, e: String| Error::InvalidResources(format!("invalid value for {opt}: {e}"));
+    let inv = |opt: &str, e: String| Error::UpdateFlag(format!("invalid value for {opt}: {e}"));
     let u = |opt: &str, v: &Option<String>| -> Result<Option<u64>> {
         v.as_deref()
-            .map(|s| s.parse::<u64>().map_err(|e| inv(opt, e.to_string())))
+            .map(|s| go_parse_u64(s).map_err(|e| inv(opt, e)))
             .transpose()
     };
     let i = |opt: &str, v: &Option<String>| -> Result<Option<i64>> {
         v.as_deref()
-            .map(|s| s.parse::<i64>().map_err(|e| inv(opt, e.to_string())))
+            .map(|s| go_parse_i64(s).map_err(|e| inv(opt, e)))
             .transpose()
     };
     let ram = |opt: &str, v: &Option<String>| -> Result<Option<i64>> {
@@ -208,8 +207,16 @@ pub fn update_resources(args: &UpdateArgs, stdin: &mut dyn Read) -> Result<Resou
             })
             .transpose()
     };
-    if args.kernel_memory.is_some() || args.kernel_memory_tcp.is_some() {
-        eprintln!("Kernel memory settings are ignored and will be removed");
+    let kernel = [
+        ram("kernel-memory", &args.kernel_memory)?,
+        ram("kernel-memory-tcp", &args.kernel_memory_tcp)?,
+    ];
+    if kernel.iter().any(|k| k.is_some_and(|v| v != 0)) {
+        // runc: logrus.Warn, a log line like any other.
+        crate::cli::log::log(
+            "warning",
+            "Kernel memory settings are ignored and will be removed",
+        );
     }
     let r = Resources {
         memory: Some(Memory {
@@ -229,8 +236,9 @@ pub fn update_resources(args: &UpdateArgs, stdin: &mut dyn Read) -> Result<Resou
             ..Default::default()
         }),
         pids: args.pids_limit.map(|limit| Pids { limit }),
+        // runc: uint16(context.Int("blkio-weight")), 0 meaning "not given".
         block_io: args.blkio_weight.map(|w| BlockIo {
-            weight: Some(w),
+            weight: Some(w as u16),
             ..Default::default()
         }),
         ..Default::default()

@@ -53,6 +53,10 @@ pub enum Error {
     NoCgroupMount,
     #[error("invalid cgroup resources: {0}")]
     InvalidResources(String),
+    /// A bad `update` flag value, in runc's words alone
+    /// (`invalid value for cpu-period: strconv.ParseUint: ...`).
+    #[error("{0}")]
+    UpdateFlag(String),
     #[error("cannot set {0} limit: container could not join or create cgroup")]
     NoController(&'static str),
     #[error("invalid configuration: {0}")]
