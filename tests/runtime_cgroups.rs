@@ -735,3 +735,84 @@ fn update_negative_values_like_runc() {
     }
     assert_dev_null_intact();
 }
+
+/// issue 13 (runc's cgroups.bats "should refuse pre-existing frozen
+/// cgroup"): `run` and `create` into a frozen cgroup fail at once with
+/// runc's words, leave the cgroup as it was (still frozen, nothing created
+/// beside it) and leave no container; a non-empty one is only warned about.
+#[test]
+fn frozen_or_busy_existing_cgroup_like_runc() {
+    let rel = "i2-frozen-cg";
+    let v1 = Path::new(CG).join("freezer").is_dir();
+    let (dir, file, frozen) = if v1 {
+        (
+            Path::new(CG).join("freezer").join(rel),
+            "freezer.state",
+            "FROZEN",
+        )
+    } else {
+        (Path::new(CG).join(rel), "cgroup.freeze", "1")
+    };
+    let _ = std::fs::remove_dir(&dir);
+    for rt in runtimes() {
+        let id = cid(rt, "frozen");
+        let b = bundle(&id, &["sleep", "1000"], |c| {
+            c["linux"]["cgroupsPath"] = json!(format!("/{rel}"))
+        });
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), frozen).unwrap();
+        for (verb, extra) in [("run", &["-d"][..]), ("create", &[][..])] {
+            let mut a = vec![verb];
+            a.extend_from_slice(extra);
+            a.extend_from_slice(&["-b", path_str(&b.dir), &id]);
+            let start = Instant::now();
+            let (c, _, e) = call(rt, &b.dir, &a);
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "{rt:?} {verb} hung"
+            );
+            assert_eq!(c, 1, "{rt:?} {verb}: {e}");
+            assert!(
+                e.contains(&format!(
+                    "msg=\"runc {verb} failed: container's cgroup unexpectedly frozen\""
+                )),
+                "{rt:?} {verb}: {e}"
+            );
+            let root = if rt == Rt::Nsrun {
+                nsrun_root()
+            } else {
+                runc_root()
+            };
+            assert!(!root.join(&id).exists(), "{rt:?} {verb}: state left");
+            assert_eq!(
+                std::fs::read_to_string(dir.join(file)).unwrap().trim(),
+                frozen,
+                "{rt:?} {verb}: the cgroup was thawed"
+            );
+            assert_eq!(leftovers(rel), vec![dir.clone()], "{rt:?} {verb}");
+            assert_eq!(
+                procs(&Paths::from([("pids".into(), dir.clone())])),
+                Vec::<i32>::new()
+            );
+        }
+        std::fs::write(dir.join(file), if v1 { "THAWED" } else { "0" }).unwrap();
+        std::fs::remove_dir(&dir).unwrap();
+
+        // A second container in the cgroup of a running one: a warning.
+        let id2 = format!("{id}-2");
+        let (_c, paths) = run_d(rt, &b, &id);
+        let _c2 = Cleanup(rt, id2.clone());
+        let (c, _, e) = call(rt, &b.dir, &["create", "-b", path_str(&b.dir), &id2]);
+        assert_eq!(c, 0, "{rt:?}: {e}");
+        assert!(
+            e.contains(
+                "level=warning msg=\"container's cgroup is not empty: 1 process(es) found\""
+            ),
+            "{rt:?}: {e}"
+        );
+        let _ = call(rt, &b.dir, &["delete", "-f", &id2]);
+        delete_clean(rt, &b, &id, &paths);
+    }
+    assert_eq!(leftovers(rel), Vec::<PathBuf>::new());
+    assert_dev_null_intact();
+}

@@ -197,6 +197,36 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
     std::fs::rename(&tmp, path).map_err(io("rename pid file"))
 }
 
+/// runc 1.1.5's checks of a pre-existing cgroup (libcontainer
+/// factory_linux.go Create): processes in it are only warned about; a
+/// frozen one is refused, since init would hang in it forever.
+fn check_existing_cgroup(
+    mgr: &dyn crate::cgroups::Manager,
+    sink: LogSink,
+) -> Result<(), ContainerError> {
+    use crate::cgroups::FreezerState;
+    if mgr.exists() {
+        // runc ignores a read racing with the cgroup's removal.
+        let n = mgr.pids().map(|p| p.len()).unwrap_or(0);
+        if n != 0 {
+            sink(
+                "warning",
+                &format!("container's cgroup is not empty: {n} process(es) found"),
+            );
+            sink("warning", "DEPRECATED: running container in a non-empty cgroup won't be supported in runc 1.2; https://github.com/opencontainers/runc/issues/3132");
+        }
+    }
+    match mgr.freezer_state() {
+        Ok(FreezerState::Frozen) => Err(ContainerError::Usage(
+            "container's cgroup unexpectedly frozen".into(),
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => Err(ContainerError::Usage(format!(
+            "unable to get cgroup freezer state: {e}"
+        ))),
+    }
+}
+
 /// `create`: everything up to init blocked on the exec fifo. On error,
 /// nothing is left: no process, no state dir, no fd.
 /// Returns the saved state and, for a foreground terminal, what to relay.
@@ -221,6 +251,13 @@ pub fn create(
     }
     let cg = cgroup::config(&plan, id, o.systemd_cgroup)?;
     let mgr = cgroup::manager(&cg)?;
+    // runc's factory.Create order: an existing id first, then the cgroup
+    // checks, all before anything is made (so a refused cgroup is left as
+    // it was).
+    if root.dir(id).exists() {
+        return Err(ContainerError::Exists);
+    }
+    check_existing_cgroup(&*mgr, sink)?;
     root.ensure()?;
     let dir = root.dir(id);
     match std::fs::create_dir(&dir) {
