@@ -274,3 +274,62 @@ fn exec_process_json_without_user_like_runc() {
     }
     assert_dev_null_intact();
 }
+
+/// issue 13: runc 1.1's exec flags `--cap` (bounding, effective, permitted
+/// and ambient; an unknown name is a warning), `--no-new-privs` and
+/// `--process-label` (refused without SELinux), like runc.
+#[test]
+fn exec_cap_no_new_privs_and_label_flags_like_runc() {
+    let mut cfg = base_config(&["/payload", "sleep:60"]);
+    cfg["process"]["noNewPrivileges"] = json!(false);
+    let b = Bundle::new("rt-exec-flags", &cfg);
+    let status = ["/bin/grep", "-E", "^(Cap|NoNewPrivs)", "/proc/self/status"];
+    let cases: &[&[&str]] = &[
+        &[],
+        &["--no-new-privs"],
+        &["--cap", "CAP_SYS_ADMIN", "--cap", "CAP_NET_RAW"],
+        &["--cap", "CAP_BOGUS", "--cap", "sys_admin"],
+        &["--process-label", "system_u:system_r:container_t:s0"],
+    ];
+    let mut answers: Vec<Vec<String>> = Vec::new();
+    for runc in [false, true] {
+        if runc && common::skip_unless(common::have("runc"), "runc not installed") {
+            continue;
+        }
+        start_sleeper(runc, &b, "rt-exec-flags");
+        let mut mine = Vec::new();
+        for flags in cases {
+            let mut a = vec!["exec"];
+            a.extend_from_slice(flags);
+            a.push("rt-exec-flags");
+            a.extend_from_slice(&status);
+            let o = exec(runc, &a);
+            let e = err(&o);
+            let words: Vec<&str> = e.lines().filter_map(|l| l.split("level=").nth(1)).collect();
+            mine.push(format!("{flags:?} {} {}{words:?}", code(&o), out(&o)));
+        }
+        assert_eq!(code(&exec(runc, &["delete", "-f", "rt-exec-flags"])), 0);
+        answers.push(mine);
+    }
+    let n = &answers[0];
+    assert!(n[0].contains("NoNewPrivs:\t0"), "{}", n[0]);
+    assert!(n[1].contains("NoNewPrivs:\t1"), "{}", n[1]);
+    // CAP_SYS_ADMIN (21) and CAP_NET_RAW (13) join the template's three.
+    assert!(n[2].contains("CapBnd:\t0000000020202420"), "{}", n[2]);
+    assert!(n[2].contains("CapEff:\t0000000020202420"), "{}", n[2]);
+    assert!(
+        n[3].contains("warning msg=\\\"ignoring unknown or unavailable capabilities: [CAP_BOGUS sys_admin]\\\""),
+        "{}",
+        n[3]
+    );
+    assert!(
+        n[4].contains(" 255 ")
+            && n[4].contains("selinux label is specified in config, but selinux is disabled"),
+        "{}",
+        n[4]
+    );
+    if answers.len() == 2 {
+        assert_eq!(answers[0], answers[1], "nsrun vs runc");
+    }
+    assert_dev_null_intact();
+}

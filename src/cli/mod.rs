@@ -185,6 +185,18 @@ struct ExecArgs {
     /// allow exec in a paused container
     #[arg(long = "ignore-paused")]
     ignore_paused: bool,
+    /// set the asm process label for the process commonly used with selinux
+    #[arg(long = "process-label")]
+    process_label: Option<String>,
+    /// set the apparmor profile for the process
+    #[arg(long)]
+    apparmor: Option<String>,
+    /// set the no new privileges value for the process
+    #[arg(long = "no-new-privs")]
+    no_new_privs: bool,
+    /// add a capability to the bounding set for the process
+    #[arg(short = 'c', long = "cap")]
+    cap: Vec<String>,
     id: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -353,6 +365,10 @@ fn dispatch(cli: &Cli) -> Result<i32, Failure> {
                 preserve_fds: a.preserve_fds,
                 debug: cli.debug,
                 ignore_paused: a.ignore_paused,
+                process_label: a.process_label.clone(),
+                apparmor: a.apparmor.clone(),
+                no_new_privs: a.no_new_privs,
+                caps: a.cap.clone(),
             };
             container::exec(&root, &a.id, &o, &mut sink)
                 .map_err(|e| fail(255, format!("exec failed: {e}")))

@@ -733,6 +733,12 @@ pub struct ExecOpts {
     pub debug: bool,
     /// `--ignore-paused`.
     pub ignore_paused: bool,
+    /// `--process-label`, `--apparmor`, `--no-new-privs`, `--cap` (runc 1.1's
+    /// exec.go getProcess; only without `--process`).
+    pub process_label: Option<String>,
+    pub apparmor: Option<String>,
+    pub no_new_privs: bool,
+    pub caps: Vec<String>,
 }
 
 fn atoi(what: &str, v: &str) -> Result<u32, ContainerError> {
@@ -744,7 +750,11 @@ fn atoi(what: &str, v: &str) -> Result<u32, ContainerError> {
 }
 
 /// The process of an exec: `--process` JSON, or config.json's with the CLI overrides.
-fn exec_process(s: &Saved, o: &ExecOpts) -> Result<oci_spec::runtime::Process, ContainerError> {
+fn exec_process(
+    s: &Saved,
+    o: &ExecOpts,
+    sink: LogSink,
+) -> Result<oci_spec::runtime::Process, ContainerError> {
     if let Some(p) = &o.process {
         let data = std::fs::read(p).map_err(io(format!("open {}", p.display())))?;
         let bad =
@@ -771,8 +781,18 @@ fn exec_process(s: &Saved, o: &ExecOpts) -> Result<oci_spec::runtime::Process, C
     let mut env = proc.env().clone().unwrap_or_default();
     env.extend(o.env.iter().cloned());
     proc.set_env(Some(env));
-    if let Some(c) = &o.cwd {
+    if let Some(c) = o.cwd.as_deref().filter(|c| !c.is_empty()) {
         proc.set_cwd(c.into());
+    }
+    if let Some(a) = o.apparmor.as_deref().filter(|a| !a.is_empty()) {
+        proc.set_apparmor_profile(Some(a.to_string()));
+    }
+    if let Some(l) = o.process_label.as_deref().filter(|l| !l.is_empty()) {
+        proc.set_selinux_label(Some(l.to_string()));
+    }
+    add_caps(&mut proc, &o.caps, sink);
+    if o.no_new_privs {
+        proc.set_no_new_privileges(Some(true));
     }
     let mut user = proc.user().clone();
     if let Some(u) = &o.user {
@@ -798,6 +818,55 @@ fn exec_process(s: &Saved, o: &ExecOpts) -> Result<oci_spec::runtime::Process, C
     Ok(proc)
 }
 
+/// `exec --cap`: runc 1.1.5 appends each name to the bounding, effective,
+/// permitted and ambient sets (not the inheritable one). A name runc's
+/// capability table does not know (it wants the exact `CAP_X` spelling) is
+/// left out with runc's warning instead of failing the exec.
+fn add_caps(proc: &mut oci_spec::runtime::Process, names: &[String], sink: LogSink) {
+    use oci_spec::runtime::{Capability, LinuxCapabilities};
+    if names.is_empty() {
+        return;
+    }
+    let mut unknown = Vec::new();
+    let mut known: Vec<Capability> = Vec::new();
+    for n in names {
+        let exact = n.starts_with("CAP_") && *n == n.to_ascii_uppercase();
+        match serde_json::from_value::<Capability>(n.as_str().into()) {
+            Ok(c) if exact => known.push(c),
+            _ => unknown.push(n.as_str()),
+        }
+    }
+    if !unknown.is_empty() {
+        sink(
+            "warning",
+            &format!(
+                "ignoring unknown or unavailable capabilities: [{}]",
+                unknown.join(" ")
+            ),
+        );
+    }
+    // No capabilities at all: empty sets (oci-spec's Default is not empty).
+    let mut c = proc.capabilities().clone().unwrap_or_else(|| {
+        serde_json::from_value::<LinuxCapabilities>(serde_json::json!({})).unwrap_or_default()
+    });
+    let add = |set: &Option<oci_spec::runtime::Capabilities>| {
+        let mut v = set.clone().unwrap_or_default();
+        v.extend(known.iter().copied());
+        Some(v)
+    };
+    let (b, e, p, a) = (
+        add(c.bounding()),
+        add(c.effective()),
+        add(c.permitted()),
+        add(c.ambient()),
+    );
+    c.set_bounding(b);
+    c.set_effective(e);
+    c.set_permitted(p);
+    c.set_ambient(a);
+    proc.set_capabilities(Some(c));
+}
+
 /// The exec'd process's security: its own caps/rlimits/NNP, the container's
 /// seccomp profile and LSM setup.
 fn exec_security(
@@ -818,7 +887,7 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
         Status::Paused if !o.ignore_paused => return Err(ContainerError::ExecPaused),
         _ => {}
     }
-    let proc = exec_process(&s, o)?;
+    let proc = exec_process(&s, o, sink)?;
     let process = spec::process_plan(Some(&proc))?;
     let security = exec_security(&s, &proc)?;
     check_console(process.terminal, o.console_socket.is_some(), o.detach)?;
