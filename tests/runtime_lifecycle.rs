@@ -1218,3 +1218,91 @@ fn kill_all_and_delete_of_a_zombie_init_like_runc() {
     assert!(!nsrun_root().join("rt-zombie").exists());
     assert_dev_null_intact();
 }
+
+/// issue 13: the environment a process starts with, as runc's init makes
+/// it: Go's Setenv order for repeated names, and HOME from the container's
+/// /etc/passwd entry of the user ("/" without one) when HOME is unset or
+/// empty; a HOME in the env is kept. For `run` and for `exec`.
+#[test]
+fn home_and_env_like_runc() {
+    // (uid, env) -> the env the process must see.
+    let cases: &[(u32, &[&str], &[&str])] = &[
+        (0, &["PATH=/bin"], &["PATH=/bin", "HOME=/root"]),
+        (0, &["HOME=/custom"], &["HOME=/custom"]),
+        (1000, &[], &["HOME=/home/u1000"]),
+        (4242, &["A=1"], &["A=1", "HOME=/"]),
+        (
+            1000,
+            &["A=1", "HOME=", "A=2", "B=3"],
+            &["A=2", "HOME=/home/u1000", "B=3"],
+        ),
+    ];
+    for (i, (uid, env, want)) in cases.iter().enumerate() {
+        // busybox env: the order as execve got it (the payload sorts).
+        let mut cfg = base_config(&["/bin/env"]);
+        cfg["process"]["env"] = json!(env);
+        cfg["process"]["user"] = json!({"uid": uid, "gid": uid});
+        let id = format!("rt-home-{i}");
+        let b = Bundle::new(&id, &cfg);
+        for runc in [false, true] {
+            if runc && common::skip_unless(have_runc(), "runc not installed") {
+                continue;
+            }
+            let args = ["run", "-b", path_str(&b.dir), id.as_str()];
+            let o = if runc {
+                bundle::runc(&args)
+            } else {
+                nsrun(&args)
+            };
+            assert_eq!(code(&o), 0, "{runc} case {i}: {}", err(&o));
+            let got: Vec<String> = out(&o).lines().map(String::from).collect();
+            assert_eq!(got, *want, "runc={runc} case {i}");
+        }
+    }
+    // exec: the config's env (PATH, TERM) without HOME, as another user.
+    let b = Bundle::new("rt-home-exec", &base_config(&["/payload", "sleep:60"]));
+    for runc in [false, true] {
+        if runc && common::skip_unless(have_runc(), "runc not installed") {
+            continue;
+        }
+        let (c, _, e) = detached(
+            runc,
+            &b.dir,
+            &["run", "-d", "-b", path_str(&b.dir), "rt-home-exec"],
+        );
+        assert_eq!(c, 0, "{e}");
+        let ex = |args: &[&str]| {
+            if runc {
+                bundle::runc(args)
+            } else {
+                nsrun(args)
+            }
+        };
+        for (user, home) in [
+            ("0", "HOME=/root"),
+            ("1000", "HOME=/home/u1000"),
+            ("77", "HOME=/"),
+        ] {
+            let o = ex(&["exec", "-u", user, "rt-home-exec", "/payload", "env"]);
+            assert_eq!(code(&o), 0, "{}", err(&o));
+            let text = out(&o);
+            assert!(
+                text.contains(&format!("env={home}\n")),
+                "runc={runc} user {user}: {text}"
+            );
+        }
+        let o = ex(&[
+            "exec",
+            "-e",
+            "HOME=/mine",
+            "-u",
+            "1000",
+            "rt-home-exec",
+            "/payload",
+            "env",
+        ]);
+        assert!(out(&o).contains("env=HOME=/mine\n"), "{}", out(&o));
+        assert_eq!(code(&ex(&["delete", "-f", "rt-home-exec"])), 0);
+    }
+    assert_dev_null_intact();
+}

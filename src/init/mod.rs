@@ -41,6 +41,8 @@ pub enum InitError {
     /// adds these words (<https://github.com/opencontainers/runc/blob/v1.1.5/libcontainer/container_linux.go#L364>).
     #[error("unable to start container process: {0}")]
     AfterReady(Box<InitError>),
+    #[error("unable to start container process: error during container init: {0}")]
+    Env(String),
     #[error(transparent)]
     Security(#[from] crate::security::SecurityError),
     #[error(transparent)]
@@ -153,6 +155,7 @@ fn run_in_container(
 
 fn prepare(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
     let p = &plan.process;
+    go_setenv(&p.env)?;
     let sec = &plan.security;
     let create = plan.rootfs.is_some();
     sec.join_keyring(&plan.id, create)?;
@@ -206,6 +209,9 @@ fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitErro
     if sec.seccomp_before_caps() {
         listener = sec.load_seccomp()?;
     }
+    // runc reads the user's HOME in setupUser, still as root (a passwd
+    // the user cannot read still counts).
+    let env = go_environ(&p.env, p.uid)?;
     sec.finalize(|| set_user(p))?;
     if !create {
         // runc's setns init applies the profile after the user switch.
@@ -215,7 +221,6 @@ fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitErro
         p.umask.unwrap_or(0o022),
     ));
     nix::unistd::chdir(Path::new(&p.cwd)).map_err(|e| InitError::Cwd(p.cwd.clone(), e))?;
-    let env = with_home(&p.env, p.uid);
     let path = lookup(&p.args[0], &env)?;
     let cs = |s: &str| CString::new(s).map_err(|_| InitError::Other(format!("NUL byte in {s:?}")));
     let argv = p
@@ -282,10 +287,44 @@ fn set_user(p: &ProcessPlan) -> Result<(), InitError> {
     Ok(())
 }
 
-/// runc sets HOME from the container's /etc/passwd when the env lacks it.
-fn with_home(env: &[String], uid: u32) -> Vec<String> {
-    let mut env = env.to_vec();
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
+/// runc's populateProcessEnvironment over a cleared environment: Go's
+/// os.Setenv for each entry, in order. runc runs it first of all in its
+/// init, so its errors come before any other and are pre-ready errors.
+fn go_setenv(env: &[String]) -> Result<Vec<String>, InitError> {
+    let mut out: Vec<String> = Vec::with_capacity(env.len() + 1);
+    for pair in env {
+        let Some((name, _)) = pair.split_once('=') else {
+            return Err(InitError::Env(format!(
+                "invalid environment variable: {pair:?}"
+            )));
+        };
+        if name.is_empty() {
+            return Err(InitError::Env(format!(
+                "environment variable name can't be empty: {pair:?}"
+            )));
+        }
+        set_env(&mut out, name, pair.clone());
+    }
+    Ok(out)
+}
+
+/// Go's Setenv on its env slice: replace in place, else append.
+fn set_env(out: &mut Vec<String>, name: &str, kv: String) {
+    match out.iter_mut().find(|e| e.split('=').next() == Some(name)) {
+        Some(e) => *e = kv,
+        None => out.push(kv),
+    }
+}
+
+/// The environment runc's init execs with: os.Clearenv, then os.Setenv of
+/// each entry (populateProcessEnvironment: a repeated name keeps its first
+/// place and takes the last value; an entry without `=` or with an empty
+/// name is refused), then HOME from the container's /etc/passwd entry of
+/// `uid` ("/" without one) when HOME is unset or empty (finalizeNamespace
+/// -> setupUser, user.GetExecUserPath's default).
+fn go_environ(env: &[String], uid: u32) -> Result<Vec<String>, InitError> {
+    let mut out = go_setenv(env)?;
+    if !out.iter().any(|e| e.len() > 5 && e.starts_with("HOME=")) {
         let home = std::fs::read_to_string("/etc/passwd")
             .ok()
             .and_then(|s| {
@@ -295,9 +334,9 @@ fn with_home(env: &[String], uid: u32) -> Vec<String> {
                 })
             })
             .unwrap_or_else(|| "/".into());
-        env.push(format!("HOME={home}"));
+        set_env(&mut out, "HOME", format!("HOME={home}"));
     }
-    env
+    Ok(out)
 }
 
 /// Go's exec.LookPath with the process's own PATH, and its error words.
@@ -373,8 +412,25 @@ mod tests {
     }
 
     #[test]
-    fn home_is_added_once() {
-        assert!(with_home(&["HOME=/x".into()], 0) == vec!["HOME=/x".to_string()]);
-        assert!(with_home(&[], 4242).iter().any(|e| e.starts_with("HOME=")));
+    fn environ_follows_go_setenv() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(go_environ(&v(&["HOME=/x"]), 0).unwrap(), v(&["HOME=/x"]));
+        assert!(go_environ(&[], 4242)
+            .unwrap()
+            .iter()
+            .any(|e| e.starts_with("HOME=")));
+        // Repeats: first place, last value; an empty HOME is replaced in place.
+        let e = go_environ(&v(&["A=1", "HOME=", "A=2", "B=3"]), 4242).unwrap();
+        assert_eq!(e[0], "A=2");
+        assert!(e[1].starts_with("HOME=") && e[1].len() > 5, "{e:?}");
+        assert_eq!(e[2], "B=3");
+        assert_eq!(
+            go_environ(&v(&["A=1", "FOO"]), 0).unwrap_err().to_string(),
+            "unable to start container process: error during container init: invalid environment variable: \"FOO\""
+        );
+        assert_eq!(
+            go_environ(&v(&["=x"]), 0).unwrap_err().to_string(),
+            "unable to start container process: error during container init: environment variable name can't be empty: \"=x\""
+        );
     }
 }
