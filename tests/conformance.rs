@@ -373,3 +373,81 @@ fn no_pivot_moves_the_root() {
         );
     }
 }
+
+/// The runtime under test (`runc` or nsrun) with our roots and stdin closed.
+fn rt_cmd(runc: bool) -> std::process::Command {
+    let (bin, root) = if runc {
+        ("runc".into(), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
+    let mut c = std::process::Command::new(bin);
+    c.arg("--root").arg(root).stdin(std::process::Stdio::null());
+    c
+}
+
+/// issue 13, runc's debug.bats: `--debug` logs runc's init lines at debug
+/// level, to stderr or to `--log` in text and JSON, and nothing at debug
+/// level reaches stderr then. `exec` has the init line but not the fifo one.
+#[test]
+fn debug_lines_like_runc_debug_bats() {
+    let b = Bundle::new("rt-conf-debug", &base_config(&["/payload", "exit:0"]));
+    let sleeper = Bundle::new("rt-conf-debug-x", &base_config(&["/payload", "sleep:60"]));
+    let want = [
+        "nsexec container setup",
+        "child process in init()",
+        "init: closing the pipe to signal completion",
+    ];
+    for runc in [false, true] {
+        if runc && common::skip_unless(common::have("runc"), "runc not installed") {
+            continue;
+        }
+        let o = rt_cmd(runc)
+            .args(["--debug", "run", "-b", path_str(&b.dir), "rt-conf-debug"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{runc}: {}", err(&o));
+        let e = err(&o);
+        assert!(e.contains("level=debug"), "{runc}: {e}");
+        for w in want {
+            assert!(e.contains(w), "{runc}: no {w:?} in {e}");
+        }
+        for (format, level) in [("text", "level=debug"), ("json", "\"level\":\"debug\"")] {
+            let log = b.dir.join(format!("log-{runc}.{format}"));
+            let _ = std::fs::remove_file(&log);
+            let o = rt_cmd(runc)
+                .arg("--log")
+                .arg(&log)
+                .args(["--log-format", format, "--debug", "run", "-b"])
+                .args([path_str(&b.dir), "rt-conf-debug"])
+                .output()
+                .unwrap();
+            assert_eq!(code(&o), 0, "{runc}: {}", err(&o));
+            assert!(!err(&o).contains("level=debug"), "{runc}: {}", err(&o));
+            let text = std::fs::read_to_string(&log).unwrap();
+            assert!(text.contains(level), "{runc} {format}: {text}");
+            for w in want {
+                assert!(text.contains(w), "{runc} {format}: no {w:?} in {text}");
+            }
+        }
+        // exec: the Go init's line, not the standard init's.
+        let st = rt_cmd(runc)
+            .args(["run", "-d", "-b", path_str(&sleeper.dir), "rt-conf-debug-x"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let o = rt_cmd(runc)
+            .args(["--debug", "exec", "rt-conf-debug-x", "/payload", "sleep:0"])
+            .output()
+            .unwrap();
+        let e = err(&o);
+        assert!(e.contains("child process in init()"), "{runc}: {e}");
+        assert!(!e.contains("closing the pipe"), "{runc}: {e}");
+        assert_eq!(code(&o), 0, "{runc}: {e}");
+        let _ = rt_cmd(runc)
+            .args(["delete", "-f", "rt-conf-debug-x"])
+            .output();
+    }
+}

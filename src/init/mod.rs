@@ -77,8 +77,18 @@ pub fn run() -> ! {
         std::process::exit(1);
     };
     let mut sock = UnixStream::from(take_fd(sock_fd));
-    // The stage is done with the log pipe; init reports through the socket.
-    drop(log_fd.map(take_fd));
+    // init reports through the socket; the log pipe carries only runc's two
+    // debug lines of its Go init, which users and runc's debug.bats look for.
+    let mut log = log_fd.map(take_fd).map(std::fs::File::from);
+    let debug = std::env::var("_LIBCONTAINER_LOGLEVEL").is_ok_and(|l| l.parse() == Ok(5u8));
+    let mut log_debug = |msg: &str| {
+        if let (true, Some(f)) = (debug, log.as_mut()) {
+            let line = serde_json::json!({"level": "debug", "msg": msg});
+            let _ = writeln!(f, "{line}");
+        }
+    };
+    // runc's init.go, once nsexec returned.
+    log_debug("child process in init()");
     let plan: InitPlan = match codec::recv(&mut sock) {
         Ok(p) => p,
         Err(e) => {
@@ -93,10 +103,15 @@ pub fn run() -> ! {
             std::process::exit(1);
         }
     };
+    if plan.fds.fifo.is_some() {
+        // runc's standard init (not setns), right before it closes the pipe.
+        log_debug("init: closing the pipe to signal completion");
+    }
     if codec::send(&mut sock, &Report::Ready).is_err() {
         std::process::exit(1);
     }
     drop(sock);
+    drop(log);
     if let Some(fifo) = plan.fds.fifo {
         if let Err(e) = wait_for_start(fifo) {
             eprintln!("nsrun init: {e}");
