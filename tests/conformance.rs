@@ -451,3 +451,62 @@ fn debug_lines_like_runc_debug_bats() {
             .output();
     }
 }
+
+/// issue 13, runc's help.bats: `-h`/`--help` print urfave/cli's layout,
+/// `NAME:` then `   runc CMD - ...`, exit 0; an unknown command's help is
+/// "No help topic for 'foo'" and a failure.
+#[test]
+fn help_like_runc_help_bats() {
+    let cmds = [
+        "checkpoint",
+        "delete",
+        "events",
+        "exec",
+        "kill",
+        "list",
+        "pause",
+        "restore",
+        "resume",
+        "spec",
+        "start",
+        "run",
+        "state",
+        "update",
+    ];
+    for runc in [false, true] {
+        if runc && common::skip_unless(common::have("runc"), "runc not installed") {
+            continue;
+        }
+        for flag in ["-h", "--help"] {
+            let o = rt_cmd(runc).arg(flag).output().unwrap();
+            assert_eq!(code(&o), 0, "{runc}");
+            let t = out(&o);
+            let l: Vec<&str> = t.lines().collect();
+            assert_eq!(l[0], "NAME:", "{runc}: {t}");
+            assert!(
+                l[1].contains("runc - Open Container Initiative runtime"),
+                "{runc}: {t}"
+            );
+        }
+        for c in cmds {
+            for flag in ["-h", "--help"] {
+                let o = rt_cmd(runc).args([c, flag]).output().unwrap();
+                assert_eq!(code(&o), 0, "{runc} {c}: {}", err(&o));
+                let t = out(&o);
+                let l: Vec<&str> = t.lines().collect();
+                assert_eq!(l[0], "NAME:", "{runc} {c}: {t}");
+                assert!(
+                    l[1].starts_with(&format!("   runc {c} - ")),
+                    "{runc} {c}: {t}"
+                );
+            }
+        }
+        let o = rt_cmd(runc).args(["foo", "-h"]).output().unwrap();
+        assert_ne!(code(&o), 0);
+        assert!(
+            format!("{}{}", out(&o), err(&o)).contains("No help topic for 'foo'"),
+            "{runc}: {}",
+            err(&o)
+        );
+    }
+}
