@@ -137,19 +137,31 @@ pub fn resume(mgr: &dyn Manager) -> Result<()> {
 }
 
 /// `update`: build the change from `-r` JSON or the flags, write it, and
-/// merge it into `cfg.resources` for the caller to save.
+/// merge it into `cfg.resources` for the caller to save. Returns runc's
+/// warnings for the caller to log.
 pub fn update(
     mgr: &dyn Manager,
     cfg: &mut CgroupConfig,
     args: &UpdateArgs,
     stdin: &mut dyn Read,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     if args.l3_cache_schema.is_some() || args.mem_bw_schema.is_some() {
         return Err(Error::Config(
             "Intel RDT/CAT: l3 cache schema is not enabled".into(),
         ));
     }
     let delta = update_resources(args, stdin)?;
+    // runc: logrus.Warn once the flags parsed, for a non-zero value only.
+    let mut warnings = Vec::new();
+    let kernel = [&args.kernel_memory, &args.kernel_memory_tcp];
+    if args.resources.is_none()
+        && kernel.iter().any(|k| {
+            k.as_deref()
+                .is_some_and(|v| v == "-1" || parse_ram(v).is_ok_and(|n| n != 0))
+        })
+    {
+        warnings.push("Kernel memory settings are ignored and will be removed".to_string());
+    }
     let mut merged = cfg.resources.clone();
     merged.merge(&delta);
     merged.validate()?;
@@ -160,7 +172,7 @@ pub fn update(
     to_set.devices = delta.devices.clone();
     mgr.set(&to_set)?;
     cfg.resources = merged;
-    Ok(())
+    Ok(warnings)
 }
 
 /// The resources an `update` asks for. Zero / empty means "leave as is",
@@ -207,17 +219,9 @@ pub fn update_resources(args: &UpdateArgs, stdin: &mut dyn Read) -> Result<Resou
             })
             .transpose()
     };
-    let kernel = [
-        ram("kernel-memory", &args.kernel_memory)?,
-        ram("kernel-memory-tcp", &args.kernel_memory_tcp)?,
-    ];
-    if kernel.iter().any(|k| k.is_some_and(|v| v != 0)) {
-        // runc: logrus.Warn, a log line like any other.
-        crate::cli::log::log(
-            "warning",
-            "Kernel memory settings are ignored and will be removed",
-        );
-    }
+    // Only parsed (runc refuses a bad value); the kernel ignores them now.
+    ram("kernel-memory", &args.kernel_memory)?;
+    ram("kernel-memory-tcp", &args.kernel_memory_tcp)?;
     let r = Resources {
         memory: Some(Memory {
             limit: ram("memory", &args.memory)?,

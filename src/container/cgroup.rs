@@ -141,7 +141,9 @@ pub fn update(
         return Err(ContainerError::NotRunning);
     }
     let (mut cfg, m) = require(&dir)?;
-    commands::update(&*m, &mut cfg, args, stdin)?;
+    for w in commands::update(&*m, &mut cfg, args, stdin)? {
+        crate::cli::log::log("warning", &w);
+    }
     save(&dir, &cfg)
 }
 
