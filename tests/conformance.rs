@@ -388,7 +388,8 @@ fn rt_cmd(runc: bool) -> std::process::Command {
 
 /// issue 13, runc's debug.bats: `--debug` logs runc's init lines at debug
 /// level, to stderr or to `--log` in text and JSON, and nothing at debug
-/// level reaches stderr then. `exec` has the init line but not the fifo one.
+/// level reaches stderr then. `exec` has the init line and setns init's
+/// (exec.bats), not the fifo one.
 #[test]
 fn debug_lines_like_runc_debug_bats() {
     let b = Bundle::new("rt-conf-debug", &base_config(&["/payload", "exit:0"]));
@@ -445,6 +446,8 @@ fn debug_lines_like_runc_debug_bats() {
         let e = err(&o);
         assert!(e.contains("child process in init()"), "{runc}: {e}");
         assert!(!e.contains("closing the pipe"), "{runc}: {e}");
+        // runc's exec.bats check_exec_debug.
+        assert!(e.contains("setns_init: about to exec"), "{runc}: {e}");
         assert_eq!(code(&o), 0, "{runc}: {e}");
         let _ = rt_cmd(runc)
             .args(["delete", "-f", "rt-conf-debug-x"])

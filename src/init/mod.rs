@@ -103,10 +103,13 @@ pub fn run() -> ! {
             std::process::exit(1);
         }
     };
-    if plan.fds.fifo.is_some() {
-        // runc's standard init (not setns), right before it closes the pipe.
-        log_debug("init: closing the pipe to signal completion");
-    }
+    // runc's standard init right before it closes the pipe; its setns
+    // init (exec) right before it closes the log pipe.
+    log_debug(if plan.fds.fifo.is_some() {
+        "init: closing the pipe to signal completion"
+    } else {
+        "setns_init: about to exec"
+    });
     if codec::send(&mut sock, &Report::Ready).is_err() {
         std::process::exit(1);
     }
