@@ -1306,3 +1306,59 @@ fn home_and_env_like_runc() {
     }
     assert_dev_null_intact();
 }
+
+/// runc's tty.bats "[tty owner] ({u,g}id != 0)": a non-root process owns its
+/// terminal (uid of the process, gid of the devpts mount) and its stdio
+/// pipes, as runc's fixStdioPermissions makes them; a host file given as
+/// stdout keeps its owner (runc would chown it; nsrun refuses to hand a
+/// host file to a container uid).
+#[test]
+fn stdio_owned_by_the_container_user_like_runc() {
+    let mut cfg = base_config(&["/bin/sh", "-c", "stat -c %u:%g $(tty)"]);
+    cfg["process"]["terminal"] = json!(true);
+    cfg["process"]["user"] = json!({"uid": 1000, "gid": 100});
+    let b = Bundle::new("rt-ttyowner", &cfg);
+    let w = Wiring {
+        stdout_file: false,
+        input: None,
+    };
+    let (c, got) = fg_tty_redirected(false, &b, "rt-ttyowner", &w);
+    assert_eq!((c, String::from_utf8_lossy(&got).as_ref()), (0, "1000:5\n"));
+    if !common::skip_unless(have_runc(), "runc not installed") {
+        let (rc, rgot) = fg_tty_redirected(true, &b, "rt-ttyowner", &w);
+        assert_eq!((rc, rgot), (c, got));
+    }
+    // Without a terminal: stdout a pipe is the user's; a host file is not.
+    let mut cfg = base_config(&["/bin/sh", "-c", "stat -L -c %u /proc/self/fd/1"]);
+    cfg["process"]["user"] = json!({"uid": 1000, "gid": 100});
+    let b = Bundle::new("rt-ttyowner", &cfg);
+    for runc in [false, true] {
+        if runc && common::skip_unless(have_runc(), "runc not installed") {
+            continue;
+        }
+        let args = ["run", "-b", path_str(&b.dir), "rt-ttyowner"];
+        let o = if runc {
+            bundle::runc(&args)
+        } else {
+            nsrun(&args)
+        };
+        assert_eq!(
+            (code(&o), out(&o)),
+            (0, "1000\n".to_string()),
+            "{runc}: {}",
+            err(&o)
+        );
+    }
+    let f = b.dir.join("host-file.out");
+    let st = Command::new(common::nsrun_bin())
+        .arg("--root")
+        .arg(nsrun_root())
+        .args(["run", "-b", path_str(&b.dir), "rt-ttyowner"])
+        .stdin(Stdio::null())
+        .stdout(File::create(&f).unwrap())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(common::owner_uid(&f), 0, "a host file was chowned");
+    assert_dev_null_intact();
+}

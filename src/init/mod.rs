@@ -280,8 +280,40 @@ fn set_domainname(d: &str) -> nix::Result<()> {
     nix::errno::Errno::result(r).map(drop)
 }
 
+/// runc's fixStdioPermissions (init_linux.go setupUser): before the switch,
+/// stdio is given to the container's uid (the gid is kept: the devpts
+/// mount's gid=5 for a console), so a non-root process owns its terminal
+/// and can reopen /dev/stdout. The container's /dev/null is skipped, and
+/// EINVAL/EPERM/EROFS are ignored, as in runc. Unlike runc, regular files
+/// and directories are never chowned: a stdio redirected to a host file
+/// would otherwise hand that host file to a container-chosen uid.
+fn fix_stdio_permissions(uid: u32) -> Result<(), InitError> {
+    use nix::sys::stat::{fstat, stat, SFlag};
+    let null = stat("/dev/null").map_err(|e| InitError::User(format!("stat /dev/null: {e}")))?;
+    for fd in [0, 2, 1] {
+        let st = fstat(fd).map_err(|e| InitError::User(format!("fstat fd {fd}: {e}")))?;
+        let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+        if st.st_rdev == null.st_rdev || kind == SFlag::S_IFREG || kind == SFlag::S_IFDIR {
+            continue;
+        }
+        match nix::unistd::fchown(
+            fd,
+            Some(nix::unistd::Uid::from_raw(uid)),
+            Some(nix::unistd::Gid::from_raw(st.st_gid)),
+        ) {
+            Ok(()) => {}
+            Err(
+                nix::errno::Errno::EINVAL | nix::errno::Errno::EPERM | nix::errno::Errno::EROFS,
+            ) => {}
+            Err(e) => return Err(InitError::User(format!("fchown fd {fd}: {e}"))),
+        }
+    }
+    Ok(())
+}
+
 fn set_user(p: &ProcessPlan) -> Result<(), InitError> {
     use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+    fix_stdio_permissions(p.uid)?;
     // setgroups is refused when the user namespace denies it (rootless).
     let allowed = std::fs::read_to_string("/proc/self/setgroups")
         .map(|s| s.trim() != "deny")
