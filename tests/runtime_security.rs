@@ -398,3 +398,105 @@ fn exec_security_matches_runc() {
     }
     assert_dev_null_intact();
 }
+
+/// The allow-list of runc's own seccomp test (runc 1.1.5,
+/// tests/integration/testdata/seccomp_syscall_test1.json: its first, plain
+/// rule; `clone` is added with the same CLONE_NEW* mask rule as there). It
+/// has no close_range: whatever init does after loading it must be in it.
+const RUNC_TEST_ALLOW: &str = "
+    accept accept4 access adjtimex alarm arch_prctl bind brk capget capset chdir chmod chown
+    chown32 clock_adjtime clock_adjtime64 clock_getres clock_getres_time64 clock_gettime
+    clock_gettime64 clock_nanosleep clock_nanosleep_time64 close connect copy_file_range creat
+    dup dup2 epoll_create epoll_create1 epoll_ctl epoll_ctl_old epoll_pwait epoll_wait
+    epoll_wait_old eventfd eventfd2 execve execveat exit exit_group faccessat faccessat2
+    fadvise64 fadvise64_64 fallocate fanotify_mark fchdir fchmod fchmodat fchown fchown32
+    fchownat fcntl fcntl64 fdatasync fgetxattr flistxattr flock fork fremovexattr fsetxattr
+    fstat fstat64 fstatat64 fstatfs fstatfs64 fsync ftruncate ftruncate64 futex futex_time64
+    futimesat getcpu getcwd getdents getdents64 getegid getegid32 geteuid geteuid32 getgid
+    getgid32 getgroups getgroups32 getitimer getpeername getpgid getpgrp getpid getppid
+    getpriority getrandom getresgid getresgid32 getresuid getresuid32 getrlimit get_robust_list
+    getrusage getsid getsockname getsockopt get_thread_area gettid gettimeofday getuid getuid32
+    getxattr inotify_add_watch inotify_init inotify_init1 inotify_rm_watch io_cancel ioctl
+    io_destroy io_getevents io_pgetevents io_pgetevents_time64 ioprio_get ioprio_set io_setup
+    io_submit io_uring_enter io_uring_register io_uring_setup ipc kill lchown lchown32 lgetxattr
+    link linkat listen listxattr llistxattr _llseek lremovexattr lseek lsetxattr lstat lstat64
+    madvise membarrier memfd_create mincore mkdir mkdirat mknod mknodat mlock mlock2 mlockall
+    mmap mmap2 modify_ldt mprotect mq_getsetattr mq_notify mq_open mq_timedreceive
+    mq_timedreceive_time64 mq_timedsend mq_timedsend_time64 mq_unlink mremap msgctl msgget
+    msgrcv msgsnd msync munlock munlockall munmap nanosleep newfstatat _newselect open openat
+    openat2 pause pidfd_open pidfd_send_signal pipe pipe2 poll ppoll ppoll_time64 prctl pread64
+    preadv preadv2 prlimit64 pselect6 pselect6_time64 pwrite64 pwritev pwritev2 read readahead
+    readlink readlinkat readv recv recvfrom recvmmsg recvmmsg_time64 recvmsg remap_file_pages
+    removexattr rename renameat renameat2 restart_syscall rmdir rseq rt_sigaction rt_sigpending
+    rt_sigprocmask rt_sigqueueinfo rt_sigreturn rt_sigsuspend rt_sigtimedwait
+    rt_sigtimedwait_time64 rt_tgsigqueueinfo sched_getaffinity sched_getattr sched_getparam
+    sched_get_priority_max sched_get_priority_min sched_getscheduler sched_rr_get_interval
+    sched_rr_get_interval_time64 sched_setaffinity sched_setattr sched_setparam
+    sched_setscheduler sched_yield seccomp select semctl semget semop semtimedop
+    semtimedop_time64 send sendfile sendfile64 sendmmsg sendmsg sendto setfsgid setfsgid32
+    setfsuid setfsuid32 setgid setgid32 setgroups setgroups32 setitimer setpgid setpriority
+    setregid setregid32 setresgid setresgid32 setresuid setresuid32 setreuid setreuid32
+    setrlimit set_robust_list setsid setsockopt set_thread_area set_tid_address setuid setuid32
+    setxattr shmat shmctl shmdt shmget shutdown sigaltstack signalfd signalfd4 sigprocmask
+    sigreturn socketcall socketpair splice stat stat64 statfs statfs64 statx symlink symlinkat
+    sync sync_file_range syncfs sysinfo tee tgkill time timer_create timer_delete
+    timer_getoverrun timer_gettime timer_gettime64 timer_settime timer_settime64 timerfd_create
+    timerfd_gettime timerfd_gettime64 timerfd_settime timerfd_settime64 times tkill truncate
+    truncate64 ugetrlimit umask uname unlink unlinkat utime utimensat utimensat_time64 utimes
+    vfork vmsplice wait4 waitid waitpid write writev
+";
+
+fn minimal_profile(errno_ret: Option<u32>) -> Value {
+    let names: Vec<&str> = RUNC_TEST_ALLOW.split_whitespace().collect();
+    let mut p = json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+        "syscalls": [
+            {"action": "SCMP_ACT_ALLOW", "names": names},
+            {"action": "SCMP_ACT_ALLOW", "names": ["clone"],
+             "args": [{"index": 0, "value": 2114060288u64, "op": "SCMP_CMP_MASKED_EQ"}]}
+        ]
+    });
+    if let Some(n) = errno_ret {
+        p["defaultErrnoRet"] = json!(n);
+    }
+    p
+}
+
+/// run and exec under the minimal profile (nnp on and off, denials as
+/// EPERM and as ENOSYS): both runtimes start the process and print the same.
+fn minimal_profile_case(runc: bool, id: &str, nnp: bool, errno_ret: Option<u32>) -> String {
+    let mut c = base_config(&["sh", "-c", "echo run-ok; grep ^Seccomp: /proc/self/status"]);
+    c["process"]["noNewPrivileges"] = json!(nnp);
+    c["linux"]["seccomp"] = minimal_profile(errno_ret);
+    let b = Bundle::new(id, &c);
+    let (rc, run_out, e) = detached(runc, &b.dir, &["run", "-b", path_str(&b.dir), id]);
+    assert_eq!(rc, 0, "run (runc={runc} nnp={nnp} {errno_ret:?}): {e}");
+    c["process"]["args"] = json!(["sleep", "30"]);
+    let b = Bundle::new(id, &c);
+    let (rc, _, e) = detached(runc, &b.dir, &["run", "-d", "-b", path_str(&b.dir), id]);
+    assert_eq!(rc, 0, "run -d (runc={runc} nnp={nnp} {errno_ret:?}): {e}");
+    let (rc, exec_out, e) = detached(runc, &b.dir, &["exec", id, "sh", "-c", "echo exec-ok"]);
+    let _ = detached(runc, &b.dir, &["delete", "-f", id]);
+    assert_eq!(rc, 0, "exec (runc={runc} nnp={nnp} {errno_ret:?}): {e}");
+    format!("{run_out}{exec_out}")
+}
+
+#[test]
+fn minimal_allow_list_profile_runs_like_runc() {
+    for nnp in [true, false] {
+        // 1 = EPERM (the default of SCMP_ACT_ERRNO), 38 = ENOSYS.
+        for errno_ret in [None, Some(38)] {
+            let n = minimal_profile_case(false, "sec-minimal", nnp, errno_ret);
+            assert_eq!(
+                n, "run-ok\nSeccomp:\t2\nexec-ok\n",
+                "nnp={nnp} {errno_ret:?}"
+            );
+            if !common::skip_unless(have_runc(), "runc not installed: no reference run") {
+                let r = minimal_profile_case(true, "sec-minimal", nnp, errno_ret);
+                assert_eq!(n, r, "nsrun and runc differ (nnp={nnp} {errno_ret:?})");
+            }
+        }
+    }
+    assert_dev_null_intact();
+}

@@ -142,7 +142,8 @@ fn wait_for_start(fifo: RawFd) -> Result<(), String> {
         .map_err(|e| format!("open exec fifo {path}: {e}"))?;
     f.write_all(b"0")
         .map_err(|e| format!("write exec fifo: {e}"))?;
-    drop(take_fd(fifo));
+    // A plain close(2), as runc's: no fcntl after the filter is loaded.
+    let _ = nix::unistd::close(fifo);
     Ok(())
 }
 
@@ -222,6 +223,12 @@ fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitErro
     sec.apply_no_new_privs()?;
     sec.apply_rlimits()?;
     sec.apply_selinux_label()?;
+    // Only stdio and --preserve-fds cross the final execve (CVE-2024-21626):
+    // runc's CloseExecFrom, a walk of /proc/self/fd, done before any filter
+    // is loaded so a profile without close_range cannot break it. Every fd
+    // init opens after this point is O_CLOEXEC (std, the kernel's listener).
+    crate::process::sys::cloexec_walk_from(3 + plan.fds.preserve as i32)
+        .map_err(|e| InitError::Other(format!("error closing exec fds: {}", walk_words(e))))?;
     let mut listener = None;
     // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the drop.
     if sec.seccomp_before_caps() {
@@ -247,9 +254,6 @@ fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitErro
         .map(|a| cs(a))
         .collect::<Result<Vec<_>, _>>()?;
     let envp = env.iter().map(|a| cs(a)).collect::<Result<Vec<_>, _>>()?;
-    // Only stdio and --preserve-fds cross the final execve (CVE-2024-21626).
-    crate::process::sys::cloexec_from(3 + plan.fds.preserve)
-        .map_err(|e| InitError::Other(format!("close fds: {e}")))?;
     let set = nix::sys::signal::SigSet::empty();
     let _ =
         nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&set), None);
@@ -423,6 +427,18 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, InitError> {
         arg0.into(),
         "executable file not found in $PATH".into(),
     ))
+}
+
+/// runc's words for a failed /proc/self/fd walk (utils.fdRangeFrom).
+fn walk_words(e: crate::process::sys::WalkError) -> String {
+    use crate::process::sys::WalkError;
+    let go = |n: i32| io_words(&std::io::Error::from_raw_os_error(n));
+    match e {
+        WalkError::Open(n) => format!("open /proc/self/fd: {}", go(n)),
+        WalkError::Fstatfs(n) => format!("ensure /proc/self/fd is on procfs: {}", go(n)),
+        WalkError::NotProcfs => "/proc/self/fd is not on procfs".into(),
+        WalkError::Readdir(n) => format!("readdirent /proc/self/fd: {}", go(n)),
+    }
 }
 
 /// Go's lower-case errno words ("no such file or directory").

@@ -121,6 +121,67 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Where [`cloexec_walk_from`] failed: the step and its errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkError {
+    Open(i32),
+    Fstatfs(i32),
+    NotProcfs,
+    Readdir(i32),
+}
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// runc's `utils.CloseExecFrom` (libcontainer/utils/utils_unix.go): walk
+/// `/proc/self/fd` (checked to be procfs, EnsureProcHandle) and set
+/// FD_CLOEXEC on every fd from `first` up. Unlike `close_range` it needs
+/// only open/fstatfs/getdents64/fcntl/close, which every seccomp profile
+/// that lets runc start also allows; init calls it before any filter loads.
+pub fn cloexec_walk_from(first: i32) -> Result<(), WalkError> {
+    use nix::dir::Dir;
+    use nix::fcntl::OFlag;
+    let mut dir = Dir::open(
+        "/proc/self/fd",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| WalkError::Open(e as i32))?;
+    let own = dir.as_raw_fd();
+    // SAFETY: statfs is plain old data, valid all-zero.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `own` is the open directory fd, st a valid out-buffer.
+    if unsafe { libc::fstatfs(own, &mut st) } != 0 {
+        return Err(WalkError::Fstatfs(
+            io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        ));
+    }
+    if st.f_type as i64 != PROC_SUPER_MAGIC {
+        return Err(WalkError::NotProcfs);
+    }
+    let mut fds = Vec::new();
+    for ent in dir.iter() {
+        let ent = ent.map_err(|e| WalkError::Readdir(e as i32))?;
+        // Non-numeric names ("." and "..") are skipped, as runc does.
+        if let Some(fd) = ent
+            .file_name()
+            .to_str()
+            .ok()
+            .and_then(|s| s.parse::<i32>().ok())
+        {
+            if fd >= first && fd != own {
+                fds.push(fd);
+            }
+        }
+    }
+    drop(dir);
+    for fd in fds {
+        // SAFETY: fcntl on an fd number only changes its flags. runc's
+        // unix.CloseOnExec ignores errors (an fd closed meanwhile is EBADF).
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit is always safe; no destructors run in a forked child.
     unsafe { libc::_exit(code) }
