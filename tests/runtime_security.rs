@@ -500,3 +500,156 @@ fn minimal_allow_list_profile_runs_like_runc() {
     }
     assert_dev_null_intact();
 }
+
+/// A seccomp agent on `sock`: takes one listener fd (runc's protocol),
+/// answers every notification with "continue" until the filter has no
+/// task left (POLLHUP). Returns (fds received, notifications answered, the
+/// state JSON). Gives up after 30 s, so a deadlocked init fails the test.
+fn continue_agent(sock: &Path) -> std::thread::JoinHandle<Result<(usize, usize, String), String>> {
+    use std::os::unix::net::UnixListener;
+    let _ = std::fs::remove_file(sock);
+    let l = UnixListener::bind(sock).unwrap();
+    l.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        use libseccomp::{ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
+        use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+        use std::os::fd::AsRawFd;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let s = loop {
+            match l.accept() {
+                Ok((s, _)) => break s,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                Err(e) => return Err(format!("no connection: {e}")),
+            }
+        };
+        s.set_nonblocking(false).unwrap();
+        let mut buf = vec![0u8; 8192];
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+        let m = recvmsg::<()>(
+            s.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )
+        .map_err(|e| format!("recvmsg: {e}"))?;
+        let fds: Vec<i32> = m
+            .cmsgs()
+            .unwrap()
+            .flat_map(|c| match c {
+                ControlMessageOwned::ScmRights(f) => f,
+                _ => vec![],
+            })
+            .collect();
+        let n = m.bytes;
+        let payload = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let fd = *fds.first().ok_or("no fd")?;
+        let mut answered = 0;
+        loop {
+            let mut p = [nix::poll::PollFd::new(
+                // SAFETY: fd is the listener we received; closed below.
+                unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+                nix::poll::PollFlags::POLLIN,
+            )];
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+            let r = nix::poll::poll(&mut p, ms).map_err(|e| format!("poll: {e}"))?;
+            let ev = p[0].revents().unwrap_or(nix::poll::PollFlags::empty());
+            if r == 0 {
+                return Err(format!("agent timed out after {answered} answers"));
+            }
+            if ev.contains(nix::poll::PollFlags::POLLIN) {
+                if let Ok(req) = ScmpNotifReq::receive(fd) {
+                    let _ = ScmpNotifResp::new_continue(req.id, ScmpNotifRespFlags::CONTINUE)
+                        .respond(fd);
+                    answered += 1;
+                }
+                continue;
+            }
+            if ev.contains(nix::poll::PollFlags::POLLHUP) {
+                break;
+            }
+        }
+        let _ = nix::unistd::close(fd);
+        Ok((fds.len(), answered, payload))
+    })
+}
+
+/// `args` under the runtime with a deadline; (exit code, stdout, stderr).
+/// A runtime still running at the deadline is killed and reported as -9.
+fn with_deadline(runc: bool, dir: &Path, args: &[&str], secs: u64) -> (i32, String, String) {
+    use std::process::{Command, Stdio};
+    let (bin, root) = if runc {
+        ("runc".into(), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
+    let (o, e) = (dir.join(".out"), dir.join(".err"));
+    let mut ch = Command::new(bin)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&o).unwrap())
+        .stderr(std::fs::File::create(&e).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let rc = loop {
+        if let Some(st) = ch.try_wait().unwrap() {
+            break st.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = ch.kill();
+            let _ = ch.wait();
+            break -9;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (
+        rc,
+        std::fs::read_to_string(o).unwrap(),
+        std::fs::read_to_string(e).unwrap(),
+    )
+}
+
+/// SCMP_ACT_NOTIFY on openat, nnp on and off: init must hand the listener
+/// over right after loading the filter and open nothing before (it once
+/// read cap_last_cap first with noNewPrivileges false, and hung).
+fn notify_case(runc: bool, id: &str, nnp: bool) -> (i32, String, usize) {
+    let d = common::scratch(&format!("{id}-sock"));
+    let sock = d.join("agent.sock");
+    let agent = continue_agent(&sock);
+    let mut c = base_config(&["sh", "-c", "cat /etc/passwd >/dev/null && echo notify-ok"]);
+    c["process"]["noNewPrivileges"] = json!(nnp);
+    c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+        "listenerMetadata": "meta-notify",
+        "syscalls": [{"names": ["openat", "open"], "action": "SCMP_ACT_NOTIFY"}]});
+    let b = Bundle::new(id, &c);
+    let (rc, o, e) = with_deadline(runc, &b.dir, &["run", "-b", path_str(&b.dir), id], 20);
+    let _ = detached(runc, &b.dir, &["delete", "-f", id]);
+    assert_eq!(rc, 0, "run (runc={runc} nnp={nnp}): {e}");
+    let (nfds, answered, payload) = agent.join().unwrap().unwrap();
+    assert_eq!(nfds, 1, "runc={runc} nnp={nnp}");
+    let v: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(v["metadata"], "meta-notify");
+    assert_eq!(v["state"]["id"], id);
+    (rc, o, answered)
+}
+
+#[test]
+fn seccomp_notify_with_and_without_nnp() {
+    for nnp in [true, false] {
+        let (rc, o, answered) = notify_case(false, "sec-notify-nnp", nnp);
+        assert_eq!(o, "notify-ok\n", "nnp={nnp}");
+        // At least the container's own open of /etc/passwd was notified.
+        assert!(answered >= 1, "nnp={nnp}: {answered}");
+        if !common::skip_unless(have_runc(), "runc not installed: no reference run") {
+            let (r_rc, r_o, _) = notify_case(true, "sec-notify-nnp", nnp);
+            assert_eq!((rc, o), (r_rc, r_o), "nsrun and runc differ (nnp={nnp})");
+        }
+    }
+    assert_dev_null_intact();
+}

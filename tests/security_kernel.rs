@@ -89,11 +89,14 @@ fn capabilities_all_five_sets_after_a_user_switch() {
         "",
     ));
     let out = in_child(|_| {
-        p.finalize(|| -> Result<(), security::SecurityError> {
-            nix::unistd::setresgid(1000.into(), 1000.into(), 1000.into()).unwrap();
-            nix::unistd::setresuid(1000.into(), 1000.into(), 1000.into()).unwrap();
-            Ok(())
-        })
+        p.finalize(
+            security::caps::last_cap(),
+            || -> Result<(), security::SecurityError> {
+                nix::unistd::setresgid(1000.into(), 1000.into(), 1000.into()).unwrap();
+                nix::unistd::setresuid(1000.into(), 1000.into(), 1000.into()).unwrap();
+                Ok(())
+            },
+        )
         .map_err(e)?;
         Ok(["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "Uid"]
             .map(status_line)
@@ -110,8 +113,10 @@ fn capabilities_all_five_sets_after_a_user_switch() {
 fn capabilities_absent_means_none_at_all() {
     let p = plan(&spec_with("", ""));
     let out = in_child(|_| {
-        p.finalize(|| Ok::<_, security::SecurityError>(()))
-            .map_err(e)?;
+        p.finalize(security::caps::last_cap(), || {
+            Ok::<_, security::SecurityError>(())
+        })
+        .map_err(e)?;
         Ok(["CapPrm", "CapEff", "CapBnd", "CapAmb"]
             .map(status_line)
             .join(" "))
@@ -743,8 +748,10 @@ fn seccomp_without_no_new_privs_must_load_before_caps_drop() {
     assert!(p.seccomp_before_caps());
     let early = in_child(|_| {
         p.load_seccomp().map_err(e)?;
-        p.finalize(|| Ok::<_, security::SecurityError>(()))
-            .map_err(e)?;
+        p.finalize(security::caps::last_cap(), || {
+            Ok::<_, security::SecurityError>(())
+        })
+        .map_err(e)?;
         Ok(format!(
             "{} {}",
             status_line("Seccomp"),
@@ -755,8 +762,10 @@ fn seccomp_without_no_new_privs_must_load_before_caps_drop() {
     let mut none = p.clone();
     none.capabilities = Default::default();
     let late = in_child(|_| {
-        none.finalize(|| Ok::<_, security::SecurityError>(()))
-            .map_err(e)?;
+        none.finalize(security::caps::last_cap(), || {
+            Ok::<_, security::SecurityError>(())
+        })
+        .map_err(e)?;
         none.load_seccomp().map(|_| String::new()).map_err(e)
     });
     assert!(late

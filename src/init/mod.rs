@@ -229,15 +229,24 @@ fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitErro
     // init opens after this point is O_CLOEXEC (std, the kernel's listener).
     crate::process::sys::cloexec_walk_from(3 + plan.fds.preserve as i32)
         .map_err(|e| InitError::Other(format!("error closing exec fds: {}", walk_words(e))))?;
-    let mut listener = None;
-    // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the drop.
-    if sec.seccomp_before_caps() {
-        listener = sec.load_seccomp()?;
-    }
+    // Everything init reads from files is read now, before a filter may
+    // answer with ENOSYS/EPERM or hold an open in SCMP_ACT_NOTIFY while no
+    // agent has the listener yet (a deadlock): cap_last_cap for the drop,
+    // /proc/self/setgroups for the user switch, /etc/passwd for HOME.
+    let last_cap = crate::security::caps::last_cap();
+    let setgroups_allowed = std::fs::read_to_string("/proc/self/setgroups")
+        .map(|s| s.trim() != "deny")
+        .unwrap_or(true);
     // runc reads the user's HOME in setupUser, still as root (a passwd
     // the user cannot read still counts).
     let env = go_environ(&p.env, p.uid)?;
-    sec.finalize(|| set_user(p))?;
+    // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the
+    // drop. runc (standard_init_linux.go, setns_init_linux.go) hands the
+    // listener over right after loading, before anything else is called.
+    if sec.seccomp_before_caps() {
+        send_listener(sock, sec.load_seccomp()?)?;
+    }
+    sec.finalize(last_cap, || set_user(p, setgroups_allowed))?;
     if !create {
         // runc's setns init applies the profile after the user switch.
         sec.apply_apparmor()?;
@@ -264,18 +273,28 @@ fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitErro
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     // As close to execve as possible, but while the socket can still carry the listener.
     if !sec.seccomp_before_caps() {
-        listener = sec.load_seccomp()?;
-    }
-    if let Some(fd) = listener {
-        codec::send(sock, &Report::SeccompFd).map_err(|e| InitError::Other(e.to_string()))?;
-        crate::process::fdpass::send_fd(sock, &fd)
-            .map_err(|e| InitError::Other(format!("send seccomp fd: {e}")))?;
+        send_listener(sock, sec.load_seccomp()?)?;
     }
     Ok(Ready {
         path: cs(&path)?,
         argv,
         envp,
     })
+}
+
+/// runc's syncParentSeccomp: send the SCMP_ACT_NOTIFY listener (if any) up,
+/// wait until the runtime gave it to the agent, close it. Only write,
+/// sendmsg, read and close: the filter is already loaded.
+fn send_listener(sock: &mut UnixStream, listener: Option<OwnedFd>) -> Result<(), InitError> {
+    let Some(fd) = listener else {
+        return Ok(());
+    };
+    codec::send(sock, &Report::SeccompFd).map_err(|e| InitError::Other(e.to_string()))?;
+    crate::process::fdpass::send_fd(sock, &fd)
+        .map_err(|e| InitError::Other(format!("send seccomp fd: {e}")))?;
+    codec::recv::<(), _>(sock)
+        .map_err(|e| InitError::Other(format!("sync parent seccomp: {e}")))?;
+    Ok(())
 }
 
 fn set_domainname(d: &str) -> nix::Result<()> {
@@ -315,14 +334,12 @@ fn fix_stdio_permissions(uid: u32) -> Result<(), InitError> {
     Ok(())
 }
 
-fn set_user(p: &ProcessPlan) -> Result<(), InitError> {
+/// `setgroups_allowed`: /proc/self/setgroups is not "deny" (rootless user
+/// namespaces deny it), read by the caller before any filter loads.
+fn set_user(p: &ProcessPlan, setgroups_allowed: bool) -> Result<(), InitError> {
     use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
     fix_stdio_permissions(p.uid)?;
-    // setgroups is refused when the user namespace denies it (rootless).
-    let allowed = std::fs::read_to_string("/proc/self/setgroups")
-        .map(|s| s.trim() != "deny")
-        .unwrap_or(true);
-    if allowed {
+    if setgroups_allowed {
         let gids: Vec<Gid> = p
             .additional_gids
             .iter()

@@ -442,6 +442,8 @@ impl Init {
                     let fd = fdpass::recv_fd(&self.sock)
                         .map_err(|e| ProcessError::Init(format!("receive seccomp fd: {e}")))?;
                     on(Event::SeccompFd(fd)).map_err(ProcessError::Init)?;
+                    // runc's procSeccompDone: the agent has the listener.
+                    codec::send(&mut self.sock, &())?;
                 }
             }
         }

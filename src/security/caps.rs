@@ -68,14 +68,15 @@ fn all_upto(last: u8) -> impl Iterator<Item = Capability> {
 impl CapsPlan {
     /// Drop every capability outside the bounding set. Like runc (through
     /// gocapability) this only happens while we hold CAP_SETPCAP; without it
-    /// the kernel would refuse every drop anyway.
-    pub fn apply_bounding(&self) -> Result<(), SecurityError> {
+    /// the kernel would refuse every drop anyway. `last` is
+    /// [`last_cap`], read before any seccomp filter was loaded.
+    pub fn apply_bounding(&self, last: u8) -> Result<(), SecurityError> {
         let have_setpcap = caps::has_cap(None, CapSet::Effective, Capability::CAP_SETPCAP)
             .map_err(|e| SecurityError::caps("unable to apply bounding set", e))?;
         if !have_setpcap {
             return Ok(());
         }
-        for c in all_upto(last_cap()) {
+        for c in all_upto(last) {
             if self.bounding & c.bitmask() == 0 {
                 caps::drop(None, CapSet::Bounding, c)
                     .map_err(|e| SecurityError::caps("unable to apply bounding set", e))?;
@@ -85,12 +86,12 @@ impl CapsPlan {
     }
 
     /// Effective, permitted and inheritable in one capset, then ambient.
-    pub fn apply(&self) -> Result<(), SecurityError> {
+    pub fn apply(&self, last: u8) -> Result<(), SecurityError> {
         sys::capset(self.effective, self.permitted, self.inheritable)
             .map_err(|e| SecurityError::go_sys("unable to apply caps", e))?;
         caps::clear(None, CapSet::Ambient)
             .map_err(|e| SecurityError::caps("unable to apply caps", e))?;
-        for c in all_upto(last_cap()) {
+        for c in all_upto(last) {
             if self.ambient & c.bitmask() != 0 {
                 // The kernel refuses an ambient cap that is not both permitted
                 // and inheritable (EPERM). runc's gocapability drops that error

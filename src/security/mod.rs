@@ -366,15 +366,19 @@ impl SecurityPlan {
     /// runc's finalizeNamespace for capabilities: drop the bounding set while
     /// still privileged, keep permitted caps across `switch_user` (the
     /// caller's setgroups/setresgid/setresuid), then set the final sets.
+    /// `last_cap` comes from [`caps::last_cap`], read by the caller before
+    /// the filter loads: this may run under it (see `seccomp_before_caps`),
+    /// where only prctl/capget/capset and the id calls happen, as in runc.
     pub fn finalize<E: From<SecurityError>>(
         &self,
+        last_cap: u8,
         switch_user: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
-        self.capabilities.apply_bounding()?;
+        self.capabilities.apply_bounding(last_cap)?;
         caps::set_keep_caps(true)?;
         switch_user()?;
         caps::set_keep_caps(false)?;
-        self.capabilities.apply()?;
+        self.capabilities.apply(last_cap)?;
         Ok(())
     }
 }
