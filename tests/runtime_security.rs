@@ -653,3 +653,103 @@ fn seccomp_notify_with_and_without_nnp() {
     }
     assert_dev_null_intact();
 }
+
+/// runc's cwd.bats: a cwd that only root may enter (0700, root-owned) works
+/// for a container user, in run and in exec, because init enters it before
+/// the user switch (runc's finalizeNamespace).
+fn root_only_cwd(runc: bool, id: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let d = common::scratch(&format!("{id}-cwd"));
+    let priv_dir = d.join("priv");
+    std::fs::create_dir_all(&priv_dir).unwrap();
+    std::os::unix::fs::chown(&priv_dir, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&priv_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut c = base_config(&["sh", "-c", "pwd; id -u"]);
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    c["process"]["cwd"] = json!("/tmp");
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/tmp", "type": "bind", "source": priv_dir, "options": ["rbind"]}),
+    );
+    let b = Bundle::new(id, &c);
+    let (rc, run_out, e) = detached(runc, &b.dir, &["run", "-b", path_str(&b.dir), id]);
+    assert_eq!(rc, 0, "run (runc={runc}): {e}");
+    // exec: the container runs as root in /, the exec'd process as 1000 in /tmp.
+    c["process"]["user"] = json!({"uid": 0, "gid": 0});
+    c["process"]["cwd"] = json!("/");
+    c["process"]["args"] = json!(["sleep", "30"]);
+    let b = Bundle::new(id, &c);
+    let (rc, _, e) = detached(runc, &b.dir, &["run", "-d", "-b", path_str(&b.dir), id]);
+    assert_eq!(rc, 0, "run -d (runc={runc}): {e}");
+    let (rc, exec_out, e) = detached(
+        runc,
+        &b.dir,
+        &[
+            "exec",
+            "--user",
+            "1000:1000",
+            "--cwd",
+            "/tmp",
+            id,
+            "sh",
+            "-c",
+            "pwd; id -u",
+        ],
+    );
+    let _ = detached(runc, &b.dir, &["delete", "-f", id]);
+    assert_eq!(rc, 0, "exec (runc={runc}): {e}");
+    format!("{run_out}{exec_out}")
+}
+
+#[test]
+fn root_only_cwd_is_entered_before_the_user_switch() {
+    let n = root_only_cwd(false, "sec-cwd");
+    assert_eq!(n, "/tmp\n1000\n/tmp\n1000\n");
+    if !common::skip_unless(have_runc(), "runc not installed: no reference run") {
+        assert_eq!(n, root_only_cwd(true, "sec-cwd"), "nsrun and runc differ");
+    }
+    assert_dev_null_intact();
+}
+
+/// The other half of runc's rule: a cwd the container's root cannot enter
+/// but its user can (owned by the user's mapped uid, group unmapped, so
+/// root's DAC override does not apply) is entered after the user switch.
+fn user_only_cwd(runc: bool, id: &str, uid: u32) -> (i32, String, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let d = common::scratch(&format!("{id}-cwd"));
+    let dir = d.join("mine");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(101000), Some(0)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut c = base_config(&["sh", "-c", "pwd; id -u"]);
+    c["process"]["user"] = json!({"uid": uid, "gid": uid});
+    c["process"]["cwd"] = json!("/tmp");
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["linux"]["uidMappings"] = map.clone();
+    c["linux"]["gidMappings"] = map;
+    let mounts = c["mounts"].as_array_mut().unwrap();
+    // A user namespace cannot mount a fresh cgroupfs without a cgroup ns.
+    mounts.retain(|m| m["destination"] != "/sys/fs/cgroup");
+    mounts
+        .push(json!({"destination": "/tmp", "type": "bind", "source": dir, "options": ["rbind"]}));
+    let b = Bundle::new(id, &c);
+    detached(runc, &b.dir, &["run", "-b", path_str(&b.dir), id])
+}
+
+#[test]
+fn user_only_cwd_is_entered_after_the_user_switch() {
+    let (rc, o, e) = user_only_cwd(false, "sec-cwd-user", 1000);
+    assert_eq!((rc, o.as_str()), (0, "/tmp\n1000\n"), "{e}");
+    // Root of that namespace cannot enter it: the first chdir did fail.
+    let (rc, _, e) = user_only_cwd(false, "sec-cwd-user", 0);
+    assert_eq!(rc, 1, "{e}");
+    assert!(e.contains("set in config.json failed"), "{e}");
+    if !common::skip_unless(have_runc(), "runc not installed: no reference run") {
+        let (r_rc, r_o, r_e) = user_only_cwd(true, "sec-cwd-user", 1000);
+        assert_eq!((r_rc, r_o.as_str()), (0, "/tmp\n1000\n"), "runc: {r_e}");
+    }
+    assert_dev_null_intact();
+}

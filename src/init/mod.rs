@@ -10,6 +10,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
+use nix::errno::Errno;
 use thiserror::Error;
 
 use crate::codec;
@@ -240,13 +241,29 @@ fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitErro
     // runc reads the user's HOME in setupUser, still as root (a passwd
     // the user cannot read still counts).
     let env = go_environ(&p.env, p.uid)?;
+    // runc's finalizeNamespace: enter the cwd while still root with every
+    // capability (a 0700 root-owned cwd works for any user), and once more
+    // after the user switch only if that failed for lack of permission (a
+    // cwd only the container user may enter, e.g. a rootless volume).
+    let cwd = Path::new(&p.cwd);
+    let chdir_again = match nix::unistd::chdir(cwd) {
+        Ok(()) => false,
+        Err(Errno::EACCES | Errno::EPERM) => true,
+        Err(e) => return Err(InitError::Cwd(p.cwd.clone(), e)),
+    };
     // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the
     // drop. runc (standard_init_linux.go, setns_init_linux.go) hands the
     // listener over right after loading, before anything else is called.
     if sec.seccomp_before_caps() {
         send_listener(sock, sec.load_seccomp()?)?;
     }
-    sec.finalize(last_cap, || set_user(p, setgroups_allowed))?;
+    sec.finalize(last_cap, || {
+        set_user(p, setgroups_allowed)?;
+        if chdir_again {
+            nix::unistd::chdir(cwd).map_err(|e| InitError::Cwd(p.cwd.clone(), e))?;
+        }
+        verify_cwd()
+    })?;
     if !create {
         // runc's setns init applies the profile after the user switch.
         sec.apply_apparmor()?;
@@ -254,7 +271,6 @@ fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitErro
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
         p.umask.unwrap_or(0o022),
     ));
-    nix::unistd::chdir(Path::new(&p.cwd)).map_err(|e| InitError::Cwd(p.cwd.clone(), e))?;
     let path = lookup(&p.args[0], &env)?;
     let cs = |s: &str| CString::new(s).map_err(|_| InitError::Other(format!("NUL byte in {s:?}")));
     let argv = p
@@ -280,6 +296,24 @@ fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitErro
         argv,
         envp,
     })
+}
+
+/// runc's verifyCwd (CVE-2024-21626): a cwd outside the container's root
+/// (reached through a leaked fd) makes getcwd(2) fail with ENOENT.
+fn verify_cwd() -> Result<(), InitError> {
+    match nix::unistd::getcwd() {
+        Err(Errno::ENOENT) => Err(InitError::Other(
+            "current working directory is outside of container mount namespace root -- possible container breakout detected".into(),
+        )),
+        Err(e) => Err(InitError::Other(format!(
+            "failed to verify if current working directory is safe: {e}"
+        ))),
+        Ok(wd) if !wd.is_absolute() => Err(InitError::Other(format!(
+            "current working directory is not absolute -- possible container breakout detected: cwd is {:?}",
+            wd.display().to_string()
+        ))),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// runc's syncParentSeccomp: send the SCMP_ACT_NOTIFY listener (if any) up,
