@@ -148,6 +148,18 @@ fn busybox_bundle(name: &str) -> PathBuf {
 }
 
 fn spec(mounts: Value, linux: Value, readonly: bool) -> oci_spec::runtime::Spec {
+    // Every test child runs in a mount namespace of its own (`in_ns`); a
+    // plan without one takes runc's chroot path instead of pivot_root.
+    let mut linux = linux;
+    if linux.is_null() {
+        linux = json!({});
+    }
+    let ns = linux["namespaces"].as_array().cloned().unwrap_or_default();
+    if !ns.iter().any(|n| n["type"] == "mount") {
+        let mut ns = ns;
+        ns.push(json!({"type": "mount"}));
+        linux["namespaces"] = json!(ns);
+    }
     serde_json::from_value(json!({
         "ociVersion": "1.0.2",
         "root": {"path": "rootfs", "readonly": readonly},

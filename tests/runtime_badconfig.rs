@@ -341,6 +341,36 @@ fn rows() -> Vec<Row> {
             says: &["unable to set hostname without a private UTS namespace"],
             runc: Runc::Says(&["unable to set hostname without a private UTS namespace"]),
         },
+        // The kernel ignores data on a bind mount and runc passes it along:
+        // a "mode=755" there (docker/podman users write it) is no error.
+        Row {
+            name: "mnt-bind-mode",
+            cmd: "run",
+            edit: |c| {
+                mount(
+                    c,
+                    json!({"destination": "/mnt", "type": "bind", "source": "/etc", "options": ["rbind", "ro", "mode=755"]}),
+                )
+            },
+            code: 0,
+            says: &[],
+            runc: Runc::Accepts,
+        },
+        // Without a mount namespace runc's validator refuses masked and
+        // read-only paths (runc's template has both).
+        Row {
+            name: "nomnt-masked",
+            cmd: "run",
+            edit: |c| {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|n| n["type"] != "mount")
+            },
+            code: 1,
+            says: &["unable to restrict sys entries without a private MNT namespace"],
+            runc: Runc::Says(&["unable to restrict sys entries without a private MNT namespace"]),
+        },
         // runc 1.1.5 does not look at ociVersion; nsrun only runs the
         // versions it implements.
         Row {
@@ -586,5 +616,88 @@ fn leftover_scan_sees_a_created_container() {
         );
     }
     assert_eq!(leftovers(id, &dir), Vec::<String>::new());
+    assert_dev_null_intact();
+}
+
+/// No mount namespace: runc runs the container in its own mount namespace,
+/// chroot'ed into the rootfs with the spec's mounts; so does nsrun. Both run
+/// under `unshare -m`, so those mounts land in a throwaway namespace and
+/// never on the host. A read-only root cannot be honoured there: nsrun
+/// refuses it (see spec/mod.rs), runc ignores it.
+fn no_mount_ns(runc: bool, id: &str, readonly: bool) -> (i32, String, String) {
+    let dir = common::scratch(id);
+    let root = dir.join("rootfs");
+    let st = Command::new("cp")
+        .arg("-al")
+        .arg(rootfs())
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut c = base_config(&[
+        "sh",
+        "-c",
+        "echo hi; ls /proc/self/fd >/dev/null && echo proc-ok; ls -d /payload",
+    ]);
+    c["root"]["path"] = json!(root);
+    c["root"]["readonly"] = json!(readonly);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "mount");
+    c["linux"]["maskedPaths"] = json!([]);
+    c["linux"]["readonlyPaths"] = json!([]);
+    std::fs::write(dir.join("config.json"), c.to_string()).unwrap();
+    let (bin, state) = if runc {
+        (PathBuf::from("runc"), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
+    let o = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "--"])
+        .arg(&bin)
+        .arg("--root")
+        .arg(&state)
+        .args(["run", "-b"])
+        .arg(&dir)
+        .arg(id)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = Command::new(&bin)
+        .arg("--root")
+        .arg(&state)
+        .args(["delete", "-f", id])
+        .output();
+    (o.status.code().unwrap_or(-1), out(&o), err(&o))
+}
+
+#[test]
+fn no_mount_namespace_runs_chrooted_like_runc() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if common::skip_unless(
+        common::have("unshare"),
+        "unshare (util-linux) not installed",
+    ) {
+        return;
+    }
+    let mnt = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let (rc, o, e) = no_mount_ns(false, "badcfg-nomnt", false);
+    assert_eq!((rc, o.as_str()), (0, "hi\nproc-ok\n/payload\n"), "{e}");
+    let (rc, _, e) = no_mount_ns(false, "badcfg-nomnt-ro", true);
+    assert_eq!(rc, 1, "{e}");
+    assert!(
+        e.contains("a read-only rootfs requires a private mount namespace"),
+        "{e}"
+    );
+    if !common::skip_unless(common::have("runc"), "runc not installed: no reference run") {
+        let (r_rc, r_o, r_e) = no_mount_ns(true, "badcfg-nomnt", false);
+        assert_eq!((r_rc, r_o), (0, o), "runc: {r_e}");
+    }
+    // Nothing reached the test's (the host's) mount namespace.
+    assert_eq!(
+        std::fs::read_to_string("/proc/self/mountinfo").unwrap(),
+        mnt
+    );
     assert_dev_null_intact();
 }

@@ -97,3 +97,11 @@ pub fn move_root(rootfs: &str) -> Result<()> {
     sys::chroot(".").map_err(|e| RootfsError::path("chroot", ".", e))?;
     sys::chdir("/").map_err(|e| RootfsError::path("chdir", "/", e))
 }
+
+/// runc's chroot() (rootfs_linux.go), for a container without a mount
+/// namespace: the rootfs is the cwd (mount_rootfs left it there).
+pub fn chroot_root(rootfs: &str) -> Result<()> {
+    sys::chdir(rootfs).map_err(|e| RootfsError::path("chdir", rootfs, e))?;
+    sys::chroot(".").map_err(|e| RootfsError::path("chroot", ".", e))?;
+    sys::chdir("/").map_err(|e| RootfsError::path("chdir", "/", e))
+}

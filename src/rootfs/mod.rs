@@ -43,7 +43,13 @@ use secure::Root;
 /// Everything before the pivot: propagation, the rootfs self-bind, every spec
 /// mount, /dev (devices, ptmx, symlinks) and, given a pty slave, /dev/console.
 pub fn mount_rootfs(plan: &RootfsPlan, console: Option<BorrowedFd<'_>>) -> Result<()> {
-    jail::prepare_root(plan).ctx(|| "error preparing rootfs".into())?;
+    // Without a mount namespace "/" is the runtime's (the host's): runc would
+    // make it rslave (turning every shared host mount into a slave, for all
+    // of the host) and leave a self-bind of the rootfs there. Both only serve
+    // pivot_root, and chroot (enter_rootfs) needs neither, so nsrun skips them.
+    if plan.mount_ns {
+        jail::prepare_root(plan).ctx(|| "error preparing rootfs".into())?;
+    }
     let root = Root::open(&plan.rootfs)?;
     mounts::mount_all(&root, plan)?;
     if plan.setup_dev {
@@ -61,12 +67,19 @@ pub fn mount_rootfs(plan: &RootfsPlan, console: Option<BorrowedFd<'_>>) -> Resul
 /// pivot_root (or MS_MOVE + chroot with no_pivot), re-point stdio at the
 /// container's /dev/null, create process.cwd.
 pub fn enter_rootfs(plan: &RootfsPlan) -> Result<()> {
-    let jailed = if plan.no_pivot {
+    let jailed = if !plan.mount_ns {
+        // runc's chroot(): the runtime's mount namespace cannot be pivoted.
+        jail::chroot_root(&plan.rootfs)
+    } else if plan.no_pivot {
         jail::move_root(&plan.rootfs)
     } else {
         jail::pivot_root(&plan.rootfs)
     };
     jailed.ctx(|| "error jailing process inside rootfs".into())?;
+    if !plan.mount_ns {
+        // rootfsPropagation would change the host's "/": not applied (see mount_rootfs).
+        return enter_done(plan);
+    }
     // rootfsPropagation is applied to the new "/" only now: applied before the
     // pivot a shared root would leak our mounts to the host (runc >= 1.1.6).
     // [r]private needs nothing more, the rootfs's parent was made private.
@@ -76,6 +89,11 @@ pub fn enter_rootfs(plan: &RootfsPlan) -> Result<()> {
             .map_err(|e| RootfsError::mount("mount", "", "/", prop, "", e))
             .ctx(|| "unable to apply root propagation flags".into())?;
     }
+    enter_done(plan)
+}
+
+/// After the jail: stdio onto the container's /dev/null, create process.cwd.
+fn enter_done(plan: &RootfsPlan) -> Result<()> {
     if plan.setup_dev {
         dev::reopen_dev_null().ctx(|| "error reopening /dev/null inside container".into())?;
     }
@@ -93,6 +111,11 @@ pub fn prepare(plan: &RootfsPlan, console: Option<BorrowedFd<'_>>) -> Result<()>
 /// After the pivot (runc's order: console, hostname, sysctls, then this):
 /// "ro" tmpfs and /dev, read-only root, readonlyPaths, maskedPaths, umask 022.
 pub fn finalize(plan: &RootfsPlan) -> Result<()> {
+    // runc: finalizeRootfs only with a mount namespace (the spec checks
+    // refused what it would have applied).
+    if !plan.mount_ns {
+        return Ok(());
+    }
     let root = Root::open("/")?;
     paths::remount_readonly_mounts(&root, plan)?;
     if plan.readonly {

@@ -146,16 +146,19 @@ pub fn bind_fd(
     m: &MountPlan,
 ) -> Result<()> {
     let shown = root.display(&m.destination);
+    // runc hands a bind's data ("mode=755") to mount(2), which ignores it,
+    // and names it in the error; the fd API takes none.
+    let data = m.options.data_string();
     let rec = m.options.is_recursive_bind();
     let tree = sys::clone_tree(src, rec)
-        .map_err(|e| RootfsError::mount("mount", &m.source, &shown, m.options.flags, "", e))?;
+        .map_err(|e| RootfsError::mount("mount", &m.source, &shown, m.options.flags, &data, e))?;
     if m.options.needs_remount() {
         sys::mount_setattr(tree.as_fd(), false, &m.options.bind_attr()).map_err(|e| {
             RootfsError::mount("remount", &m.source, &shown, m.options.flags, "", e)
         })?;
     }
     sys::move_mount(tree.as_fd(), target)
-        .map_err(|e| RootfsError::mount("mount", &m.source, &shown, m.options.flags, "", e))?;
+        .map_err(|e| RootfsError::mount("mount", &m.source, &shown, m.options.flags, &data, e))?;
     after_mount(root, tree.as_fd(), m)
 }
 

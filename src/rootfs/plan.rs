@@ -72,6 +72,9 @@ pub struct RootfsPlan {
     pub rootfs: String,
     pub readonly: bool,
     pub no_pivot: bool,
+    /// The container has its own mount namespace (else: runc's chroot path,
+    /// in the runtime's mount namespace).
+    pub mount_ns: bool,
     /// A new user namespace: devices are bind-mounted from the host, not mknod'ed.
     pub user_ns: bool,
     pub cgroup_ns: bool,
@@ -225,6 +228,7 @@ impl RootfsPlan {
             rootfs,
             readonly: root.readonly().unwrap_or(false),
             no_pivot,
+            mount_ns: has_ns(LinuxNamespaceType::Mount),
             user_ns: has_ns(LinuxNamespaceType::User),
             cgroup_ns: has_ns(LinuxNamespaceType::Cgroup),
             root_propagation,
@@ -292,11 +296,8 @@ fn mount_plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountPlan> 
     };
 
     if options.is_bind() {
-        // The kernel ignores data on a bind mount; a typo there ("noexce") would
-        // silently leave the mount exec-able, so refuse it here.
-        if let Some(w) = options.data.first() {
-            return Err(bad(format!("unknown mount option {w:?} for a bind mount")));
-        }
+        // Data on a bind mount ("mode=755", as docker and podman users write)
+        // is ignored by the kernel; runc passes it along, and so it is accepted.
         if options.copyup {
             return Err(bad("\"tmpcopyup\" is only for tmpfs".into()));
         }
@@ -430,10 +431,13 @@ mod tests {
 
     #[test]
     fn bad_mounts_are_refused_at_plan_time() {
-        assert!(err(
-            r#"{"destination":"/x","type":"none","source":"/tmp","options":["bind","noexce"]}"#
-        )
-        .contains("unknown mount option \"noexce\""));
+        // Data on a bind is no error: runc passes it to mount(2), which ignores it.
+        let s = BASE.replace(
+            r#"{"destination":"/proc","type":"proc","source":"proc"}"#,
+            r#"{"destination":"/x","type":"none","source":"/tmp","options":["bind","mode=755"]}"#,
+        );
+        let p = RootfsPlan::from_spec(&spec(&s), &bundle(), false).unwrap();
+        assert_eq!(p.mounts[0].options.data_string(), "mode=755");
         assert!(
             err(r#"{"destination":"/x","type":"proc","source":"p","options":["tmpcopyup"]}"#)
                 .contains("only for tmpfs")

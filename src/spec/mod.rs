@@ -46,8 +46,10 @@ pub enum SpecError {
     HostnameNoUts,
     #[error("unable to set domainname without a private UTS namespace")]
     DomainnameNoUts,
-    #[error("rootfs requires a private mount namespace")]
-    NoMountNs,
+    #[error("unable to restrict sys entries without a private MNT namespace")]
+    RestrictNoMountNs,
+    #[error("a read-only rootfs requires a private mount namespace")]
+    ReadonlyNoMountNs,
     #[error("invalid time namespace offset clock {0:?}")]
     TimeClock(String),
     #[error(transparent)]
@@ -199,8 +201,29 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
     if domainname.is_some() && !has("uts") {
         return Err(SpecError::DomainnameNoUts);
     }
+    // Without a mount namespace runc works in the runtime's own: mounts,
+    // then chroot instead of pivot_root (rootfs::enter_rootfs), and no
+    // finalizeRootfs. Its validator refuses masked/read-only paths there.
     if !has("mnt") {
-        return Err(SpecError::NoMountNs);
+        let l = spec.linux().as_ref();
+        let some = |v: Option<&Vec<String>>| v.is_some_and(|v| !v.is_empty());
+        if some(l.and_then(|l| l.masked_paths().as_ref()))
+            || some(l.and_then(|l| l.readonly_paths().as_ref()))
+        {
+            return Err(SpecError::RestrictNoMountNs);
+        }
+        // Stricter than runc 1.1.5, which ignores root.readonly here and hands
+        // the container a writable root it was told to make read-only: doing
+        // it would remount the host's directory read-only in the host's mount
+        // namespace, beyond the container's life. A security setting that
+        // cannot be honoured is refused, not dropped.
+        if spec
+            .root()
+            .as_ref()
+            .is_some_and(|r| r.readonly().unwrap_or(false))
+        {
+            return Err(SpecError::ReadonlyNoMountNs);
+        }
     }
     let mut time_offsets = Vec::new();
     if namespaces
