@@ -32,6 +32,7 @@ mod spec;
 /// The stage's profile, for the bootstrap message builder.
 const RUNC_1_1: bool = libnsexec::RUNC_1_1;
 
+mod errno;
 mod hooks;
 mod security;
 

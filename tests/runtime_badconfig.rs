@@ -251,7 +251,7 @@ fn rows() -> Vec<Row> {
             code: 1,
             says: &[
                 "error setting rlimit type RLIMIT_NOFILE",
-                "Operation not permitted",
+                "operation not permitted",
             ],
             runc: Runc::Says(&["error setting rlimit type 7", "operation not permitted"]),
         },
@@ -321,10 +321,7 @@ fn rows() -> Vec<Row> {
             cmd: "create",
             edit: |c| c["linux"]["sysctl"] = json!({"net.ipv4.bogus_badcfg": "1"}),
             code: 1,
-            says: &[
-                "open /proc/sys/net/ipv4/bogus_badcfg",
-                "No such file or directory",
-            ],
+            says: &["open /proc/sys/net/ipv4/bogus_badcfg: no such file or directory"],
             runc: Runc::Says(&["open /proc/sys/net/ipv4/bogus_badcfg: no such file or directory"]),
         },
         Row {
@@ -699,5 +696,150 @@ fn no_mount_namespace_runs_chrooted_like_runc() {
         std::fs::read_to_string("/proc/self/mountinfo").unwrap(),
         mnt
     );
+    assert_dev_null_intact();
+}
+
+/// stderr without its time stamp: `level=error msg="..."` as runc prints it.
+fn logfmt_tail(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .map(|l| match l.find(" level=") {
+            Some(i) if l.starts_with("time=") => l[i + 1..].to_string(),
+            _ => l.to_string(),
+        })
+        .collect()
+}
+
+/// One failing start under a runtime: `cmd` then, for exec, the exec args.
+fn init_error(runc: bool, id: &str, edit: fn(&mut Value), exec: &[&str]) -> Vec<String> {
+    let dir = common::scratch(id);
+    let root = dir.join("rootfs");
+    let st = Command::new("cp")
+        .arg("-al")
+        .arg(rootfs())
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut c = base_config(&[if exec.is_empty() { "true" } else { "sleep" }, "30"]);
+    c["root"]["path"] = json!(root);
+    c["linux"]["cgroupsPath"] = json!(format!("/{id}"));
+    if exec.is_empty() {
+        edit(&mut c);
+    }
+    std::fs::write(dir.join("config.json"), c.to_string()).unwrap();
+    let (bin, state) = if runc {
+        (PathBuf::from("runc"), runc_root())
+    } else {
+        (common::nsrun_bin(), nsrun_root())
+    };
+    let rt = |args: &[&str]| {
+        Command::new(&bin)
+            .arg("--root")
+            .arg(&state)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap()
+    };
+    let d = dir.to_str().unwrap();
+    let o = if exec.is_empty() {
+        rt(&["run", "-b", d, id])
+    } else {
+        // Files, not pipes: the detached container keeps its stdio open.
+        let ef = dir.join("run-d.err");
+        let st = Command::new(&bin)
+            .arg("--root")
+            .arg(&state)
+            .args(["run", "-d", "-b", d, id])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&ef).unwrap())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{}", std::fs::read_to_string(&ef).unwrap());
+        // "ID" in the case stands for the container id (flags go before it).
+        let mut a = vec!["exec"];
+        a.extend(exec.iter().map(|w| if *w == "ID" { id } else { w }));
+        rt(&a)
+    };
+    let _ = rt(&["delete", "-f", id]);
+    assert_ne!(o.status.code(), Some(0), "runc={runc} {id} did not fail");
+    logfmt_tail(&err(&o))
+}
+
+/// runc's error chain, word for word: "unable to start container
+/// process: " (+ "error during container init: " before procReady), Go's
+/// errno words, cgroups' `failed to write "VALUE": `.
+#[test]
+fn init_errors_say_runcs_words() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    type Case = (
+        &'static str,
+        fn(&mut Value),
+        &'static [&'static str],
+        &'static str,
+    );
+    let cases: [Case; 5] = [
+        (
+            "words-nobin",
+            |c| c["process"]["args"] = json!(["nosuchbin"]),
+            &[],
+            r#"level=error msg="runc run failed: unable to start container process: exec: \"nosuchbin\": executable file not found in $PATH""#,
+        ),
+        (
+            "words-cwdfile",
+            |c| c["process"]["cwd"] = json!("/etc/passwd"),
+            &[],
+            r#"level=error msg="runc run failed: unable to start container process: error during container init: mkdir /etc/passwd: not a directory""#,
+        ),
+        (
+            "words-cgwrite",
+            // Below the kernel's 1 ms minimum: EINVAL on cpu.cfs_quota_us (v1) or cpu.max (v2).
+            |c| c["linux"]["resources"] = json!({"cpu": {"quota": 500, "period": 100000}}),
+            &[],
+            "",
+        ),
+        (
+            "words-execcwd",
+            |_| {},
+            &["--cwd", "/nonexistent-cwd", "ID", "true"],
+            r#"level=error msg="exec failed: unable to start container process: chdir to cwd (\"/nonexistent-cwd\") set in config.json failed: no such file or directory""#,
+        ),
+        (
+            "words-execbin",
+            |_| {},
+            &["ID", "/nonexistent-bin"],
+            r#"level=error msg="exec failed: unable to start container process: exec: \"/nonexistent-bin\": stat /nonexistent-bin: no such file or directory""#,
+        ),
+    ];
+    for (id, edit, exec, want) in cases {
+        let n = init_error(false, id, edit, exec);
+        if !want.is_empty() {
+            assert!(n.iter().any(|l| l == want), "{id}: {n:?}");
+        } else {
+            let w = r#"msg="runc run failed: unable to start container process: error during container init: error setting cgroup config for procHooks process: failed to write \"500"#;
+            assert!(
+                n.iter()
+                    .any(|l| l.contains(w) && l.ends_with(": invalid argument\"")),
+                "{id}: {n:?}"
+            );
+        }
+        for l in &n {
+            assert!(
+                !l.contains("os error") && !l.contains("EPERM:"),
+                "{id}: {l}"
+            );
+        }
+        if !common::skip_unless(common::have("runc"), "runc not installed: no reference run") {
+            assert_eq!(
+                n,
+                init_error(true, id, edit, exec),
+                "{id}: nsrun and runc differ"
+            );
+        }
+    }
     assert_dev_null_intact();
 }

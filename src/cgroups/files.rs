@@ -40,7 +40,11 @@ impl Control {
     pub fn write(&mut self, value: &str) -> Result<()> {
         self.file
             .write_all(value.as_bytes())
-            .map_err(|e| io_err("write", &self.path, e))
+            .map_err(|source| Error::Write {
+                value: value.to_string(),
+                path: self.path.clone(),
+                source,
+            })
     }
 }
 

@@ -102,10 +102,7 @@ impl FsManager {
     fn ignorable(&self, e: &Error) -> bool {
         // runc: a rootless container without an explicit path may fail to
         // create or join cgroups; limits then fail later in Set.
-        let errno = match e {
-            Error::Io { source, .. } => source.raw_os_error(),
-            _ => None,
-        };
+        let errno = e.os_error().and_then(|s| s.raw_os_error());
         self.rootless
             && !self.explicit
             && matches!(errno, Some(libc::EPERM | libc::EACCES | libc::EROFS))
@@ -238,7 +235,8 @@ fn dir_in(h: &Hierarchy, path: &CgroupPath) -> Result<PathBuf> {
 }
 
 fn is_not_found(e: &Error) -> bool {
-    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    e.os_error()
+        .is_some_and(|s| s.kind() == std::io::ErrorKind::NotFound)
 }
 
 impl Manager for FsManager {

@@ -16,12 +16,15 @@
 // Until the CLI calls every entry point, parts of the API are unused in the binary.
 #![allow(dead_code, unused_imports)]
 
+// Go's errno words (src/errno.rs), shared by source with every module.
 pub mod bpf;
 pub mod cli_args;
 pub mod commands;
 pub mod config;
 pub mod dbus;
 pub mod devices;
+#[path = "../errno.rs"]
+pub mod errno;
 pub mod files;
 pub mod fs;
 pub mod join;
@@ -42,9 +45,17 @@ pub use stats::Stats;
 /// Errors of the cgroup manager. Messages follow runc's wording.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {path}: {}", errno::io(source))]
     Io {
         op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// runc's cgroups.WriteFile: the value, then the *os.PathError.
+    #[error("failed to write {value:?}: write {path}: {}", errno::io(source))]
+    Write {
+        value: String,
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -67,7 +78,7 @@ pub enum Error {
     Systemd(String),
     #[error("unable to freeze: {0}")]
     Freeze(String),
-    #[error("failed to remove cgroup {path}: {source}")]
+    #[error("failed to remove cgroup {path}: {}", errno::io(source))]
     Remove {
         path: PathBuf,
         #[source]
@@ -80,6 +91,16 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// The OS error under an open/read/write failure.
+    pub fn os_error(&self) -> Option<&std::io::Error> {
+        match self {
+            Error::Io { source, .. } | Error::Write { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
 
 /// The state a freezer can be asked for or report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -211,7 +211,7 @@ fn set_cpu(dir: &Path, r: &Resources) -> Result<()> {
         if let Err(e) = write(dir, "cpu.cfs_period_us", &p.to_string()) {
             // A smaller period can be refused (EINVAL) because old_quota /
             // new_period exceeds the parent's; runc retries it after quota.
-            let einval = matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EINVAL));
+            let einval = e.os_error().and_then(|s| s.raw_os_error()) == Some(libc::EINVAL);
             if !einval || c.quota.unwrap_or(0) == 0 {
                 return Err(e);
             }

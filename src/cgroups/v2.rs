@@ -192,7 +192,10 @@ pub fn set(ctrl: &str, dir: &Path, r: &Resources) -> Result<()> {
 pub fn set_unified(dir: &Path, r: &Resources) -> Result<()> {
     for (k, v) in &r.unified {
         write(dir, k, v).map_err(|e| match e {
-            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            e if e
+                .os_error()
+                .is_some_and(|s| s.kind() == std::io::ErrorKind::NotFound) =>
+            {
                 Error::InvalidResources(format!("unified resource {k:?} can't be set: controller is not enabled or does not exist"))
             }
             e => e,

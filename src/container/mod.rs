@@ -66,7 +66,7 @@ pub enum ContainerError {
     Spec(#[from] SpecError),
     #[error("{0}")]
     Process(#[from] ProcessError),
-    #[error("{0}: {1}")]
+    #[error("{}: {}", .0, crate::errno::io(.1))]
     Io(String, std::io::Error),
     #[error("container {0} is still being created or deleted: gave up after {1}s")]
     Locked(String, u64),
@@ -334,8 +334,10 @@ pub fn create(
     // rely on them), or once init is ready when no such event came.
     let mut limits_set = false;
     let set_limits = || {
-        mgr.set(&cg.resources)
-            .map_err(|e| format!("error setting cgroup config for procHooks process: {e}"))
+        // runc fails it inside initProcess.start's sync loop, before procReady.
+        mgr.set(&cg.resources).map_err(|e| {
+            format!("unable to start container process: error during container init: error setting cgroup config for procHooks process: {e}")
+        })
     };
     let mut on = |ev: process::Event| match ev {
         process::Event::ProcHooks => {

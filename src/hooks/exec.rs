@@ -156,8 +156,5 @@ pub fn run_one(h: &Hook, state: &[u8], ns: Option<&NsTarget>) -> Result<(), Stri
 
 /// "No such file or directory (os error 2)" -> Go's "no such file or directory".
 fn strip_os(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
-        None => e.to_string(),
-    }
+    super::errno::io(e)
 }

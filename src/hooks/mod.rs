@@ -19,6 +19,9 @@
 //! before pivot_root); createContainer after mounts, before pivot_root;
 //! startContainer after the exec fifo opens, just before execve.
 
+// Go's errno words (src/errno.rs), shared by source with every module.
+#[path = "../errno.rs"]
+mod errno;
 mod exec;
 
 use bincode::{Decode, Encode};

@@ -14,6 +14,7 @@ use nix::errno::Errno;
 use thiserror::Error;
 
 use crate::codec;
+use crate::errno::Go;
 use crate::rootfs::{self, RootfsError};
 use crate::spec::plan::{InitPlan, ProcessPlan, Report};
 
@@ -25,24 +26,19 @@ pub enum InitError {
     Rootfs(#[from] RootfsError),
     #[error("{0}")]
     Console(String),
-    #[error("sethostname: {0}")]
+    #[error("sethostname: {}", Go(*.0 as i32))]
     Hostname(nix::Error),
-    #[error("setdomainname: {0}")]
+    #[error("setdomainname: {}", Go(*.0 as i32))]
     Domainname(nix::Error),
     #[error("{0}")]
     User(String),
-    #[error("chdir to cwd ({0:?}) set in config.json failed: {1}")]
+    #[error("chdir to cwd ({:?}) set in config.json failed: {}", .0, Go(*.1 as i32))]
     Cwd(String, nix::Error),
     #[error("exec: {0:?}: {1}")]
     Lookup(String, String),
-    /// A failure after the point where runc's init has reported procReady
-    /// (standard_init_linux.go: label, no_new_privs, seccomp,
-    /// finalizeNamespace's caps and user switch, LookPath): runc's parent
-    /// then returns init's error as it is, and container_linux.go's Start
-    /// adds these words (<https://github.com/opencontainers/runc/blob/v1.1.5/libcontainer/container_linux.go#L364>).
-    #[error("unable to start container process: {0}")]
-    AfterReady(Box<InitError>),
-    #[error("unable to start container process: error during container init: {0}")]
+    /// A malformed process.env entry (runc's Go Setenv check); runc_words
+    /// adds the "unable to start container process: " chain.
+    #[error("{0}")]
     Env(String),
     #[error(transparent)]
     Security(#[from] crate::security::SecurityError),
@@ -97,10 +93,12 @@ pub fn run() -> ! {
             std::process::exit(1);
         }
     };
-    let ready = match prepare(&plan, &mut sock) {
+    let mut past_ready = false;
+    let ready = match prepare(&plan, &mut sock, &mut past_ready) {
         Ok(r) => r,
         Err(e) => {
-            let _ = codec::send(&mut sock, &Report::Failed(e.to_string()));
+            let msg = runc_words(plan.rootfs.is_some(), past_ready, &e);
+            let _ = codec::send(&mut sock, &Report::Failed(msg));
             std::process::exit(1);
         }
     };
@@ -140,9 +138,9 @@ fn wait_for_start(fifo: RawFd) -> Result<(), String> {
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .open(&path)
-        .map_err(|e| format!("open exec fifo {path}: {e}"))?;
+        .map_err(|e| format!("open exec fifo {path}: {}", io_words(&e)))?;
     f.write_all(b"0")
-        .map_err(|e| format!("write exec fifo: {e}"))?;
+        .map_err(|e| format!("write exec fifo {path}: {}", io_words(&e)))?;
     // A plain close(2), as runc's: no fcntl after the filter is loaded.
     let _ = nix::unistd::close(fifo);
     Ok(())
@@ -173,7 +171,27 @@ fn run_in_container(
     Ok(())
 }
 
-fn prepare(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
+/// runc's error chain for init: container.start wraps everything in
+/// "unable to start container process: ", and initProcess.start adds
+/// "error during container init: " to what init reported before procReady
+/// (rootfs, console, hostname, sysctls, paths, nnp, rlimits). After it
+/// (user, cwd, caps, seccomp, the executable) and for exec's setns init
+/// there is no such middle part.
+fn runc_words(create: bool, past_ready: bool, e: &InitError) -> String {
+    let mid = if create && !past_ready {
+        "error during container init: "
+    } else {
+        ""
+    };
+    format!("unable to start container process: {mid}{e}")
+}
+
+/// `past_ready` is set where runc's init sends procReady.
+fn prepare(
+    plan: &InitPlan,
+    sock: &mut UnixStream,
+    past_ready: &mut bool,
+) -> Result<Ready, InitError> {
     let p = &plan.process;
     go_setenv(&p.env)?;
     let sec = &plan.security;
@@ -210,19 +228,14 @@ fn prepare(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
         sec.apply_sysctls()?;
         rootfs::finalize(r)?;
     }
-    after_ready(plan, sock).map_err(|e| InitError::AfterReady(Box::new(e)))
-}
-
-/// The part of [`prepare`] runc runs after its init reported procReady.
-fn after_ready(plan: &InitPlan, sock: &mut UnixStream) -> Result<Ready, InitError> {
-    let p = &plan.process;
-    let sec = &plan.security;
-    let create = plan.rootfs.is_some();
     sec.apply_personality()?;
     sec.apply_scheduler()?;
     sec.apply_io_priority()?;
     sec.apply_no_new_privs()?;
     sec.apply_rlimits()?;
+    // runc's syncParentReady: after the no_new_privs prctl, with the rlimits
+    // set by its parent at procReady (<https://github.com/opencontainers/runc/blob/v1.1.5/libcontainer/standard_init_linux.go#L173>).
+    *past_ready = true;
     sec.apply_selinux_label()?;
     // Only stdio and --preserve-fds cross the final execve (CVE-2024-21626):
     // runc's CloseExecFrom, a walk of /proc/self/fd, done before any filter
@@ -306,7 +319,8 @@ fn verify_cwd() -> Result<(), InitError> {
             "current working directory is outside of container mount namespace root -- possible container breakout detected".into(),
         )),
         Err(e) => Err(InitError::Other(format!(
-            "failed to verify if current working directory is safe: {e}"
+            "failed to verify if current working directory is safe: {}",
+            Go(e as i32)
         ))),
         Ok(wd) if !wd.is_absolute() => Err(InitError::Other(format!(
             "current working directory is not absolute -- possible container breakout detected: cwd is {:?}",
@@ -379,16 +393,16 @@ fn set_user(p: &ProcessPlan, setgroups_allowed: bool) -> Result<(), InitError> {
             .iter()
             .map(|g| Gid::from_raw(*g))
             .collect();
-        setgroups(&gids).map_err(|e| InitError::User(format!("setgroups: {e}")))?;
+        setgroups(&gids).map_err(|e| InitError::User(format!("setgroups: {}", Go(e as i32))))?;
     } else if !p.additional_gids.is_empty() {
         return Err(InitError::User(
             "cannot set additional gids: setgroups is denied".into(),
         ));
     }
     let g = Gid::from_raw(p.gid);
-    setresgid(g, g, g).map_err(|e| InitError::User(format!("setgid: {e}")))?;
+    setresgid(g, g, g).map_err(|e| InitError::User(format!("setgid: {}", Go(e as i32))))?;
     let u = Uid::from_raw(p.uid);
-    setresuid(u, u, u).map_err(|e| InitError::User(format!("setuid: {e}")))?;
+    setresuid(u, u, u).map_err(|e| InitError::User(format!("setuid: {}", Go(e as i32))))?;
     Ok(())
 }
 
@@ -494,10 +508,7 @@ fn walk_words(e: crate::process::sys::WalkError) -> String {
 
 /// Go's lower-case errno words ("no such file or directory").
 pub fn io_words(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
-        None => e.to_string(),
-    }
+    crate::errno::io(e)
 }
 
 #[cfg(test)]
@@ -509,8 +520,7 @@ mod tests {
         let env = vec!["PATH=/nonexistent:/bin".to_string()];
         assert_eq!(lookup("sh", &env).unwrap(), "/bin/sh");
         // As the parent shows it: after runc's procReady point.
-        let shown =
-            |a: &str| InitError::AfterReady(Box::new(lookup(a, &env).unwrap_err())).to_string();
+        let shown = |a: &str| runc_words(true, true, &lookup(a, &env).unwrap_err());
         assert_eq!(
             shown("/nonexist"),
             "unable to start container process: exec: \"/nonexist\": stat /nonexist: no such file or directory"

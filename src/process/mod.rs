@@ -25,15 +25,15 @@ use crate::spec::plan::{InitPlan, Plan, Report};
 
 #[derive(Debug, Error)]
 pub enum ProcessError {
-    #[error("protect the runtime binary: {0}")]
+    #[error("protect the runtime binary: {}", crate::errno::io(.0))]
     Exe(std::io::Error),
-    #[error("create init pipes: {0}")]
+    #[error("create init pipes: {}", crate::errno::io(.0))]
     Pipes(std::io::Error),
-    #[error("start init: {0}")]
+    #[error("start init: {}", crate::errno::io(.0))]
     Fork(std::io::Error),
     #[error("{0}")]
     Bootstrap(#[from] bootstrap::EncodeError),
-    #[error("send bootstrap data: {0}")]
+    #[error("send bootstrap data: {}", crate::errno::io(.0))]
     SendBootstrap(std::io::Error),
     #[error("{msg}{}", fatal_suffix(.fatal))]
     Stage { msg: String, fatal: Vec<String> },

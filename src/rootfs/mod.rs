@@ -16,9 +16,12 @@
 // MS_* are c_ulong: the u64 casts are no-ops on x86_64 only.
 #![allow(clippy::unnecessary_cast)]
 
+// Go's errno words (src/errno.rs), shared by source with every module.
 mod cgroup;
 mod copyup;
 mod dev;
+#[path = "../errno.rs"]
+mod errno;
 mod error;
 mod jail;
 mod mountinfo;

@@ -170,6 +170,14 @@ impl Root {
                 Err(e) if e.errno() == Some(Errno::ENOENT) => {
                     self.make_child(cur.as_fd(), &parent, c, &walked, mode, depth)?
                 }
+                // Go's MkdirAll words a component that is no directory so.
+                Err(e) if e.errno() == Some(Errno::ENOTDIR) => {
+                    return Err(RootfsError::path(
+                        "mkdir",
+                        self.display(&walked),
+                        Errno::ENOTDIR,
+                    ))
+                }
                 Err(e) => return Err(e),
             };
         }

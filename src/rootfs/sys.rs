@@ -284,13 +284,8 @@ pub fn makedev(major: u64, minor: u64) -> u64 {
 }
 
 pub fn strerror(e: Errno) -> String {
-    // Go (and so runc) prints errno text lower-case: "no such file or directory".
-    let d = e.desc();
-    let mut c = d.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
+    // Go's (and so runc's) words: "no such file or directory".
+    super::errno::text(e as i32)
 }
 
 pub fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> nix::Result<()> {

@@ -25,7 +25,10 @@
 //! oomScoreAdj is written by the nsexec stage in runc (attr 27286); the plan
 //! carries it and `apply_oom_score_adj` exists for paths that bypass it.
 
+// Go's errno words (src/errno.rs), shared by source with every module.
 pub mod caps;
+#[path = "../errno.rs"]
+pub mod errno;
 pub mod keyring;
 pub mod lsm;
 pub mod notify;
@@ -98,7 +101,7 @@ pub enum SecurityError {
         what: String,
         source: ::caps::errors::CapsError,
     },
-    #[error("{what}: {errno}")]
+    #[error("{what}: {}", errno::Go(*.errno as i32))]
     Sys { what: String, errno: Errno },
     /// A raw syscall failure where runc prints Go's `syscall.Errno`, i.e.
     /// strerror in lower case ("operation not permitted"), as gocapability's

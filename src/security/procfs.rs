@@ -30,7 +30,7 @@ pub enum ProcfsError {
     NotProcfs { path: String, magic: i64 },
     #[error("{path} is not the root of a procfs mount: refusing to use it -- possible attack")]
     NotProcRoot { path: String },
-    #[error("{op} {path}: {errno}")]
+    #[error("{op} {path}: {}", super::errno::Go(*.errno as i32))]
     Sys {
         op: &'static str,
         path: String,

@@ -154,8 +154,7 @@ pub fn plan_from_spec(spec: &Spec, bundle: &Path, no_pivot: bool) -> Result<Plan
             // runc checks before it starts anything; the stage would only
             // fail later, with a less clear message.
             if let Err(e) = std::fs::symlink_metadata(p) {
-                let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0));
-                return Err(SpecError::NsPathMissing(s, errno.desc().to_lowercase()));
+                return Err(SpecError::NsPathMissing(s, crate::errno::io(&e)));
             }
         }
         namespaces.push(Namespace {
