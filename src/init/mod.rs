@@ -553,11 +553,12 @@ mod tests {
         assert_eq!(e[2], "B=3");
         assert_eq!(
             go_environ(&v(&["A=1", "FOO"]), 0).unwrap_err().to_string(),
-            "unable to start container process: error during container init: invalid environment variable: \"FOO\""
+            // runc_words adds "unable to start container process: error during container init: ".
+            "invalid environment variable: \"FOO\""
         );
         assert_eq!(
             go_environ(&v(&["=x"]), 0).unwrap_err().to_string(),
-            "unable to start container process: error during container init: environment variable name can't be empty: \"=x\""
+            "environment variable name can't be empty: \"=x\""
         );
     }
 }
