@@ -280,6 +280,39 @@ fn limits_in_files_after_run_and_update_then_nothing_left() {
     assert_dev_null_intact();
 }
 
+// runc's update.bats sequence: a swap limit, then `--memory -1` alone. runc
+// sends swap 0 and makes it unlimited too; keeping the old swap below an
+// unlimited memory is EINVAL from the kernel.
+#[test]
+fn update_memory_unlimited_after_a_swap_limit_like_runc() {
+    let memsw = Path::new(CG).join("memory/memory.memsw.limit_in_bytes");
+    if common::skip_machine(
+        memsw.exists(),
+        "no v1 memory swap accounting (memory.memsw) on this host",
+    ) {
+        return;
+    }
+    for rt in runtimes() {
+        let id = cid(rt, "swap");
+        let b = bundle(&id, &["sleep", "1000"], |c| {
+            c["linux"]["resources"]["memory"] = json!({"limit": 32 << 20});
+        });
+        let (_c, rel) = run_d(rt, &b, &id);
+        ok(rt, &b.dir, &["update", "--memory", "50M", &id]);
+        ok(rt, &b.dir, &["update", "--memory-swap", "-1", &id]);
+        ok(rt, &b.dir, &["update", "--memory-swap", "96468992", &id]);
+        ok(rt, &b.dir, &["update", "--memory", "-1", &id]);
+        let unlimited = cgfile(&rel, "memory", "memory.limit_in_bytes", "");
+        assert_eq!(
+            cgfile(&rel, "memory", "memory.memsw.limit_in_bytes", ""),
+            unlimited,
+            "{rt:?}: swap must be unlimited too"
+        );
+        ok(rt, &b.dir, &["delete", "-f", &id]);
+        assert_eq!(left(&rel), Vec::<&PathBuf>::new(), "{rt:?} left cgroups");
+    }
+}
+
 #[test]
 fn cgroup_paths_in_state_and_explicit_cgroups_path() {
     let id = "i2-paths";

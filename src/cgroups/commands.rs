@@ -150,7 +150,7 @@ pub fn update(
             "Intel RDT/CAT: l3 cache schema is not enabled".into(),
         ));
     }
-    let delta = update_resources(args, stdin)?;
+    let mut delta = update_resources(args, stdin)?;
     // runc: logrus.Warn once the flags parsed, for a non-zero value only.
     let mut warnings = Vec::new();
     let kernel = [&args.kernel_memory, &args.kernel_memory_tcp];
@@ -161,6 +161,15 @@ pub fn update(
         })
     {
         warnings.push("Kernel memory settings are ignored and will be removed".to_string());
+    }
+    // runc's update sends swap 0 when --memory-swap is not given, and its v1
+    // setMemoryAndSwap turns "memory -1, swap 0" into unlimited swap too. A
+    // swap limit kept from before would sit below the new unlimited memory,
+    // which the kernel refuses (EINVAL).
+    if let Some(m) = delta.memory.as_mut() {
+        if m.limit == Some(-1) && m.swap.is_none() {
+            m.swap = Some(-1);
+        }
     }
     let mut merged = cfg.resources.clone();
     merged.merge(&delta);
