@@ -8,6 +8,8 @@
 #       run every file against RUNTIME (a binary), results in OUT:
 #       OUT/tap/FILE.tap, OUT/results.tsv (file, test, pass|fail|skip),
 #       OUT/summary.txt (per file), OUT/host.txt (host checks after each file)
+#   tests/conformance/runc-bats.sh --table CONTROL_OUT OUT
+#       the two runs side by side, per file, as a markdown table
 #   tests/conformance/runc-bats.sh --compare CONTROL_OUT OUT [ALLOWLIST]
 #       exit 1 when a test that passes in CONTROL_OUT does not pass in OUT,
 #       unless ALLOWLIST (default runc-bats-$VERSION.allow) names it
@@ -333,8 +335,19 @@ compare() {
     }' "$control/results.tsv" "$out/results.tsv"
 }
 
+# A markdown table of two runs' summaries, per file (README "Conformance").
+table() { # CONTROL_OUT OUT
+  echo "| file | runc pass / fail / skip | nsrun pass / fail / skip |"
+  echo "|---|---|---|"
+  join <(awk 'NR>1 {print $1, $2 "/" $3 "/" $4}' "$1/summary.txt" | sort) \
+    <(awk 'NR>1 {print $1, $2 "/" $3 "/" $4}' "$2/summary.txt" | sort) |
+    awk '$1 != "TOTAL" {print "| " $1 " | " $2 " | " $3 " |"} $1 == "TOTAL" {t = "| **total** | " $2 " | " $3 " |"} END {print t}' |
+    sed 's|/| / |g'
+}
+
 case "${1:-}" in
 --prepare) prepare ;;
+--table) shift; table "$@" ;;
 --compare) shift; compare "$@" ;;
 "" | -h | --help) sed -n '2,25p' "$0" ;;
 *) [ $# = 2 ] || die "usage: $0 RUNTIME OUT"; run_suite "$1" "$2" ;;
