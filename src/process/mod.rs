@@ -329,6 +329,50 @@ fn place_in_cgroup(
     Ok(())
 }
 
+/// How long the runtime waits on the stage and on init for each step of a
+/// start (the stage's pid report, each of init's messages) unless
+/// NSRUN_INIT_TIMEOUT (seconds, 0 = forever) says otherwise. A healthy start
+/// takes milliseconds, and about a second on a loaded 2-core machine: the
+/// bound only trips on a stuck peer (runc#4228, runc#3904: `runc init`
+/// stuck in a stage, forever), and then the error names what was awaited.
+const INIT_TIMEOUT_S: u64 = 60;
+
+fn init_timeout() -> Option<std::time::Duration> {
+    let s = std::env::var("NSRUN_INIT_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(INIT_TIMEOUT_S);
+    (s > 0).then(|| std::time::Duration::from_secs(s))
+}
+
+/// Wait until `sock` has something to read (or hung up), at most `bound`.
+fn await_peer(
+    sock: &UnixStream,
+    bound: Option<std::time::Duration>,
+    what: &str,
+) -> Result<(), ProcessError> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let Some(b) = bound else { return Ok(()) };
+    let end = std::time::Instant::now() + b;
+    loop {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+            .unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, ms) {
+            Ok(0) => {
+                return Err(ProcessError::Stage {
+                    msg: format!("timed out after {}s waiting for {what}", b.as_secs()),
+                    fatal: Vec::new(),
+                })
+            }
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(ProcessError::Init(format!("poll init socket: {e}"))),
+        }
+    }
+}
+
 fn read_line(sock: &mut UnixStream) -> std::io::Result<Vec<u8>> {
     use nix::sys::socket::{recv, MsgFlags};
     let mut line = Vec::with_capacity(64);
@@ -367,6 +411,15 @@ impl Init {
         self.sock
             .write_all(boot)
             .map_err(ProcessError::SendBootstrap)?;
+        if let Err(e) = await_peer(
+            &self.sock,
+            init_timeout(),
+            "the child pids from nsexec (runc:[0:PARENT], runc:[1:CHILD])",
+        ) {
+            // The caller kills and reaps stage-0; what it logged explains where it stood.
+            self.forward_logs(sink);
+            return Err(e);
+        }
         let line = read_line(&mut self.sock);
         let st = waitpid(Pid::from_raw(stage0), None);
         self.forward_logs(sink);
@@ -428,7 +481,9 @@ impl Init {
         on: &mut dyn FnMut(Event) -> Result<(), String>,
     ) -> Result<(), ProcessError> {
         codec::send(&mut self.sock, plan)?;
+        let bound = init_timeout();
         loop {
+            await_peer(&self.sock, bound, "init (runc:[2:INIT]) to report")?;
             let report = codec::recv::<Report, _>(&mut self.sock);
             self.forward_logs(sink);
             match report? {
