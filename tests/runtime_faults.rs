@@ -390,3 +390,40 @@ fn a_stuck_init_is_reported_within_the_bound() {
     let d = nsrun(&["delete", "-f", id]);
     assert_eq!(code(&d), 0, "{}", err(&d));
 }
+
+/// `start` against a live init that never takes the exec fifo (stopped):
+/// bounded, named, and the container stays deletable.
+#[test]
+fn start_against_a_stopped_init_is_bounded() {
+    let id = "flt-stopped";
+    let b = Bundle::new(id, &sleeper(id));
+    let (c, _, e) = detached(false, &b.dir, &["create", "-b", path_str(&b.dir), id]);
+    assert_eq!(c, 0, "{e}");
+    let pid = init_pid(id);
+    assert!(pid > 0);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    let t = Instant::now();
+    let o = Command::new(common::nsrun_bin())
+        .env("NSRUN_INIT_TIMEOUT", "1")
+        .arg("--root")
+        .arg(nsrun_root())
+        .args(["start", id])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert!(
+        err(&o).contains("timed out after 1s waiting for init (runc:[2:INIT]) on the exec fifo"),
+        "{}",
+        err(&o)
+    );
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    let d = nsrun(&["delete", "-f", id]);
+    assert_eq!(code(&d), 0, "{}", err(&d));
+    wait_dead(pid);
+    assert_gone(id);
+}

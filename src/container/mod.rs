@@ -461,15 +461,33 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
         return Err(ContainerError::StartRunning);
     }
     let mut b = [0u8; 1];
+    // A live init that never writes (stopped, stuck) must not hold `start`
+    // forever: the same bound as the other waits on init (NSRUN_INIT_TIMEOUT).
+    let bound = process::init_timeout();
+    let end = bound.map(|b| std::time::Instant::now() + b);
     loop {
         let (dead, hup) = {
             let mut fds = [
                 PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
                 PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
             ];
-            match poll(&mut fds, PollTimeout::NONE) {
+            let timeout = match end {
+                None => PollTimeout::NONE,
+                Some(e) => {
+                    let left = e.saturating_duration_since(std::time::Instant::now());
+                    PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+                        .unwrap_or(PollTimeout::MAX)
+                }
+            };
+            match poll(&mut fds, timeout) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(ContainerError::Io("poll exec fifo".into(), e.into())),
+                Ok(0) => {
+                    return Err(ContainerError::Usage(format!(
+                        "timed out after {}s waiting for init (runc:[2:INIT]) on the exec fifo",
+                        bound.map_or(0, |b| b.as_secs())
+                    )))
+                }
                 Ok(_) => {}
             }
             (

@@ -337,7 +337,7 @@ fn place_in_cgroup(
 /// stuck in a stage, forever), and then the error names what was awaited.
 const INIT_TIMEOUT_S: u64 = 60;
 
-fn init_timeout() -> Option<std::time::Duration> {
+pub fn init_timeout() -> Option<std::time::Duration> {
     let s = std::env::var("NSRUN_INIT_TIMEOUT")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
