@@ -501,6 +501,38 @@ fn minimal_allow_list_profile_runs_like_runc() {
     assert_dev_null_intact();
 }
 
+/// runc's -ENOSYS stub (runc 1.1.5 patchbpf): under a profile whose default
+/// denies, a syscall newer than every syscall it names (1000, and x32's
+/// 1000) fails with ENOSYS, not the default's errno; a known syscall the
+/// profile leaves out (unshare, 272) still gets the default. A permissive
+/// default (SCMP_ACT_LOG) gets no stub. Same lines as runc.
+#[test]
+fn unknown_syscalls_get_enosys_like_runc() {
+    let checks = ["/payload", "sys:1000", "sys:0x400003e8", "sys:272"];
+    let mut log = minimal_profile(None);
+    log["defaultAction"] = json!("SCMP_ACT_LOG");
+    let cases = [
+        (
+            minimal_profile(None),
+            "sys.1000=-38\nsys.0x400003e8=-38\nsys.272=-1\n",
+        ),
+        (
+            minimal_profile(Some(5)),
+            "sys.1000=-38\nsys.0x400003e8=-38\nsys.272=-5\n",
+        ),
+        (log, "sys.1000=-38\nsys.0x400003e8=-38\nsys.272=0\n"),
+    ];
+    for (i, (profile, want)) in cases.iter().enumerate() {
+        for nnp in [true, false] {
+            let mut c = base_config(&checks);
+            c["process"]["noNewPrivileges"] = json!(nnp);
+            c["linux"]["seccomp"] = profile.clone();
+            let o = run_both("sec-enosys", &c);
+            assert_eq!(o, *want, "case {i} nnp={nnp}");
+        }
+    }
+}
+
 /// A seccomp agent on `sock`: takes one listener fd (runc's protocol),
 /// answers every notification with "continue" until the filter has no
 /// task left (POLLHUP). Returns (fds received, notifications answered, the

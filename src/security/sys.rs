@@ -210,12 +210,56 @@ pub fn ioprio_set(prio: i32) -> nix::Result<()> {
         .map(drop)
 }
 
-/// Take ownership of the listener fd libseccomp returned from
-/// seccomp_notify_fd(): the kernel made it (O_CLOEXEC) when the filter was
-/// loaded and libseccomp never closes it, so we become its only owner.
-pub fn own_seccomp_notify_fd(fd: i32) -> OwnedFd {
-    // SAFETY: see above; called once, right after the load that created it.
-    unsafe { OwnedFd::from_raw_fd(fd) }
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, prog), or prctl(PR_SET_SECCOMP)
+/// without flags, as runc's sysSeccompSetFilter. With
+/// SECCOMP_FILTER_FLAG_NEW_LISTENER the kernel returns the listener fd
+/// (O_CLOEXEC), which we then own.
+pub fn seccomp_set_filter(flags: u32, prog: &[libc::sock_filter]) -> nix::Result<Option<OwnedFd>> {
+    const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
+    const SECCOMP_FILTER_FLAG_NEW_LISTENER: u32 = 1 << 3;
+    let len = u16::try_from(prog.len()).map_err(|_| Errno::EINVAL)?;
+    let fprog = libc::sock_fprog {
+        len,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    if flags == 0 {
+        // SAFETY: fprog points at `len` valid instructions that outlive the
+        // call; the kernel copies them.
+        let r = unsafe {
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &fprog as *const libc::sock_fprog,
+            )
+        };
+        return Errno::result(r).map(|_| None);
+    }
+    // SAFETY: as above; flags are plain bits.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags as libc::c_uint,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    if flags & SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+        return ret_fd(r).map(Some);
+    }
+    if r != 0 {
+        // TSYNC without ESRCH: the id of a thread that could not sync.
+        return Err(Errno::ESRCH);
+    }
+    Ok(None)
+}
+
+/// memfd_create(name, MFD_CLOEXEC): scratch memory with an fd.
+pub fn memfd(name: &CStr) -> nix::Result<OwnedFd> {
+    // SAFETY: name is NUL-terminated; flags are valid.
+    ret_fd(unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) } as libc::c_long)
 }
 
 #[repr(C)]

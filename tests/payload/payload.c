@@ -16,6 +16,8 @@
  *   tty       tty=<ttyname of fd 0 or none>
  *   write:P   write.P=ok|<errno text>   (creates then removes P)
  *   cat:P     the file's content
+ *   sys:N     sys.N=<return value or -errno> of raw syscall N (0 or 0x.. form),
+ *             all six arguments 0 (no glibc wrapper rewrites the errno)
  *   sleep:N   sleeps N seconds
  *   exit:N    exits with N
  *   serve:DIR attack server (CVE tests): runs each command written to DIR/cmd,
@@ -320,6 +322,10 @@ int main(int argc, char **argv) {
             printf("write.%s=%s\n", a + 6, fd >= 0 ? "ok" : strerror(errno));
             if (fd >= 0) close(fd), unlink(a + 6);
         } else if (!strncmp(a, "cat:", 4)) catf(a + 4);
+        else if (!strncmp(a, "sys:", 4)) {
+            long r = syscall(strtol(a + 4, NULL, 0), 0, 0, 0, 0, 0, 0);
+            printf("sys.%s=%ld\n", a + 4, r < 0 ? -(long)errno : r);
+        }
         else if (!strncmp(a, "sleep:", 6)) {
             fflush(stdout);
             sleep(atoi(a + 6));
