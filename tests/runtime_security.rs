@@ -196,8 +196,12 @@ fn hooks_run_at_runc_points_with_runc_state() {
 }
 
 fn failing_prestart(runc: bool, id: &str) -> String {
+    failing_hook(runc, id, json!({"prestart": [{"path": "/bin/false"}]}))
+}
+
+fn failing_hook(runc: bool, id: &str, hooks: Value) -> String {
     let mut c = base_config(&["true"]);
-    c["hooks"] = json!({"prestart": [{"path": "/bin/false"}]});
+    c["hooks"] = hooks;
     let b = Bundle::new(id, &c);
     let (rc, _, e) = detached(runc, &b.dir, &["create", "-b", path_str(&b.dir), id]);
     assert_eq!(rc, 1, "create with a failing hook (runc={runc}): {e}");
@@ -222,6 +226,27 @@ fn failing_prestart_hook_fails_create_like_runc() {
     assert!(n.contains("error running hook #0"), "{n}");
     if !common::skip_unless(have_runc(), "runc not installed") {
         assert_eq!(n, failing_prestart(true, "sec-badhook"));
+    }
+    assert_dev_null_intact();
+}
+
+/// A hook killed by a signal fails with Go's name for it (os.ProcessState's
+/// "signal: terminated", "signal: bad system call", "signal: signal 40"),
+/// as runc's error does; prestart and createRuntime alike.
+#[test]
+fn hook_killed_by_signal_is_named_like_go() {
+    for (kind, sig, name) in [
+        ("prestart", "TERM", "signal: terminated"),
+        ("createRuntime", "SYS", "signal: bad system call"),
+        ("prestart", "40", "signal: signal 40"),
+    ] {
+        let hooks =
+            json!({kind: [{"path": "/bin/sh", "args": ["sh", "-c", format!("kill -{sig} $$")]}]});
+        let n = failing_hook(false, "sec-sighook", hooks.clone());
+        assert!(n.contains(&format!("error running hook: {name}")), "{n}");
+        if !common::skip_unless(have_runc(), "runc not installed") {
+            assert_eq!(n, failing_hook(true, "sec-sighook", hooks), "{kind} {sig}");
+        }
     }
     assert_dev_null_intact();
 }

@@ -51,13 +51,65 @@ fn prepare_child(cmd: &mut Command, ns: Option<&NsTarget>) {
     }
 }
 
-/// Go's exec.ExitError wording, which runc's messages carry.
+/// Go's exec.ExitError wording (os.ProcessState.String), which runc's
+/// messages carry: "exit status N", "signal: <Go's name>", and
+/// " (core dumped)" after a signal that dumped core (SIGSYS, SIGABRT, ...).
+/// https://github.com/golang/go/blob/go1.19/src/os/exec_posix.go#L98
 fn describe(st: ExitStatus) -> String {
-    match (st.code(), st.signal()) {
-        (Some(c), _) => format!("exit status {c}"),
-        (None, Some(9)) => "signal: killed".into(),
-        (None, Some(s)) => format!("signal: {s}"),
-        _ => "unknown exit".into(),
+    let mut res = match (st.code(), st.signal(), st.stopped_signal()) {
+        (Some(c), _, _) => format!("exit status {c}"),
+        (None, Some(s), _) => format!("signal: {}", go_signal_name(s)),
+        (None, None, Some(s)) => format!("stop signal: {}", go_signal_name(s)),
+        _ if st.continued() => "continued".into(),
+        _ => String::new(),
+    };
+    if st.core_dumped() {
+        res.push_str(" (core dumped)");
+    }
+    res
+}
+
+/// Go's syscall.Signal.String() on Linux: the signals table of
+/// zerrors_linux_amd64.go, "signal N" past it (real-time signals).
+/// https://github.com/golang/go/blob/go1.19/src/syscall/zerrors_linux_amd64.go#L1514
+pub fn go_signal_name(sig: i32) -> String {
+    const SIGNALS: [&str; 32] = [
+        "",
+        "hangup",
+        "interrupt",
+        "quit",
+        "illegal instruction",
+        "trace/breakpoint trap",
+        "aborted",
+        "bus error",
+        "floating point exception",
+        "killed",
+        "user defined signal 1",
+        "segmentation fault",
+        "user defined signal 2",
+        "broken pipe",
+        "alarm clock",
+        "terminated",
+        "stack fault",
+        "child exited",
+        "continued",
+        "stopped (signal)",
+        "stopped",
+        "stopped (tty input)",
+        "stopped (tty output)",
+        "urgent I/O condition",
+        "CPU time limit exceeded",
+        "file size limit exceeded",
+        "virtual timer expired",
+        "profiling timer expired",
+        "window changed",
+        "I/O possible",
+        "power failure",
+        "bad system call",
+    ];
+    match usize::try_from(sig).ok().and_then(|i| SIGNALS.get(i)) {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => format!("signal {sig}"),
     }
 }
 
@@ -157,4 +209,24 @@ pub fn run_one(h: &Hook, state: &[u8], ns: Option<&NsTarget>) -> Result<(), Stri
 /// "No such file or directory (os error 2)" -> Go's "no such file or directory".
 fn strip_os(e: &std::io::Error) -> String {
     super::errno::io(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_words_for_wait_statuses() {
+        let st = |raw| describe(ExitStatus::from_raw(raw));
+        assert_eq!(st(3 << 8), "exit status 3");
+        assert_eq!(st(libc::SIGKILL), "signal: killed");
+        assert_eq!(st(libc::SIGTERM), "signal: terminated");
+        assert_eq!(st(libc::SIGSYS), "signal: bad system call");
+        assert_eq!(
+            st(libc::SIGSYS | 0x80),
+            "signal: bad system call (core dumped)"
+        );
+        assert_eq!(st(40), "signal: signal 40");
+        assert_eq!(go_signal_name(0), "signal 0");
+    }
 }
