@@ -810,3 +810,94 @@ fn user_only_cwd_is_entered_after_the_user_switch() {
     }
     assert_dev_null_intact();
 }
+
+/// A user-namespace container binding `sources` (host paths) at
+/// /tmp/mount-N: the bundle of runc's userns.bats.
+fn userns_binds(id: &str, args: &[&str], sources: &[&Path]) -> Bundle {
+    let mut c = base_config(args);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65534}]);
+    c["linux"]["uidMappings"] = map.clone();
+    c["linux"]["gidMappings"] = map;
+    let mounts = c["mounts"].as_array_mut().unwrap();
+    // A user namespace cannot mount a fresh cgroupfs without a cgroup ns.
+    mounts.retain(|m| m["destination"] != "/sys/fs/cgroup");
+    mounts.push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}));
+    for (i, s) in sources.iter().enumerate() {
+        mounts.push(json!({"destination": format!("/tmp/mount-{}", i + 1), "source": s, "options": ["bind"]}));
+    }
+    Bundle::new(id, &c)
+}
+
+/// Two 0700 root-owned host dirs, whose subdirs are the bind sources.
+fn inaccessible_sources(id: &str) -> Vec<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let d = common::scratch(&format!("{id}-src"));
+    (1..=2)
+        .map(|i| {
+            let top = d.join(format!("source-inaccessible-{i}"));
+            std::fs::create_dir_all(top.join("dir")).unwrap();
+            std::fs::write(top.join("dir/foo.txt"), format!("foo{i}\n")).unwrap();
+            std::fs::set_permissions(&top, std::fs::Permissions::from_mode(0o700)).unwrap();
+            top.join("dir")
+        })
+        .collect()
+}
+
+/// runc 1.1.5 opens bind sources in the runtime's (host root's) context
+/// and passes the fds (mount sources), so with a user namespace a source
+/// the container's root cannot reach still binds, for run and for a later
+/// exec (runc's userns.bats). A missing source fails in runc's words.
+#[test]
+fn userns_binds_sources_the_container_cannot_reach() {
+    let src = inaccessible_sources("sec-usrc");
+    let srcs: Vec<&Path> = src.iter().map(|p| p.as_path()).collect();
+    let cat = ["cat", "/tmp/mount-1/foo.txt", "/tmp/mount-2/foo.txt"];
+    let case = |runc: bool| {
+        let id = "sec-usrc";
+        let b = userns_binds(id, &cat, &srcs);
+        let (rc, run_out, e) = detached(runc, &b.dir, &["run", "-b", path_str(&b.dir), id]);
+        assert_eq!(rc, 0, "run (runc={runc}): {e}");
+        let b = userns_binds(id, &["sleep", "30"], &srcs);
+        let (rc, _, e) = detached(runc, &b.dir, &["run", "-d", "-b", path_str(&b.dir), id]);
+        assert_eq!(rc, 0, "run -d (runc={runc}): {e}");
+        let (rc, exec_out, e) = detached(runc, &b.dir, &["exec", id, cat[0], cat[1], cat[2]]);
+        let _ = detached(runc, &b.dir, &["delete", "-f", id]);
+        assert_eq!(rc, 0, "exec (runc={runc}): {e}");
+        format!("{run_out}{exec_out}")
+    };
+    let n = case(false);
+    assert_eq!(n, "foo1\nfoo2\nfoo1\nfoo2\n");
+    let missing = src[0]
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("nonexistent");
+    let fail = |runc: bool| {
+        let b = userns_binds("sec-usrc-miss", &["true"], &[src[1].as_path(), &missing]);
+        let (rc, _, e) = detached(
+            runc,
+            &b.dir,
+            &["run", "-b", path_str(&b.dir), "sec-usrc-miss"],
+        );
+        let _ = detached(runc, &b.dir, &["delete", "-f", "sec-usrc-miss"]);
+        assert_eq!(rc, 1, "missing source (runc={runc}): {e}");
+        e
+    };
+    let want = format!(
+        "failed to open mount source {}: No such file or directory",
+        missing.display()
+    );
+    let e = fail(false);
+    assert!(e.contains(&want), "{e}");
+    if !common::skip_unless(have_runc(), "runc not installed: no reference run") {
+        assert_eq!(n, case(true), "nsrun and runc differ");
+        let e = fail(true);
+        assert!(e.contains(&want), "runc: {e}");
+    }
+    assert_dev_null_intact();
+}

@@ -93,8 +93,16 @@ pub fn run() -> ! {
             std::process::exit(1);
         }
     };
+    // The runtime's bind sources follow the plan, one per bind in order.
+    let sources = match recv_mount_sources(&plan, &sock) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = codec::send(&mut sock, &Report::Failed(e));
+            std::process::exit(1);
+        }
+    };
     let mut past_ready = false;
-    let ready = match prepare(&plan, &mut sock, &mut past_ready) {
+    let ready = match prepare(&plan, &mut sock, sources, &mut past_ready) {
         Ok(r) => r,
         Err(e) => {
             let msg = runc_words(plan.rootfs.is_some(), past_ready, &e);
@@ -186,10 +194,32 @@ fn runc_words(create: bool, past_ready: bool, e: &InitError) -> String {
     format!("unable to start container process: {mid}{e}")
 }
 
+/// `plan.rootfs.mount_sources`: one fd per bind mount, aligned with the
+/// mounts (None for the others). They are O_CLOEXEC and dropped once the
+/// mounts are made, as runc closes its mountFds after prepareRootfs.
+fn recv_mount_sources(
+    plan: &InitPlan,
+    sock: &UnixStream,
+) -> Result<Vec<Option<std::os::fd::OwnedFd>>, String> {
+    let Some(r) = plan.rootfs.as_ref().filter(|r| r.mount_sources) else {
+        return Ok(vec![]);
+    };
+    r.mounts
+        .iter()
+        .map(|m| match m.kind {
+            rootfs::MountKind::Bind => crate::process::fdpass::recv_fd(sock)
+                .map(Some)
+                .map_err(|e| format!("receive mount source {}: {e}", m.source)),
+            _ => Ok(None),
+        })
+        .collect()
+}
+
 /// `past_ready` is set where runc's init sends procReady.
 fn prepare(
     plan: &InitPlan,
     sock: &mut UnixStream,
+    sources: Vec<Option<std::os::fd::OwnedFd>>,
     past_ready: &mut bool,
 ) -> Result<Ready, InitError> {
     let p = &plan.process;
@@ -200,7 +230,8 @@ fn prepare(
     // runc's order (standard_init_linux.go): rootfs (with the hooks before the
     // pivot), console, hostname, apparmor, sysctls, read-only and masked paths.
     if let Some(r) = &plan.rootfs {
-        rootfs::mount_rootfs(r, None)?;
+        rootfs::mount_rootfs_with(r, None, &sources)?;
+        drop(sources);
         if plan.proc_hooks {
             codec::send(sock, &Report::ProcHooks).map_err(|e| InitError::Other(e.to_string()))?;
             codec::recv::<(), _>(sock).map_err(|e| InitError::Other(e.to_string()))?;

@@ -373,6 +373,63 @@ fn await_peer(
     }
 }
 
+/// O_PATH fds of the bind sources, opened in `pid`'s mount namespace with
+/// the runtime's credentials, as runc's stage-0 does: it joins the
+/// container's mount namespace (its copy of the host's mounts, so the fds
+/// are of mounts init may clone, with their locks) and opens each source
+/// there, before the container's root, a mapped uid, would be refused a
+/// 0700 host directory. A thread of its own with an unshared fs_struct does
+/// the setns: the runtime's other threads and cwd stay where they are.
+fn open_mount_sources<'a>(
+    pid: i32,
+    sources: impl Iterator<Item = &'a str>,
+) -> Result<Vec<std::os::fd::OwnedFd>, ProcessError> {
+    use nix::sched::{setns, unshare, CloneFlags};
+    use std::os::unix::fs::OpenOptionsExt;
+    let sources: Vec<&str> = sources.collect();
+    let fail = |m: String| ProcessError::Init(format!("unable to start container process: {m}"));
+    std::thread::scope(|t| {
+        t.spawn(|| {
+            unshare(CloneFlags::CLONE_FS)
+                .map_err(|e| fail(format!("failed to unshare fs: {}", e.desc())))?;
+            let ns = File::open(format!("/proc/{pid}/ns/mnt")).map_err(|e| {
+                fail(format!(
+                    "failed to get container mount namespace: {}",
+                    os_desc(&e)
+                ))
+            })?;
+            setns(&ns, CloneFlags::CLONE_NEWNS)
+                .map_err(|e| fail(format!("failed to setns to container mntns: {}", e.desc())))?;
+            sources
+                .iter()
+                .map(|src| {
+                    std::fs::OpenOptions::new()
+                        .read(true)
+                        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+                        .open(src)
+                        .map(std::os::fd::OwnedFd::from)
+                        .map_err(|e| {
+                            fail(format!(
+                                "failed to open mount source {src}: {}",
+                                os_desc(&e)
+                            ))
+                        })
+                })
+                .collect()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(fail("mount sources: thread panicked".into())))
+    })
+}
+
+/// C's strerror text of an io error (runc's nsexec bail words).
+fn os_desc(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
+        None => e.to_string(),
+    }
+}
+
 fn read_line(sock: &mut UnixStream) -> std::io::Result<Vec<u8>> {
     use nix::sys::socket::{recv, MsgFlags};
     let mut line = Vec::with_capacity(64);
@@ -480,7 +537,24 @@ impl Init {
         sink: LogSink,
         on: &mut dyn FnMut(Event) -> Result<(), String>,
     ) -> Result<(), ProcessError> {
+        // runc 1.1.5's mount sources (nsexec.c send_mountsources): opened
+        // before init sees its plan, so before any of its mounts.
+        let sources = match &plan.rootfs {
+            Some(r) if r.mount_sources => open_mount_sources(
+                self.pid,
+                r.mounts
+                    .iter()
+                    .filter(|m| m.kind == crate::rootfs::MountKind::Bind)
+                    .map(|m| m.source.as_str()),
+            )?,
+            _ => vec![],
+        };
         codec::send(&mut self.sock, plan)?;
+        for fd in &sources {
+            fdpass::send_fd(&self.sock, fd)
+                .map_err(|e| ProcessError::Init(format!("send mount source: {e}")))?;
+        }
+        drop(sources);
         let bound = init_timeout();
         loop {
             await_peer(&self.sock, bound, "init (runc:[2:INIT]) to report")?;

@@ -38,7 +38,7 @@ fn v2(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
         source: "cgroup2".into(),
         ..m.clone()
     };
-    match mount_one(root, plan, &fsm) {
+    match mount_one(root, plan, &fsm, None) {
         Err(e) if matches!(e.errno(), Some(Errno::EPERM | Errno::EBUSY)) => {
             // userns without cgroupns cannot mount cgroup2 (runc#2158): bind the host's.
             let mut options = m.options.clone();
@@ -51,6 +51,7 @@ fn v2(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
                     destination: m.destination.clone(),
                     options,
                 },
+                None,
             )
         }
         r => r,
@@ -118,7 +119,7 @@ fn v1(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
             ..Default::default()
         },
     };
-    mount_one(root, plan, &tmpfs)?;
+    mount_one(root, plan, &tmpfs, None)?;
 
     for h in &hier {
         let dest = format!("{}/{}", m.destination.trim_end_matches('/'), h.name);
@@ -139,7 +140,7 @@ fn v1(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
                 destination: dest,
                 options,
             };
-            mount_one(root, plan, &sub)?;
+            mount_one(root, plan, &sub, None)?;
         } else {
             let mut options = m.options.clone();
             options.flags |= MS_BIND | MS_REC;
@@ -152,6 +153,7 @@ fn v1(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
                     destination: dest,
                     options,
                 },
+                None,
             )?;
         }
     }

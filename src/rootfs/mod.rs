@@ -32,13 +32,16 @@ mod plan;
 mod secure;
 mod sys;
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 pub use error::{Result, RootfsError};
 // For `features` (the rootfs test binary includes this module without it).
 #[allow(unused_imports)]
 pub use options::option_words;
 pub use plan::RootfsPlan;
+// For the runtime's mount sources (the rootfs test binary does not use it).
+#[allow(unused_imports)]
+pub use plan::MountKind;
 
 use error::Ctx;
 use secure::Root;
@@ -46,6 +49,17 @@ use secure::Root;
 /// Everything before the pivot: propagation, the rootfs self-bind, every spec
 /// mount, /dev (devices, ptmx, symlinks) and, given a pty slave, /dev/console.
 pub fn mount_rootfs(plan: &RootfsPlan, console: Option<BorrowedFd<'_>>) -> Result<()> {
+    mount_rootfs_with(plan, console, &[])
+}
+
+/// `mount_rootfs` with the runtime's mount sources (`plan.mount_sources`):
+/// `sources[i]` is the O_PATH fd of `plan.mounts[i]`'s bind source, or None
+/// (not a bind, or none sent); a bind without one opens its source itself.
+pub fn mount_rootfs_with(
+    plan: &RootfsPlan,
+    console: Option<BorrowedFd<'_>>,
+    sources: &[Option<OwnedFd>],
+) -> Result<()> {
     // Without a mount namespace "/" is the runtime's (the host's): runc would
     // make it rslave (turning every shared host mount into a slave, for all
     // of the host) and leave a self-bind of the rootfs there. Both only serve
@@ -54,7 +68,7 @@ pub fn mount_rootfs(plan: &RootfsPlan, console: Option<BorrowedFd<'_>>) -> Resul
         jail::prepare_root(plan).ctx(|| "error preparing rootfs".into())?;
     }
     let root = Root::open(&plan.rootfs)?;
-    mounts::mount_all(&root, plan)?;
+    mounts::mount_all(&root, plan, sources)?;
     if plan.setup_dev {
         dev::create_devices(&root, plan).ctx(|| "error creating device nodes".into())?;
         dev::setup_ptmx(&root).ctx(|| "error setting up ptmx".into())?;

@@ -17,9 +17,10 @@ use super::secure::Root;
 use super::sys::{self, MountAttr, PROC_SUPER_MAGIC, RESOLVE_NO_SYMLINKS};
 use super::{cgroup, copyup};
 
-pub fn mount_all(root: &Root, plan: &RootfsPlan) -> Result<()> {
-    for m in &plan.mounts {
-        mount_one(root, plan, m).ctx(|| {
+pub fn mount_all(root: &Root, plan: &RootfsPlan, sources: &[Option<OwnedFd>]) -> Result<()> {
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let src = sources.get(i).and_then(|s| s.as_ref()).map(|s| s.as_fd());
+        mount_one(root, plan, m, src).ctx(|| {
             format!(
                 "error mounting {:?} to rootfs at {:?}",
                 m.source, m.destination
@@ -29,9 +30,14 @@ pub fn mount_all(root: &Root, plan: &RootfsPlan) -> Result<()> {
     Ok(())
 }
 
-pub fn mount_one(root: &Root, plan: &RootfsPlan, m: &MountPlan) -> Result<()> {
+pub fn mount_one(
+    root: &Root,
+    plan: &RootfsPlan,
+    m: &MountPlan,
+    src: Option<BorrowedFd<'_>>,
+) -> Result<()> {
     match &m.kind {
-        MountKind::Bind => bind(root, m),
+        MountKind::Bind => bind(root, m, src),
         MountKind::Cgroup => cgroup::mount(root, plan, m),
         MountKind::Proc | MountKind::Sysfs => {
             // runc: procfs and sysfs go on an ordinary directory, never through a symlink.
@@ -116,18 +122,26 @@ fn fs_mount(root: &Root, target: OwnedFd, m: &MountPlan, keep_mode: bool) -> Res
     after_mount(root, new.as_fd(), m)
 }
 
-/// Bind-mount a host path (m.source) onto m.destination inside root.
-pub fn bind(root: &Root, m: &MountPlan) -> Result<()> {
-    let src = sys::openat2(None, &m.source, libc::O_PATH, 0, 0)
-        .map_err(|e| RootfsError::path("stat", &m.source, e))?;
-    let st = sys::fstat(src.as_fd()).map_err(|e| RootfsError::path("stat", &m.source, e))?;
+/// Bind-mount a host path (m.source) onto m.destination inside root; `given`
+/// is the runtime's O_PATH fd of the source (runc's mount source fd, opened
+/// in our mount namespace before the user namespace could hide it).
+pub fn bind(root: &Root, m: &MountPlan, given: Option<BorrowedFd<'_>>) -> Result<()> {
+    let opened;
+    let src = match given {
+        Some(fd) => fd,
+        None => {
+            opened = sys::openat2(None, &m.source, libc::O_PATH, 0, 0)
+                .map_err(|e| RootfsError::path("stat", &m.source, e))?;
+            opened.as_fd()
+        }
+    };
+    let st = sys::fstat(src).map_err(|e| RootfsError::path("stat", &m.source, e))?;
     let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
     let target = root.create(&m.destination, is_dir)?;
     let dest = root.container_path(target.as_fd())?;
     not_over_root(&dest, m)?;
     if dest == "/proc" {
-        let fs =
-            sys::fstatfs(src.as_fd()).map_err(|e| RootfsError::path("statfs", &m.source, e))?;
+        let fs = sys::fstatfs(src).map_err(|e| RootfsError::path("statfs", &m.source, e))?;
         if fs.f_type as i64 != PROC_SUPER_MAGIC {
             return Err(RootfsError::NotProc(root.display(&dest)));
         }
@@ -135,7 +149,7 @@ pub fn bind(root: &Root, m: &MountPlan) -> Result<()> {
         check_proc_dest(&dest, &MountKind::Bind)
             .map_err(|_| RootfsError::InsideProc(root.display(&dest)))?;
     }
-    bind_fd(root, src.as_fd(), target.as_fd(), m)
+    bind_fd(root, src, target.as_fd(), m)
 }
 
 /// The fd half of a bind: clone `src`, set attributes on the detached copy, attach on `target`.

@@ -88,6 +88,12 @@ pub struct RootfsPlan {
     pub readonly_paths: Vec<String>,
     /// process.cwd, created inside the container after the pivot.
     pub cwd: Option<String>,
+    /// The runtime opens every bind source (O_PATH, in init's mount
+    /// namespace, as host root) and sends the fds, in mount order, right
+    /// after the plan: runc 1.1.5's mount sources (shouldSendMountSources:
+    /// user + mount namespace, not rootless, any bind), so a source the
+    /// container's root may not reach (a 0700 host dir) still binds.
+    pub mount_sources: bool,
 }
 
 /// runc's specconv AllowedDevices that have a path: always created.
@@ -224,6 +230,10 @@ impl RootfsPlan {
             None => None,
         };
 
+        let mount_sources = has_ns(LinuxNamespaceType::User)
+            && has_ns(LinuxNamespaceType::Mount)
+            && nix::unistd::geteuid().is_root()
+            && mounts.iter().any(|m| m.kind == MountKind::Bind);
         Ok(RootfsPlan {
             rootfs,
             readonly: root.readonly().unwrap_or(false),
@@ -238,6 +248,7 @@ impl RootfsPlan {
             masked_paths: paths(linux.and_then(|l| l.masked_paths().as_ref()))?,
             readonly_paths: paths(linux.and_then(|l| l.readonly_paths().as_ref()))?,
             cwd,
+            mount_sources,
         })
     }
 }
