@@ -849,3 +849,73 @@ fn frozen_or_busy_existing_cgroup_like_runc() {
     assert_eq!(leftovers(rel), Vec::<PathBuf>::new());
     assert_dev_null_intact();
 }
+
+/// runc 1.1.5 refuses linux.resources.unified unless the host is pure
+/// cgroup v2 (hybrid included: its v1 managers never write the unified
+/// side), before anything is made, with the validator's words.
+#[test]
+fn unified_resources_need_a_pure_v2_host_like_runc() {
+    let v2 = Path::new(CG).join("cgroup.controllers").exists();
+    if common::skip_machine(!v2, "this host is pure cgroup v2: unified is allowed") {
+        return;
+    }
+    for rt in runtimes() {
+        let id = cid(rt, "unif");
+        let b = bundle(&id, &["true"], |c| {
+            c["linux"]["resources"]["unified"] = json!({"memory.min": "131072"});
+        });
+        let (code, _, e) = call(rt, &b.dir, &["run", "-b", path_str(&b.dir), &id]);
+        assert_eq!(code, 1, "{rt:?}: {e}");
+        assert!(
+            e.contains("invalid configuration: cannot use unified on cgroup v1"),
+            "{rt:?}: {e}"
+        );
+        assert_eq!(leftovers(&id), Vec::<PathBuf>::new(), "{rt:?}");
+    }
+}
+
+/// Device rules as runc's specconv and emulator take them: access letters
+/// other than r/w/m are ignored (update.bats denies /dev/kmsg with "rwa"),
+/// a missing access is refused in runc's words. Same answers as runc.
+#[test]
+fn device_access_letters_like_runc() {
+    let mut seen = Vec::new();
+    for rt in runtimes() {
+        let id = cid(rt, "devacc");
+        let b = bundle(
+            &id,
+            &["sh", "-c", "head -c 1 /dev/kmsg >/dev/null 2>&1; echo kmsg=$?; echo x >/dev/null && echo null-ok"],
+            |c| {
+                c["linux"]["resources"]["devices"] = json!([
+                    {"allow": false, "access": "rwm"},
+                    {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwa"},
+                    {"allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa"}
+                ]);
+                c["linux"]["devices"] = json!([{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]);
+                let caps = c["process"]["capabilities"].as_object_mut().unwrap();
+                for set in caps.values_mut() {
+                    set.as_array_mut().unwrap().push(json!("CAP_SYSLOG"));
+                }
+            },
+        );
+        let (code, o, e) = call(rt, &b.dir, &["run", "-b", path_str(&b.dir), &id]);
+        assert_eq!(code, 0, "{rt:?}: {e}");
+        let b = bundle(&id, &["true"], |c| {
+            c["linux"]["resources"]["devices"] = json!([
+                {"allow": false, "access": "rwm"},
+                {"allow": true, "type": "c", "major": 1, "minor": 11}
+            ]);
+        });
+        let (code, _, e) = call(rt, &b.dir, &["run", "-b", path_str(&b.dir), &id]);
+        assert_eq!(code, 1, "{rt:?}: {e}");
+        assert!(
+            e.contains("device access at 1 field cannot be empty"),
+            "{rt:?}: {e}"
+        );
+        seen.push(o);
+    }
+    assert_eq!(seen[0], "kmsg=1\nnull-ok\n");
+    if seen.len() == 2 {
+        assert_eq!(seen[0], seen[1], "nsrun and runc differ");
+    }
+}

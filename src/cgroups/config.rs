@@ -314,15 +314,17 @@ impl Resources {
                 }
             }
         }
-        for d in &self.devices {
+        for (i, d) in self.devices.iter().enumerate() {
             match d.typ.as_deref() {
                 None | Some("a" | "b" | "c") => {}
                 Some(t) => return bad(format!("invalid device type {t:?}")),
             }
-            if let Some(a) = &d.access {
-                if a.chars().any(|c| !"rwm".contains(c)) {
-                    return bad(format!("invalid device access {a:?}"));
-                }
+            // runc's specconv (Go's zero value for a missing access); any
+            // other letters are its emulator's business (devices::normalize).
+            if d.access.as_deref().unwrap_or("").is_empty() {
+                return Err(Error::Spec(format!(
+                    "device access at {i} field cannot be empty"
+                )));
             }
         }
         for h in &self.hugepage_limits {

@@ -46,55 +46,56 @@ impl Rule {
     }
 }
 
+/// The rules as runc's devices emulator sees them: access letters other
+/// than r, w and m are ignored (devices.Permissions' toSet, so the "rwa" of
+/// runc's update.bats means "rw"), a wildcard-type rule covers every access,
+/// and a rule left with no access changes nothing and is dropped.
 pub fn normalize(rules: &[DeviceRule]) -> Result<Vec<Rule>> {
-    rules
-        .iter()
-        .map(|d| {
-            let typ = match d.typ.as_deref() {
-                None | Some("a") => DevType::All,
-                Some("b") => DevType::Block,
-                Some("c") => DevType::Char,
-                Some(t) => {
-                    return Err(Error::InvalidResources(format!(
-                        "invalid device type {t:?}"
-                    )))
-                }
-            };
-            // The spec uses -1 (or absence) for "any".
-            let num = |v: Option<i64>| -> Result<Option<u32>> {
-                match v {
-                    None => Ok(None),
-                    Some(v) if v < 0 => Ok(None),
-                    Some(v) => u32::try_from(v)
-                        .map(Some)
-                        .map_err(|_| Error::InvalidResources(format!("invalid device number {v}"))),
-                }
-            };
-            let mut access = 0;
-            for c in d.access.as_deref().unwrap_or("rwm").chars() {
-                access |= match c {
-                    'r' => ACC_READ,
-                    'w' => ACC_WRITE,
-                    'm' => ACC_MKNOD,
-                    c => {
-                        return Err(Error::InvalidResources(format!(
-                            "unknown device access {c:?}"
-                        )))
-                    }
-                };
+    let mut out = Vec::with_capacity(rules.len());
+    for d in rules {
+        let typ = match d.typ.as_deref() {
+            None | Some("a") => DevType::All,
+            Some("b") => DevType::Block,
+            Some("c") => DevType::Char,
+            Some(t) => {
+                return Err(Error::InvalidResources(format!(
+                    "invalid device type {t:?}"
+                )))
             }
-            if access == 0 {
-                access = ACC_ALL;
+        };
+        // The spec uses -1 (or absence) for "any".
+        let num = |v: Option<i64>| -> Result<Option<u32>> {
+            match v {
+                None => Ok(None),
+                Some(v) if v < 0 => Ok(None),
+                Some(v) => u32::try_from(v)
+                    .map(Some)
+                    .map_err(|_| Error::InvalidResources(format!("invalid device number {v}"))),
             }
-            Ok(Rule {
-                allow: d.allow,
-                typ,
-                major: num(d.major)?,
-                minor: num(d.minor)?,
-                access,
-            })
-        })
-        .collect()
+        };
+        let mut access = 0;
+        for c in d.access.as_deref().unwrap_or("rwm").chars() {
+            access |= match c {
+                'r' => ACC_READ,
+                'w' => ACC_WRITE,
+                'm' => ACC_MKNOD,
+                _ => 0,
+            };
+        }
+        if typ == DevType::All {
+            access = ACC_ALL;
+        } else if access == 0 {
+            continue;
+        }
+        out.push(Rule {
+            allow: d.allow,
+            typ,
+            major: num(d.major)?,
+            minor: num(d.minor)?,
+            access,
+        });
+    }
+    Ok(out)
 }
 
 /// (allow?, line) pairs for devices.allow / devices.deny, in spec order.
@@ -154,8 +155,18 @@ mod tests {
     }
 
     #[test]
-    fn bad_access() {
-        assert!(normalize(&[rule(true, Some("c"), Some(1), Some(1), "rx")]).is_err());
+    fn access_letters_as_runc_sets_them() {
+        // runc's Permissions set: unknown letters are ignored.
+        let n = normalize(&[
+            rule(false, Some("c"), Some(1), Some(11), "rwa"),
+            rule(true, Some("c"), Some(1), Some(12), "xyz"),
+            rule(true, Some("a"), None, None, "r"),
+        ])
+        .unwrap();
+        assert_eq!(n.len(), 2, "{n:?}");
+        assert_eq!(n[0].access, ACC_READ | ACC_WRITE);
+        assert_eq!((n[1].typ, n[1].access), (DevType::All, ACC_ALL));
+        assert!(normalize(&[rule(true, Some("x"), Some(1), Some(1), "r")]).is_err());
         assert!(normalize(&[rule(true, Some("c"), Some(1 << 40), Some(1), "r")]).is_err());
     }
 }

@@ -297,9 +297,10 @@ impl Manager for FsManager {
             }
         }
         if !r.unified.is_empty() {
+            // runc's fs manager Set: ErrV1NoUnified on v1 and hybrid alike.
             match self.v2_dir() {
-                Some(d) => v2::set_unified(d, r)?,
-                None => return Err(Error::Config("cannot use unified on cgroup v1".into())),
+                Some(d) if self.host.layout == Layout::V2 => v2::set_unified(d, r)?,
+                _ => return Err(Error::Config("cannot use unified on cgroup v1".into())),
             }
         }
         Ok(())

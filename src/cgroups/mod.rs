@@ -72,6 +72,9 @@ pub enum Error {
     NoController(&'static str),
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A spec field runc's specconv refuses, in its words alone.
+    #[error("{0}")]
+    Spec(String),
     #[error("systemd cgroup driver requested but systemd is not running")]
     SystemdNotRunning,
     #[error("systemd cgroup driver: {0}")]
@@ -148,6 +151,13 @@ pub trait Manager: Send + Sync {
 /// The manager for a container: probes the host layout (cached per
 /// process) and picks the driver.
 pub fn manager(cfg: &CgroupConfig, rootless: bool) -> Result<Box<dyn Manager>> {
+    // runc 1.1.5's fs.NewManager and systemd's NewLegacyManager: unified
+    // resources only on a pure v2 host, not on v1 nor hybrid (whose unified
+    // hierarchy runc's v1 managers never write). This runs before anything
+    // is made, as runc's validator does (validate.cgroups, same words).
+    if !cfg.resources.unified.is_empty() && probe::host()?.layout != probe::Layout::V2 {
+        return Err(Error::Config("cannot use unified on cgroup v1".into()));
+    }
     if cfg.systemd {
         return Ok(Box::new(systemd::SystemdManager::new(cfg, rootless)?));
     }
