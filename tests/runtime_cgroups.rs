@@ -919,3 +919,104 @@ fn device_access_letters_like_runc() {
         assert_eq!(seen[0], seen[1], "nsrun and runc differ");
     }
 }
+
+/// runc 1.1's `exec --cgroup [<controller>:]<path>` (exec.bats "sub-cgroups
+/// [v1]"): refusals in runc's words, and the process in the sub-cgroups
+/// asked for, the rest in the container's; same lines as runc.
+#[test]
+fn exec_into_sub_cgroups_like_runc() {
+    if common::skip_machine(v1_memory(), "no cgroup v1 memory hierarchy here") {
+        return;
+    }
+    let msg = |e: &str| {
+        e.split("msg=")
+            .nth(1)
+            .unwrap_or(e)
+            .trim()
+            .trim_matches('"')
+            .to_string()
+    };
+    let mut seen = Vec::new();
+    for rt in runtimes() {
+        let id = cid(rt, "subcg");
+        let b = bundle(&id, &["sleep", "1000"], |_| {});
+        let (_c, paths) = run_d(rt, &b, &id);
+        let mut answers = Vec::new();
+        for args in [
+            &["--cgroup", ".."][..],
+            &["--cgroup", "nonexistent"],
+            &["--cgroup", "cpu:nonexistent"],
+            &["--cgroup", "whaaat:/"],
+            &["--cgroup", "a:b:c"],
+            &["--cgroup", "x", "--cgroup", "cpu:y"],
+        ] {
+            let mut a = vec!["exec"];
+            a.extend_from_slice(args);
+            a.extend_from_slice(&[&id, "true"]);
+            let (code, _, e) = call(rt, &b.dir, &a);
+            assert_eq!(code, 255, "{rt:?} {args:?}: {e}");
+            // The pid and the hierarchy runc's map order picked differ.
+            let m = msg(&e);
+            let m = if m.contains(" adding pid ") {
+                assert!(
+                    m.contains("/nonexistent/cgroup.procs: no such file "),
+                    "{rt:?}: {m}"
+                );
+                "adding pid".to_string()
+            } else {
+                m
+            };
+            answers.push(m);
+        }
+        assert_eq!(
+            answers[0],
+            "exec failed: unable to create new parent process: .. is not a sub cgroup path"
+        );
+        for d in [&paths["memory"], &paths["cpu"], &paths["cpuacct"]] {
+            std::fs::create_dir_all(d.join("sub")).unwrap();
+        }
+        let o = ok(
+            rt,
+            &b.dir,
+            &[
+                "exec",
+                "--cgroup",
+                "memory:sub",
+                "--cgroup",
+                "cpu,cpuacct:sub",
+                &id,
+                "cat",
+                "/proc/self/cgroup",
+            ],
+        );
+        let top = ok(
+            rt,
+            &b.dir,
+            &["exec", "--cgroup", "/", &id, "cat", "/proc/self/cgroup"],
+        );
+        answers.push(o.replace(&id, "ID"));
+        answers.push(top.replace(&id, "ID"));
+        if rt == Rt::Nsrun {
+            // Stricter than runc's string prefix: no sibling cgroup.
+            let (code, _, e) = call(
+                rt,
+                &b.dir,
+                &["exec", "--cgroup", &format!("../{id}2"), &id, "true"],
+            );
+            assert_eq!(code, 255, "{e}");
+            assert!(e.contains("is not a sub cgroup path"), "{e}");
+        }
+        delete_clean(rt, &b, &id, &paths);
+        seen.push(answers);
+    }
+    let n = &seen[0];
+    assert!(
+        n[6].contains(":memory:") && n[6].contains("/ID/sub\n"),
+        "{}",
+        n[6]
+    );
+    assert!(!n[7].contains("/sub"), "{}", n[7]);
+    if seen.len() == 2 {
+        assert_eq!(seen[0], seen[1], "nsrun and runc differ");
+    }
+}

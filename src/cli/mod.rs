@@ -212,6 +212,9 @@ struct ExecArgs {
     /// add a capability to the bounding set for the process
     #[arg(short = 'c', long = "cap")]
     cap: Vec<String>,
+    /// run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.
+    #[arg(long = "cgroup")]
+    cgroup: Vec<String>,
     id: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -450,6 +453,7 @@ fn dispatch(cli: &Cli) -> Result<i32, Failure> {
                 apparmor: a.apparmor.clone(),
                 no_new_privs: a.no_new_privs,
                 caps: a.cap.clone(),
+                sub_cgroups: a.cgroup.clone(),
             };
             container::exec(&root, &a.id, &o, &mut sink)
                 .map_err(|e| fail(255, format!("exec failed: {e}")))

@@ -759,6 +759,119 @@ pub struct ExecOpts {
     pub apparmor: Option<String>,
     pub no_new_privs: bool,
     pub caps: Vec<String>,
+    /// `--cgroup [<controller>:]<cgroup>`, repeatable (runc 1.1).
+    pub sub_cgroups: Vec<String>,
+}
+
+/// runc 1.1.5's getSubCgroupPaths: `[<controller>[,<controller>...]:]<path>`;
+/// a bare path (key "") only when it is the only --cgroup.
+fn sub_cgroup_args(args: &[String]) -> Result<Option<BTreeMap<String, String>>, ContainerError> {
+    if args.is_empty() {
+        return Ok(None);
+    }
+    let mut paths = BTreeMap::new();
+    for c in args {
+        let cs: Vec<&str> = c.splitn(3, ':').collect();
+        match cs.as_slice() {
+            [p] => {
+                if args.len() != 1 {
+                    return Err(ContainerError::Usage(format!(
+                        "invalid --cgroup argument: {c} (missing <controller>: prefix)"
+                    )));
+                }
+                paths.insert(String::new(), p.to_string());
+            }
+            [ctrls, p] => {
+                for ctrl in ctrls.split(',') {
+                    paths.insert(ctrl.to_string(), p.to_string());
+                }
+            }
+            _ => {
+                return Err(ContainerError::Usage(format!(
+                    "invalid --cgroup argument: {c}"
+                )))
+            }
+        }
+    }
+    Ok(Some(paths))
+}
+
+/// runc 1.1.5's newSetnsProcess: the state's cgroup paths with the
+/// sub-paths joined (Go's path.Join, which cleans); a bare path applies to
+/// every hierarchy, a controller not in the state is refused.
+fn sub_cgroup_paths(
+    state: &BTreeMap<String, PathBuf>,
+    sub: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, PathBuf>, ContainerError> {
+    let join = |base: &Path, add: &str| -> Result<PathBuf, ContainerError> {
+        let base_s = base.to_string_lossy();
+        let joined = crate::cgroups::config::clean_path(&format!("{base_s}/{add}"));
+        // Stricter than runc's plain string prefix, for a security reason:
+        // "../<container>2" would pass it and run the process in a sibling
+        // cgroup, out of the container's limits. A sub-path stays below.
+        let below = joined == base_s || joined.starts_with(&format!("{base_s}/"));
+        if !below {
+            return Err(ContainerError::Usage(format!(
+                "unable to create new parent process: {add} is not a sub cgroup path"
+            )));
+        }
+        Ok(PathBuf::from(joined))
+    };
+    let mut out = state.clone();
+    if let Some(add) = sub.get("") {
+        for (k, base) in state {
+            out.insert(k.clone(), join(base, add)?);
+        }
+        return Ok(out);
+    }
+    for (ctrl, add) in sub {
+        let Some(base) = state.get(ctrl) else {
+            return Err(ContainerError::Usage(format!(
+                "unable to create new parent process: unknown controller {ctrl} in SubCgroupPaths"
+            )));
+        };
+        out.insert(ctrl.clone(), join(base, add)?);
+    }
+    Ok(out)
+}
+
+/// runc's setnsProcess.start: write the pid to each path's cgroup.procs
+/// (cgroups.WriteCgroupProc: EINVAL, a task still being born, is retried),
+/// in a fixed order; a rootless runtime ignores failures, as runc's
+/// rootlessCgroups does.
+fn enter_cgroups(paths: &BTreeMap<String, PathBuf>, pid: i32) -> Result<(), ContainerError> {
+    use std::io::Write;
+    let words = |e: &std::io::Error| match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+        None => e.to_string(),
+    };
+    let rootless = !nix::unistd::geteuid().is_root();
+    let fail = |m: String| {
+        ContainerError::Process(ProcessError::Init(format!(
+            "unable to start container process: error adding pid {pid} to cgroups: failed to write {pid}: {m}"
+        )))
+    };
+    for dir in paths.values() {
+        let file = dir.join("cgroup.procs");
+        let mut f = match std::fs::OpenOptions::new().write(true).open(&file) {
+            Ok(f) => f,
+            Err(_) if rootless => continue,
+            Err(e) => return Err(fail(format!("openat2 {}: {}", file.display(), words(&e)))),
+        };
+        let mut tries = 0;
+        loop {
+            match f.write_all(pid.to_string().as_bytes()) {
+                Ok(()) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) && tries < 4 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                }
+                Err(_) if rootless => break,
+                Err(e) => return Err(fail(format!("write {}: {}", file.display(), words(&e)))),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn atoi(what: &str, v: &str) -> Result<u32, ContainerError> {
@@ -908,6 +1021,7 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
         _ => {}
     }
     let proc = exec_process(&s, o, sink)?;
+    let sub = sub_cgroup_args(&o.sub_cgroups)?;
     let process = spec::process_plan(Some(&proc))?;
     let security = exec_security(&s, &proc)?;
     check_console(process.terminal, o.console_socket.is_some(), o.detach)?;
@@ -916,6 +1030,11 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
     // Unlike runc 1.1 (cgroups.EnterPid of the last stage), stage-0 is born
     // in the cgroup, as for create: no pid write on the way (see cgroups::join).
     let cg = cgroup::open(&root.dir(id))?;
+    // With --cgroup, runc's way: the sub-cgroups are computed from the
+    // state's paths, and the process is moved there once it exists.
+    let sub_paths = sub
+        .map(|a| sub_cgroup_paths(&s.cgroup_paths, &a))
+        .transpose()?;
     let spawn = Spawn {
         bootstrap: process::exec_bootstrap(s.init_pid, &s.namespaces, s.oom_score_adj)
             .map_err(ProcessError::from)?,
@@ -923,12 +1042,21 @@ pub fn exec(root: &Root, id: &str, o: &ExecOpts, sink: LogSink) -> Result<i32, C
         preserve: o.preserve_fds,
         loglevel: if o.debug { 5 } else { 4 },
         cwd: None,
-        cgroup: cg.as_deref().map(|m| process::CgroupJoin {
-            manager: m,
-            create: false,
-        }),
+        cgroup: cg
+            .as_deref()
+            .filter(|_| sub_paths.is_none())
+            .map(|m| process::CgroupJoin {
+                manager: m,
+                create: false,
+            }),
     };
     let mut init = process::spawn(spawn, sink)?;
+    if let Some(paths) = &sub_paths {
+        if let Err(e) = enter_cgroups(paths, init.pid) {
+            init.kill();
+            return Err(e);
+        }
+    }
     let plan = spec::InitPlan {
         process,
         rootfs: None,
