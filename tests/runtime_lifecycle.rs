@@ -684,7 +684,13 @@ fn preserve_fds_passes_exactly_n_fds() {
         // SAFETY: dup2 only, between fork and exec.
         unsafe {
             c.pre_exec(move || {
-                if libc::dup2(fr, 3) < 0 || libc::dup2(gr, 4) < 0 {
+                // Out of the way first: f or g may already be fd 3 or 4, and
+                // dup2(3, 3) would keep std's close-on-exec.
+                let (hf, hg) = (
+                    libc::fcntl(fr, libc::F_DUPFD_CLOEXEC, 100),
+                    libc::fcntl(gr, libc::F_DUPFD_CLOEXEC, 100),
+                );
+                if hf < 0 || hg < 0 || libc::dup2(hf, 3) < 0 || libc::dup2(hg, 4) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
