@@ -22,10 +22,9 @@ if [ "${NSRUN_BATS:-1}" = 1 ]; then
   tests/conformance/runc-bats.sh --prepare
   tests/conformance/runc-bats.sh /usr/sbin/runc "$B/runc"
   tests/conformance/runc-bats.sh target/x86_64-unknown-linux-gnu/release/nsrun "$B/nsrun"
-  # Until every regression is fixed or on the reviewed allow-list, the
-  # comparison is reported, and fails the run only with NSRUN_BATS_ENFORCE=1.
-  tests/conformance/runc-bats.sh --compare "$B/runc" "$B/nsrun" ||
-    [ "${NSRUN_BATS_ENFORCE:-0}" = 0 ]
+  # Fails on a test the control passes and nsrun does not (unless the
+  # reviewed allow-list names it).
+  tests/conformance/runc-bats.sh --compare "$B/runc" "$B/nsrun"
 fi
 
 # The host's /dev/null must still be root's: a runtime bug once chowned it.

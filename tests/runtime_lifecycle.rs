@@ -998,6 +998,18 @@ fn foreground_terminal_goes_to_stdout_like_runc() {
     assert_dev_null_intact();
 }
 
+/// Re-run test `name` in a child process as the helper (env `var` = runtime
+/// `rt`; the child alone becomes a subreaper), with the bundle at `dir`.
+fn rerun_as_helper(name: &str, var: &str, rt: &str, dir: &Path) -> std::process::Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(var, rt)
+        .env("NSRUN_TEST_BUNDLE", dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 /// In the subreaper helper: create, reap init the moment it exits (as
 /// containerd's shim does), then `start` with its pidfd_open delayed by
 /// strace. Prints "start=<code> <stderr>".
@@ -1073,20 +1085,12 @@ fn start_of_a_short_process_reaped_at_once_succeeds() {
         runtimes.push("runc");
     }
     for rt in runtimes {
-        // The helper is this test re-run in a child process, which alone
-        // becomes a subreaper.
-        let o = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "start_of_a_short_process_reaped_at_once_succeeds",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(HELPER, rt)
-            .env("NSRUN_TEST_BUNDLE", &b.dir)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let o = rerun_as_helper(
+            "start_of_a_short_process_reaped_at_once_succeeds",
+            HELPER,
+            rt,
+            &b.dir,
+        );
         assert!(
             out(&o).contains("start=0 \n") || out(&o).contains("start=0\n"),
             "{rt}: {}{}",
@@ -1194,20 +1198,12 @@ fn kill_all_and_delete_of_a_zombie_init_like_runc() {
         runtimes.push("runc");
     }
     for rt in runtimes {
-        // The helper is this test re-run in a child process, which alone
-        // becomes a subreaper.
-        let o = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "kill_all_and_delete_of_a_zombie_init_like_runc",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(HELPER, rt)
-            .env("NSRUN_TEST_BUNDLE", &b.dir)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let o = rerun_as_helper(
+            "kill_all_and_delete_of_a_zombie_init_like_runc",
+            HELPER,
+            rt,
+            &b.dir,
+        );
         let text: String = out(&o)
             .lines()
             .filter(|l| l.contains('='))
