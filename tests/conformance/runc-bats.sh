@@ -279,6 +279,10 @@ run_suite() {
     echo "host checks:"
     cat "$out/host.txt"
   fi
+  # A changed /dev/null is repaired for the next file, but fails the run.
+  if grep -q HARMED "$out/host.txt"; then
+    die "the host's /dev/null was changed during the run (see $out/host.txt)"
+  fi
 }
 
 # TAP lines to results.tsv rows; prints the file's summary line. A file
