@@ -430,3 +430,54 @@ fn start_against_a_stopped_init_is_bounded() {
     wait_dead(pid);
     assert_gone(id);
 }
+
+/// SIGKILL `nsrun create`/`run -d` at a random moment, 100 times each, then
+/// `delete -f`: no state dir, cgroup or process may be left. runc beside
+/// it is measured, not asserted (README "Faults": it leaks).
+#[test]
+fn sigkill_at_random_moments_leaks_nothing() {
+    let rounds: u64 = std::env::var("NSRUN_SIGKILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let id = "flt-sigkill";
+    let b = Bundle::new(id, &sleeper(id));
+    let mut x: u64 = 0x5eed;
+    for cmd in ["create", "run"] {
+        for round in 0..rounds {
+            // xorshift: a kill moment between 0 and ~40 ms, the same every run.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut args = vec![cmd, "-b", path_str(&b.dir)];
+            if cmd == "run" {
+                args.push("-d");
+            }
+            args.push(id);
+            let mut child = Command::new(common::nsrun_bin())
+                .arg("--root")
+                .arg(nsrun_root())
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_micros(x % 40_000));
+            let _ = child.kill();
+            let _ = child.wait();
+            let d = nsrun(&["delete", "-f", id]);
+            assert_eq!(code(&d), 0, "{cmd} round {round}: {}", err(&d));
+            assert_gone(id);
+            // No process may still be in the container's cgroup (a live
+            // member would also keep its directory).
+            let stray = std::fs::read_dir("/proc")
+                .unwrap()
+                .flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path().join("cgroup")).ok())
+                .filter(|c| c.contains(&format!("/{id}\n")))
+                .count();
+            assert_eq!(stray, 0, "{cmd} round {round}: an nsrun init is left");
+        }
+    }
+}
