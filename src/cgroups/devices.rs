@@ -106,6 +106,39 @@ pub fn v1_lines(rules: &[DeviceRule]) -> Result<Vec<(bool, String)>> {
         .collect())
 }
 
+/// runc's specconv.AllowedDevices: (path, type, major, minor, access).
+/// They are appended after the spec's rules, so a container can always use
+/// /dev/null & co.; an entry whose path the spec's linux.devices redefines
+/// is dropped (the spec's device wins).
+const RUNC_DEFAULT_ALLOWED: [(&str, &str, i64, i64, &str); 11] = [
+    ("", "c", -1, -1, "m"),
+    ("", "b", -1, -1, "m"),
+    ("/dev/null", "c", 1, 3, "rwm"),
+    ("/dev/random", "c", 1, 8, "rwm"),
+    ("/dev/full", "c", 1, 7, "rwm"),
+    ("/dev/tty", "c", 5, 0, "rwm"),
+    ("/dev/zero", "c", 1, 5, "rwm"),
+    ("/dev/urandom", "c", 1, 9, "rwm"),
+    ("", "c", 136, -1, "rwm"), // /dev/pts/*
+    ("", "c", 5, 2, "rwm"),    // /dev/ptmx
+    ("", "c", 10, 200, "rwm"), // tuntap
+];
+
+/// The default allow rules for a spec whose linux.devices has `spec_paths`.
+pub fn default_allowed(spec_paths: &[String]) -> Vec<DeviceRule> {
+    RUNC_DEFAULT_ALLOWED
+        .iter()
+        .filter(|(p, ..)| p.is_empty() || !spec_paths.iter().any(|s| s == p))
+        .map(|&(_, t, major, minor, access)| DeviceRule {
+            allow: true,
+            typ: Some(t.into()),
+            major: (major >= 0).then_some(major),
+            minor: (minor >= 0).then_some(minor),
+            access: Some(access.into()),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -169,37 +202,4 @@ mod tests {
         assert!(normalize(&[rule(true, Some("x"), Some(1), Some(1), "r")]).is_err());
         assert!(normalize(&[rule(true, Some("c"), Some(1 << 40), Some(1), "r")]).is_err());
     }
-}
-
-/// runc's specconv.AllowedDevices: (path, type, major, minor, access).
-/// They are appended after the spec's rules, so a container can always use
-/// /dev/null & co.; an entry whose path the spec's linux.devices redefines
-/// is dropped (the spec's device wins).
-const RUNC_DEFAULT_ALLOWED: [(&str, &str, i64, i64, &str); 11] = [
-    ("", "c", -1, -1, "m"),
-    ("", "b", -1, -1, "m"),
-    ("/dev/null", "c", 1, 3, "rwm"),
-    ("/dev/random", "c", 1, 8, "rwm"),
-    ("/dev/full", "c", 1, 7, "rwm"),
-    ("/dev/tty", "c", 5, 0, "rwm"),
-    ("/dev/zero", "c", 1, 5, "rwm"),
-    ("/dev/urandom", "c", 1, 9, "rwm"),
-    ("", "c", 136, -1, "rwm"), // /dev/pts/*
-    ("", "c", 5, 2, "rwm"),    // /dev/ptmx
-    ("", "c", 10, 200, "rwm"), // tuntap
-];
-
-/// The default allow rules for a spec whose linux.devices has `spec_paths`.
-pub fn default_allowed(spec_paths: &[String]) -> Vec<DeviceRule> {
-    RUNC_DEFAULT_ALLOWED
-        .iter()
-        .filter(|(p, ..)| p.is_empty() || !spec_paths.iter().any(|s| s == p))
-        .map(|&(_, t, major, minor, access)| DeviceRule {
-            allow: true,
-            typ: Some(t.into()),
-            major: (major >= 0).then_some(major),
-            minor: (minor >= 0).then_some(minor),
-            access: Some(access.into()),
-        })
-        .collect()
 }
