@@ -361,7 +361,7 @@ pub fn main() -> ! {
         }
     };
     if let Err(e) = log::init(&cli.log, format, cli.debug) {
-        let msg = format!("open {}: {}", cli.log, crate::init::io_words(&e));
+        let msg = format!("open {}: {}", cli.log, crate::errno::io(&e));
         log::stderr_line(format, "error", &msg);
         std::process::exit(1);
     }

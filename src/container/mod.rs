@@ -129,7 +129,7 @@ fn check_preserved(n: u32) -> Result<(), ContainerError> {
         if let Err(e) = std::fs::metadata(&p) {
             return Err(ContainerError::Usage(format!(
                 "unable to stat preserved-fd {i} (of {n}): stat {p}: {}",
-                crate::init::io_words(&e)
+                crate::errno::io(&e)
             )));
         }
     }

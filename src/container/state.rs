@@ -264,7 +264,7 @@ impl Root {
             ContainerError::Usage(format!(
                 "{op} {}: {}",
                 self.0.display(),
-                crate::init::io_words(&e)
+                crate::errno::io(&e)
             ))
         };
         use std::os::unix::fs::DirBuilderExt;

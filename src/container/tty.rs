@@ -43,9 +43,7 @@ pub fn ours() -> Result<Terminal, ContainerError> {
         .read(true)
         .write(true)
         .open("/dev/tty")
-        .map_err(|e| {
-            ContainerError::Usage(format!("open /dev/tty: {}", crate::init::io_words(&e)))
-        })?;
+        .map_err(|e| ContainerError::Usage(format!("open /dev/tty: {}", crate::errno::io(&e))))?;
     Ok(Terminal { tty, saved: None })
 }
 

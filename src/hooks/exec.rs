@@ -165,7 +165,7 @@ pub fn run_one(h: &Hook, state: &[u8], ns: Option<&NsTarget>) -> Result<(), Stri
         .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
-        .map_err(|e| format!("fork/exec {}: {}", h.path, strip_os(&e)))?;
+        .map_err(|e| format!("fork/exec {}: {}", h.path, super::errno::io(&e)))?;
 
     // The state goes in from a thread: a hook that never reads stdin must
     // not block us (and its EPIPE is not an error, as in runc).
@@ -204,11 +204,6 @@ pub fn run_one(h: &Hook, state: &[u8], ns: Option<&NsTarget>) -> Result<(), Stri
         "error running hook: {}, stdout: {o}, stderr: {e}",
         describe(st)
     ))
-}
-
-/// "No such file or directory (os error 2)" -> Go's "no such file or directory".
-fn strip_os(e: &std::io::Error) -> String {
-    super::errno::io(e)
 }
 
 #[cfg(test)]

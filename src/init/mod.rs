@@ -146,9 +146,9 @@ fn wait_for_start(fifo: RawFd) -> Result<(), String> {
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .open(&path)
-        .map_err(|e| format!("open exec fifo {path}: {}", io_words(&e)))?;
+        .map_err(|e| format!("open exec fifo {path}: {}", crate::errno::io(&e)))?;
     f.write_all(b"0")
-        .map_err(|e| format!("write exec fifo {path}: {}", io_words(&e)))?;
+        .map_err(|e| format!("write exec fifo {path}: {}", crate::errno::io(&e)))?;
     // A plain close(2), as runc's: no fcntl after the filter is loaded.
     let _ = nix::unistd::close(fifo);
     Ok(())
@@ -493,8 +493,8 @@ fn go_environ(env: &[String], uid: u32) -> Result<Vec<String>, InitError> {
 fn lookup(arg0: &str, env: &[String]) -> Result<String, InitError> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &Path| -> Result<(), String> {
-        let m =
-            std::fs::metadata(p).map_err(|e| format!("stat {}: {}", p.display(), io_words(&e)))?;
+        let m = std::fs::metadata(p)
+            .map_err(|e| format!("stat {}: {}", p.display(), crate::errno::io(&e)))?;
         if m.is_dir() || m.permissions().mode() & 0o111 == 0 {
             // Go's findExecutable returns fs.ErrPermission as it is, with
             // no "stat <path>: " (a directory too, before Go 1.22's EISDIR).
@@ -528,18 +528,13 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, InitError> {
 /// runc's words for a failed /proc/self/fd walk (utils.fdRangeFrom).
 fn walk_words(e: crate::process::sys::WalkError) -> String {
     use crate::process::sys::WalkError;
-    let go = |n: i32| io_words(&std::io::Error::from_raw_os_error(n));
+    let go = crate::errno::text;
     match e {
         WalkError::Open(n) => format!("open /proc/self/fd: {}", go(n)),
         WalkError::Fstatfs(n) => format!("ensure /proc/self/fd is on procfs: {}", go(n)),
         WalkError::NotProcfs => "/proc/self/fd is not on procfs".into(),
         WalkError::Readdir(n) => format!("readdirent /proc/self/fd: {}", go(n)),
     }
-}
-
-/// Go's lower-case errno words ("no such file or directory").
-pub fn io_words(e: &std::io::Error) -> String {
-    crate::errno::io(e)
 }
 
 #[cfg(test)]
