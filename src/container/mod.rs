@@ -471,15 +471,7 @@ pub fn start(root: &Root, id: &str) -> Result<(), ContainerError> {
                 PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
                 PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
             ];
-            let timeout = match end {
-                None => PollTimeout::NONE,
-                Some(e) => {
-                    let left = e.saturating_duration_since(std::time::Instant::now());
-                    PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
-                        .unwrap_or(PollTimeout::MAX)
-                }
-            };
-            match poll(&mut fds, timeout) {
+            match poll(&mut fds, process::poll_until(end)) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(ContainerError::Io("poll exec fifo".into(), e.into())),
                 Ok(0) => {

@@ -345,21 +345,31 @@ pub fn init_timeout() -> Option<std::time::Duration> {
     (s > 0).then(|| std::time::Duration::from_secs(s))
 }
 
+/// poll(2)'s timeout for a wait that must end at `end` (None: no end).
+pub fn poll_until(end: Option<std::time::Instant>) -> nix::poll::PollTimeout {
+    use nix::poll::PollTimeout;
+    match end {
+        None => PollTimeout::NONE,
+        Some(e) => {
+            let left = e.saturating_duration_since(std::time::Instant::now());
+            PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+                .unwrap_or(PollTimeout::MAX)
+        }
+    }
+}
+
 /// Wait until `sock` has something to read (or hung up), at most `bound`.
 fn await_peer(
     sock: &UnixStream,
     bound: Option<std::time::Duration>,
     what: &str,
 ) -> Result<(), ProcessError> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::poll::{poll, PollFd, PollFlags};
     let Some(b) = bound else { return Ok(()) };
     let end = std::time::Instant::now() + b;
     loop {
-        let left = end.saturating_duration_since(std::time::Instant::now());
-        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
-            .unwrap_or(PollTimeout::MAX);
         let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, ms) {
+        match poll(&mut fds, poll_until(Some(end))) {
             Ok(0) => {
                 return Err(ProcessError::Stage {
                     msg: format!("timed out after {}s waiting for {what}", b.as_secs()),
