@@ -752,12 +752,9 @@ fn run_keep_and_force_delete() {
     assert_dev_null_intact();
 }
 
-/// `run` in the foreground with `terminal: true` on a pty we own; returns
-/// (exit code, what the terminal showed).
-fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
-    use std::io::Read;
+/// A fresh pty pair we own: (master, slave).
+fn openpty() -> (File, File) {
     use std::os::fd::FromRawFd;
-    use std::os::unix::process::CommandExt;
     let (mut m, mut sl) = (-1, -1);
     // SAFETY: openpty fills two fresh descriptors; no name, termios or size.
     let rc = unsafe {
@@ -771,7 +768,15 @@ fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
     };
     assert_eq!(rc, 0, "openpty");
     // SAFETY: both descriptors are fresh and ours.
-    let (pty_master, slave) = unsafe { (File::from_raw_fd(m), File::from_raw_fd(sl)) };
+    unsafe { (File::from_raw_fd(m), File::from_raw_fd(sl)) }
+}
+
+/// `run` in the foreground with `terminal: true` on a pty we own; returns
+/// (exit code, what the terminal showed).
+fn foreground_tty_run(runc: bool, b: &Bundle, id: &str) -> (i32, String) {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let (pty_master, slave) = openpty();
     let (bin, root) = if runc {
         ("runc".into(), runc_root())
     } else {
@@ -858,22 +863,8 @@ struct Wiring<'a> {
 /// stdout/stdin elsewhere. Returns (exit code, the bytes stdout got).
 fn fg_tty_redirected(runc: bool, b: &Bundle, id: &str, w: &Wiring) -> (i32, Vec<u8>) {
     use std::io::{Read, Write};
-    use std::os::fd::FromRawFd;
     use std::os::unix::process::CommandExt;
-    let (mut m, mut sl) = (-1, -1);
-    // SAFETY: openpty fills two fresh descriptors; no name, termios or size.
-    let rc = unsafe {
-        libc::openpty(
-            &mut m,
-            &mut sl,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty");
-    // SAFETY: both descriptors are fresh and ours.
-    let (pty_master, slave) = unsafe { (File::from_raw_fd(m), File::from_raw_fd(sl)) };
+    let (pty_master, slave) = openpty();
     let (bin, root) = if runc {
         ("runc".into(), runc_root())
     } else {
